@@ -1,0 +1,198 @@
+"""CIFAR-10/100 and a synthetic CIFAR-shaped dataset, held as uint8 tensors in memory."""
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+# Li et al. reference normalization (loss-landscape/cifar10/dataloader.py).
+CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
+CIFAR_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
+
+DATASETS = ("cifar10", "cifar100", "synthetic")
+_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
+_FILES = {
+    ("cifar10", True): [f"data_batch_{i}" for i in range(1, 6)],
+    ("cifar10", False): ["test_batch"],
+    ("cifar100", True): ["train"],
+    ("cifar100", False): ["test"],
+}
+_LABEL_KEY = {"cifar10": "labels", "cifar100": "fine_labels"}
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images (N, 3, 32, 32) uint8 and labels (N,) int64 of one dataset split."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (from the dataset name, else the largest label + 1)."""
+        return NUM_CLASSES.get(self.name.split(":")[0], int(self.labels.max()) + 1)
+
+
+def default_root() -> Path:
+    """The data root: `$LOSSVIZ_DATA` if set, else `data/` in the working directory."""
+    return Path(os.environ.get("LOSSVIZ_DATA", "data"))
+
+
+def check_dataset(name: str) -> None:
+    """Raise ValueError unless `name` is a known dataset."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset={name!r} is not known; valid choices: {', '.join(DATASETS)}")
+
+
+def _read_batches(folder: Path, files: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read pickled CIFAR batches (the standard python format) into arrays."""
+    images, labels = [], []
+    for file in files:
+        with open(folder / file, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(entry[label_key], dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _download(name: str, root: Path) -> None:
+    """Download a CIFAR dataset with torchvision, or explain both remedies when offline."""
+    import torchvision
+
+    cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+    try:
+        cls(root=str(root), train=True, download=True)
+    except Exception as error:  # network errors come in many types (URLError, OSError, ...)
+        raise FileNotFoundError(
+            f"{name} was not found under {root / _FOLDERS[name]} and could not be downloaded "
+            f"({type(error).__name__}: {error}). Either place the extracted '{_FOLDERS[name]}/' "
+            f"folder (standard python pickles) in {root}, set LOSSVIZ_DATA to a folder that holds "
+            f"it, or run once with internet access so torchvision can download it."
+        ) from error
+
+
+def load_cifar(
+    name: str = "cifar10", train: bool = True, root: str | Path | None = None, download: bool = True
+) -> Split:
+    """Load a CIFAR split from the pickled python batches under `root`, downloading if missing."""
+    if name not in _FOLDERS:
+        raise ValueError(f"name={name!r} is not a CIFAR dataset; valid choices: {', '.join(_FOLDERS)}")
+    root = Path(root) if root is not None else default_root()
+    folder = root / _FOLDERS[name]
+    files = _FILES[(name, train)]
+    if not all((folder / f).exists() for f in files):
+        if not download:
+            raise FileNotFoundError(
+                f"{name} was not found under {folder}; place the extracted '{_FOLDERS[name]}/' folder "
+                f"in {root} (or set LOSSVIZ_DATA), or pass download=True when online."
+            )
+        _download(name, root)
+    images, labels = _read_batches(folder, files, _LABEL_KEY[name])
+    split = "train" if train else "test"
+    return Split(torch.from_numpy(images), torch.from_numpy(labels), f"{name}:{split}")
+
+
+def synthetic(n: int, num_classes: int = 10, seed: int = 0, noise: float = 40.0) -> Split:
+    """A learnable CIFAR-shaped dataset: one smooth random pattern per class plus pixel noise."""
+    if n < 1:
+        raise ValueError(f"n={n} must be a positive number of images")
+    pattern_gen = torch.Generator().manual_seed(12345)  # the class patterns are fixed for all seeds
+    coarse = torch.rand(num_classes, 3, 4, 4, generator=pattern_gen)
+    patterns = torch.nn.functional.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=False)
+    patterns = 60.0 + 135.0 * patterns
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(num_classes, (n,), generator=gen)
+    images = patterns[labels] + noise * torch.randn(n, 3, 32, 32, generator=gen)
+    return Split(images.round().clamp(0, 255).to(torch.uint8), labels, f"synthetic:{seed}")
+
+
+def load(
+    name: str, train: bool = True, root: str | Path | None = None, n: int | None = None, seed: int = 0
+) -> Split:
+    """Load a split of `cifar10`, `cifar100` or `synthetic` (then `n` images, default 2,000/500)."""
+    check_dataset(name)
+    if name == "synthetic":
+        size = n if n is not None else (2000 if train else 500)
+        return synthetic(size, seed=seed if train else seed + 1_000_003)
+    split = load_cifar(name, train, root)
+    return first(split, n) if n is not None else split
+
+
+def first(split: Split, n: int) -> Split:
+    """The first `n` images in file order, so other tools can reproduce the subset."""
+    if not 1 <= n <= len(split):
+        raise ValueError(f"n={n} must lie in 1..{len(split)} (the size of {split.name})")
+    return Split(split.images[:n], split.labels[:n], split.name)
+
+
+def balanced(split: Split, n: int, seed: int = 0) -> Split:
+    """A seeded class-balanced subset of `n` images (n must be a multiple of the class count)."""
+    classes = split.labels.unique()
+    if n < 1 or n % len(classes):
+        raise ValueError(f"n={n} must be a positive multiple of the number of classes ({len(classes)})")
+    gen = torch.Generator().manual_seed(seed)
+    per_class = n // len(classes)
+    picks = []
+    for c in classes:
+        members = torch.nonzero(split.labels == c).flatten()
+        if len(members) < per_class:
+            raise ValueError(f"n={n} asks {per_class} images of class {int(c)}, only {len(members)} exist")
+        picks.append(members[torch.randperm(len(members), generator=gen)[:per_class]])
+    index = torch.cat(picks).sort().values
+    return Split(split.images[index], split.labels[index], split.name)
+
+
+def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 images -> float, standardized with the Li et al. mean and std."""
+    mean = torch.tensor(CIFAR_MEAN, dtype=dtype, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR_STD, dtype=dtype, device=images.device).view(1, 3, 1, 1)
+    return (images.to(dtype) / 255.0 - mean) / std
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """Random crop with zero padding and random horizontal flip, for a whole uint8 batch at once."""
+    n, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    dy = torch.randint(2 * padding + 1, (n,), generator=generator)
+    dx = torch.randint(2 * padding + 1, (n,), generator=generator)
+    flip = torch.rand(n, generator=generator) < 0.5
+    rows = dy.view(n, 1) + torch.arange(h).view(1, h)
+    cols = torch.arange(w).view(1, w).expand(n, w)
+    cols = torch.where(flip.view(n, 1), w - 1 - cols, cols) + dx.view(n, 1)
+    picked = padded[torch.arange(n).view(n, 1, 1), :, rows.view(n, h, 1), cols.view(n, 1, w)]
+    return picked.permute(0, 3, 1, 2).contiguous()
+
+
+def batches(
+    split: Split,
+    batch_size: int,
+    shuffle: bool = False,
+    augmented: bool = False,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    channels_last: bool = True,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield normalized (x, y) batches; shuffling and augmentation are seeded."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be positive")
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(split), generator=gen) if shuffle else torch.arange(len(split))
+    for start in range(0, len(split), batch_size):
+        index = order[start : start + batch_size]
+        images = split.images[index]
+        if augmented:
+            images = augment(images, gen)
+        x = normalize(images.to(device))
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        yield x, split.labels[index].to(device)

@@ -1,0 +1,475 @@
+"""Figures: loss landscapes (Li et al. 2018), snapshot ensembles (Huang et al. 2017), curves (Garipov et al. 2018).
+
+Every function takes plain numpy arrays and returns the matplotlib Figure (drawing on `ax=` when given);
+none calls `plt.show()`. Surfaces follow one convention: `z[j, i]` is the value at `(x[i], y[j])`, so
+`z.shape == (len(y), len(x))`; NaN/inf are masked and values above `vmax` clipped.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, LightSource, Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import offset_copy
+
+ALPHA, BETA = r"$\alpha$", r"$\beta$"
+CMAP = "viridis"
+BAD = "0.85"  # grey for masked (NaN/inf) cells
+Levels = int | Sequence[float] | None
+
+
+def caption(model_display_name: str, test_error_percent: float) -> str:
+    """The paper's caption style: model and test error, e.g. "ResNet-56-NS, 13.31%"."""
+    if not isinstance(model_display_name, str) or not model_display_name.strip():
+        raise ValueError(f"model_display_name={model_display_name!r} must be a non-empty string")
+    err = float(test_error_percent)
+    if not 0.0 <= err <= 100.0:
+        raise ValueError(f"test_error_percent={test_error_percent} must lie in [0, 100] (a percentage)")
+    return f"{model_display_name}, {err:.2f}%"
+
+
+# ---------------------------------------------------------------- checks and scaling
+
+
+def _series(name: str, values, n: int | None = None) -> np.ma.MaskedArray:
+    """A 1-D float series with NaN/inf masked; ValueError naming it if not 1-D or not of length n."""
+    v = np.ma.masked_invalid(np.ma.asarray(values, dtype=float))
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
+    if n is not None and v.size != n:
+        raise ValueError(f"{name} must have length {n} (like the first argument), got {v.size}")
+    return v
+
+
+def _points(name: str, values) -> np.ndarray:
+    """An (n, 2) float array of plane coordinates; ValueError naming it otherwise."""
+    p = np.asarray(values, dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2 or len(p) == 0:
+        raise ValueError(f"{name} must have shape (n, 2) of (x, y) coordinates, got {p.shape}")
+    return p
+
+
+def _surface(x, y, z, name: str = "z") -> tuple[np.ndarray, np.ndarray, np.ma.MaskedArray]:
+    """Check x (nx,), y (ny,), z (ny, nx) and return them as floats with z's NaN/inf masked."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for label, c in (("x", x), ("y", y)):
+        if c.ndim != 1 or c.size < 2 or not np.all(np.isfinite(c)):
+            raise ValueError(f"{label} must be 1-D with >= 2 finite coordinates, got shape {c.shape}")
+    z = np.ma.masked_invalid(np.ma.asarray(z, dtype=float))
+    if z.shape != (y.size, x.size):
+        raise ValueError(f"{name} must have shape (len(y), len(x)) = ({y.size}, {x.size}) with "
+                         f"{name}[j, i] at (x[i], y[j]), got {z.shape}")
+    if z.count() == 0:
+        raise ValueError(f"{name} has no finite values")
+    return x, y, z
+
+
+def _auto_vmax(z: np.ma.MaskedArray) -> float:
+    """A clip level robust to a few divergent points: the finite max, at most q95 + (q95 - min)."""
+    v = z.compressed()
+    q = float(np.percentile(v, 95))
+    return float(min(v.max(), q + (q - v.min())))
+
+
+def _positive(name: str, z: np.ma.MaskedArray) -> None:
+    """ValueError naming z when log scale is asked for non-positive values."""
+    if z.count() and z.min() <= 0:
+        raise ValueError(f"log=True takes log10 of {name}, which needs {name} > 0; min {name} is {z.min():.3g} "
+                         f"(use log=False or shift the values)")
+
+
+def _scale(z: np.ma.MaskedArray, vmax: float | None, log: bool, name: str = "z") -> np.ma.MaskedArray:
+    """Clip z above vmax (default: _auto_vmax) and take log10 if asked; NaN/inf stay masked."""
+    if log:
+        _positive(name, z)
+    cap = _auto_vmax(z) if vmax is None else float(vmax)
+    if log and cap <= 0:
+        raise ValueError(f"vmax={vmax} must be > 0 with log=True")
+    z = np.ma.minimum(z, cap)
+    return np.ma.log10(z) if log else z
+
+
+def _levels(z: np.ma.MaskedArray, levels: Levels, vmin: float | None, vmax: float | None,
+            vlevel: float | None, log: bool, nbins: int = 15) -> np.ndarray:
+    """Contour levels: given ones, else np.arange(vmin, vmax, vlevel) as in Li et al., bounds from the data."""
+    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
+        if levels < 2:
+            raise ValueError(f"levels={levels} must be >= 2 when an int (a number of levels)")
+        return MaxNLocator(nbins=int(levels)).tick_values(z.min(), z.max())
+    if levels is not None:
+        lv = np.asarray(levels, dtype=float)
+        if lv.ndim != 1 or lv.size < 1 or np.any(np.diff(lv) <= 0):
+            raise ValueError("levels must be an int, or an increasing sequence of values (log10 values if log=True)")
+        return lv
+    to = np.log10 if log else float
+    if log and vmin is not None and vmin <= 0:
+        raise ValueError(f"vmin={vmin} must be > 0 with log=True")
+    lo = float(z.min()) if vmin is None else float(to(vmin))
+    hi = float(z.max()) if vmax is None else float(to(vmax))
+    if hi <= lo:
+        hi = lo + 1.0 if hi == lo else hi
+        if hi <= lo:
+            raise ValueError(f"vmin={vmin} must be below vmax={vmax}")
+    if vlevel is None:
+        return MaxNLocator(nbins=nbins).tick_values(lo, hi)
+    if vlevel <= 0 or (hi - lo) / vlevel > 1000:
+        raise ValueError(f"vlevel={vlevel} must be > 0 and give at most 1000 levels between vmin and vmax")
+    return np.arange(lo, hi, vlevel)
+
+
+def _fmt(log: bool) -> Callable[[float], str]:
+    """Contour-label text in the data's units (10**v for log10 levels)."""
+    return (lambda v: f"{10 ** v:.3g}") if log else (lambda v: f"{v:.3g}")
+
+
+def _zname(zlabel: str, log: bool) -> str:
+    """Colorbar / z-axis label, saying when values are log10."""
+    return rf"$\log_{{10}}$({zlabel})" if log else zlabel
+
+
+def _cmap(cmap: str | Colormap) -> Colormap:
+    """The colormap with masked cells drawn grey."""
+    return plt.get_cmap(cmap).with_extremes(bad=BAD)
+
+
+# ---------------------------------------------------------------- small drawing helpers
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 4.0), projection: str | None = None) -> Axes:
+    """The given axes, or the axes of a new figure."""
+    if ax is None:
+        return plt.figure(figsize=figsize, layout="constrained").add_subplot(projection=projection)
+    if projection == "3d" and ax.name != "3d":
+        raise ValueError("ax must be a 3D axes (add_subplot(projection='3d')) for surface_3d")
+    return ax
+
+
+def _label(ax: Axes, xlabel: str | None, ylabel: str | None, title: str | None) -> Figure:
+    """Label the axes (None leaves a label as is), title them if asked, and return their figure."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    return ax.figure
+
+
+def _colorbar(ax: Axes, mappable: ScalarMappable, label: str, **kw) -> None:
+    """A colorbar beside ax, labeled."""
+    ax.figure.colorbar(mappable, ax=ax, label=label, **kw)
+
+
+def _extend(z: np.ma.MaskedArray, lv: np.ndarray) -> str:
+    """contourf's `extend` so values outside the levels are still colored."""
+    lo, hi = z.min() < lv[0], z.max() > lv[-1]
+    return "both" if lo and hi else "min" if lo else "max" if hi else "neither"
+
+
+def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, **kw):
+    """Contour lines of z at levels lv, labeled inline with values in the data's units."""
+    cs = ax.contour(x, y, z, levels=lv, linewidths=kw.pop("linewidths", 1.0), **kw)
+    if labels and len(cs.levels):
+        ax.clabel(cs, inline=True, fontsize=7, fmt=_fmt(log))
+    return cs
+
+
+def _fill(ax: Axes, x, y, z, lv, *, cmap, zlabel: str, log: bool):
+    """Filled contours of z at levels lv with a labeled colorbar."""
+    cs = ax.contourf(x, y, z, levels=lv, cmap=_cmap(cmap), extend=_extend(z, lv))
+    _colorbar(ax, cs, _zname(zlabel, log))
+    return cs
+
+
+def _mesh(ax: Axes, x, y, z, norm: Normalize, cmap):
+    """z as cells centred on (x[i], y[j]): x horizontal, y vertical, origin lower."""
+    return ax.pcolormesh(x, y, z, shading="nearest", norm=norm, cmap=_cmap(cmap))
+
+
+# ---------------------------------------------------------------- 1D
+
+
+def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: str = ALPHA,
+            title: str | None = None, log: bool = False, vmax: float | None = None,
+            ax: Axes | None = None) -> Figure:
+    """Loss (left, blue; train solid, test dashed) and accuracy in % (right, red) along a line (Li et al. Fig. 2/3/5)."""
+    a = _series("alphas", alphas)
+    curves = {k: _series(k, v, a.size) if v is not None else None
+              for k, v in (("loss", loss), ("acc", acc), ("test_loss", test_loss), ("test_acc", test_acc))}
+    for k in ("acc", "test_acc"):
+        v = curves[k]
+        if v is not None and v.count() and (v.min() < 0 or v.max() > 100):
+            raise ValueError(f"{k} must be accuracies in percent, within [0, 100]")
+    losses = [v for v in (curves["loss"], curves["test_loss"]) if v is not None]
+    if log:
+        for k in ("loss", "test_loss"):
+            if curves[k] is not None:
+                _positive(k, curves[k])
+    ax = _axes(ax, figsize=(5.0, 3.6))
+    handles = []
+    for k, style, name in (("loss", "-", "train loss"), ("test_loss", "--", "test loss")):
+        if curves[k] is not None:
+            handles += ax.plot(a, curves[k], "b" + style, lw=1.5, label=name)
+    if log:
+        ax.set_yscale("log")
+    allv = np.ma.concatenate(losses)
+    cap = _auto_vmax(allv) if vmax is None else float(vmax)
+    if cap < allv.max():  # keep divergent ends from flattening the basin
+        ax.set_ylim(top=cap * (1.3 if log else 1.05))
+    ax.set_ylabel("loss", color="b")
+    ax.tick_params(axis="y", colors="b")
+    if curves["acc"] is not None or curves["test_acc"] is not None:
+        ax2 = ax.twinx()
+        for k, style, name in (("acc", "-", "train accuracy"), ("test_acc", "--", "test accuracy")):
+            if curves[k] is not None:
+                handles += ax2.plot(a, curves[k], "r" + style, lw=1.5, label=name)
+        ax2.set_ylim(0, 100)
+        ax2.set_ylabel("accuracy (%)", color="r")
+        ax2.tick_params(axis="y", colors="r")
+        ax.set_zorder(ax2.get_zorder() + 1)  # the legend, drawn on ax, stays above the accuracy lines
+        ax.patch.set_visible(False)
+    ax.set_xlim(a.min(), a.max())
+    below = offset_copy(ax.transAxes, ax.figure, y=-36, units="points")  # under the x label, off the curves
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+              ncol=2, fontsize=8, frameon=False)
+    return _label(ax, xlabel, None, title)
+
+
+# ---------------------------------------------------------------- 2D planes
+
+
+def contour(x, y, z, *, levels: Levels = None, vmin: float | None = None, vmax: float | None = None,
+            vlevel: float | None = None, log: bool = False, labels: bool = True, title: str | None = None,
+            ax: Axes | None = None, cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Labeled contour lines of z over the (alpha, beta) plane (Li et al. Fig. 5); vmin/vmax/vlevel as the reference."""
+    x, y, z = _surface(x, y, z)
+    zs = _scale(z, vmax, log)
+    ax = _axes(ax)
+    _lines(ax, x, y, zs, _levels(zs, levels, vmin, vmax, vlevel, log), labels=labels, log=log, cmap=cmap)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def filled(x, y, z, *, levels: Levels = None, vmin: float | None = None, vmax: float | None = None,
+           vlevel: float | None = None, log: bool = False, labels: bool = False, zlabel: str = "loss",
+           title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+           xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Filled contours of z with a labeled colorbar (thin labeled lines on top if labels=True)."""
+    x, y, z = _surface(x, y, z)
+    zs = _scale(z, vmax, log)
+    ax = _axes(ax)
+    lv = _levels(zs, levels, vmin, vmax, vlevel, log, nbins=20)
+    _fill(ax, x, y, zs, lv, cmap=cmap, zlabel=zlabel, log=log)
+    if labels:
+        _lines(ax, x, y, zs, lv[::2], labels=True, log=log, colors="k", linewidths=0.5)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def heatmap(x, y, z, *, vmin: float | None = None, vmax: float | None = None, log: bool = False,
+            zlabel: str = "loss", title: str | None = None, ax: Axes | None = None,
+            cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """z as colored cells centred on (x[i], y[j]) (x horizontal, y up) with a labeled colorbar."""
+    x, y, z = _surface(x, y, z)
+    zs = _scale(z, vmax, log)
+    if log and vmin is not None and vmin <= 0:
+        raise ValueError(f"vmin={vmin} must be > 0 with log=True")
+    lo = zs.min() if vmin is None else (np.log10(vmin) if log else vmin)
+    ax = _axes(ax)
+    _colorbar(ax, _mesh(ax, x, y, zs, Normalize(lo, zs.max()), cmap), _zname(zlabel, log))
+    return _label(ax, xlabel, ylabel, title)
+
+
+def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel: str = "loss",
+               title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+               elev: float = 35.0, azim: float = -60.0, colorbar: bool = True,
+               xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Hill-shaded 3D surface of z clipped at vmax, the basin seen from above like Li et al. Fig. 1."""
+    x, y, z = _surface(x, y, z)
+    zs = _scale(z, vmax, log)
+    ax = _axes(ax, figsize=(6.0, 4.8), projection="3d")
+    norm = Normalize(zs.min(), zs.max())
+    cm = _cmap(cmap)
+    rgba = _shade(x, y, zs, norm, cm)
+    X, Y = np.meshgrid(x, y)
+    step_r, step_c = max(1, len(y) // 120), max(1, len(x) // 120)
+    ax.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
+                    linewidth=0, antialiased=False, shade=False)
+    ax.set_zlim(norm.vmin, norm.vmax if norm.vmax > norm.vmin else norm.vmin + 1)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_zlabel(_zname(zlabel, log))
+    if colorbar:
+        _colorbar(ax, ScalarMappable(norm, cm), _zname(zlabel, log), shrink=0.6, pad=0.08)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def _shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, cmap: Colormap) -> np.ndarray:
+    """RGBA face colors: cmap(norm(z)) hill-shaded by a light from the north-west; masked cells transparent."""
+    dx, dy = abs(float(np.mean(np.diff(x)))), abs(float(np.mean(np.diff(y))))
+    span = max(np.ptp(x), np.ptp(y))
+    zr = float(norm.vmax - norm.vmin) or 1.0
+    zf = z.filled(norm.vmax)[::-1]  # LightSource puts row 0 north; ours is south
+    rgb = LightSource(azdeg=315, altdeg=45).shade(zf, cmap=cmap, norm=norm, blend_mode="soft",
+                                                   vert_exag=span / zr, dx=dx, dy=dy)[::-1]
+    rgb[np.ma.getmaskarray(z), 3] = 0.0
+    return rgb
+
+
+def eigen_ratio(x, y, min_eig, max_eig, loss=None, *, vmax: float | None = None, levels: Levels = None,
+                log: bool = False, title: str | None = None, ax: Axes | None = None,
+                cmap: str | Colormap = "cividis", xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Heatmap of |lambda_min / lambda_max| (Li et al. Fig. 7: blue = convex, yellow = not), loss contours over it."""
+    x, y, lo = _surface(x, y, min_eig, "min_eig")
+    _, _, hi = _surface(x, y, max_eig, "max_eig")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.ma.masked_invalid(np.abs(lo.filled(np.nan) / hi.filled(np.nan)))
+    if ratio.count() == 0:
+        raise ValueError("max_eig is zero or non-finite everywhere, so |min_eig/max_eig| is undefined")
+    top = float(ratio.max()) if vmax is None else float(vmax)
+    ax = _axes(ax)
+    label = r"$|\lambda_{\min} / \lambda_{\max}|$"
+    _colorbar(ax, _mesh(ax, x, y, np.ma.minimum(ratio, top), Normalize(0.0, top or 1.0), cmap), label)
+    if loss is not None:
+        _, _, lz = _surface(x, y, loss, "loss")
+        ls = _scale(lz, None, log, "loss")
+        _lines(ax, x, y, ls, _levels(ls, levels, None, None, None, log, nbins=10), labels=True, log=log,
+               colors="w", linewidths=0.8)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def trajectory(x, y, z, path_xy, *, epochs: Sequence[int] | None = None, explained: Sequence[float] | None = None,
+               n_labels: int = 6, levels: Levels = None, vmax: float | None = None, log: bool = False,
+               title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP) -> Figure:
+    """Loss contours on the PCA plane, the optimizer path over them, epochs dotted and some numbered (Li et al. Fig. 9)."""
+    x, y, z = _surface(x, y, z)
+    path = _points("path_xy", path_xy)
+    ep = np.arange(len(path)) if epochs is None else np.asarray(epochs)
+    if ep.shape != (len(path),):
+        raise ValueError(f"epochs must give one epoch per row of path_xy ({len(path)}), got shape {ep.shape}")
+    names = ["1st PC", "2nd PC"]
+    if explained is not None:
+        ev = np.asarray(explained, dtype=float)
+        if ev.shape != (2,) or np.any(ev < 0) or np.any(ev > 1):
+            raise ValueError(f"explained must be the 2 explained-variance ratios in [0, 1], got {explained!r}")
+        names = [f"{n}: {100 * e:.1f} %" for n, e in zip(names, ev)]
+    zs = _scale(z, vmax, log)
+    ax = _axes(ax)
+    _lines(ax, x, y, zs, _levels(zs, levels, None, vmax, None, log), labels=True, log=log, cmap=cmap)
+    ax.plot(path[:, 0], path[:, 1], "-", color="tab:red", lw=1.5, zorder=3)
+    ax.plot(path[:, 0], path[:, 1], "o", color="tab:red", ms=3, zorder=4)
+    for k in np.unique(np.linspace(0, len(path) - 1, max(2, n_labels)).round().astype(int)):
+        ax.annotate(str(ep[k]), path[k], textcoords="offset points", xytext=(4, 4), fontsize=7,
+                    color="tab:red", zorder=5)
+    return _label(ax, names[0], names[1], title)
+
+
+def curve_plane(x, y, z, curve_xy=None, points_xy=None, *, point_labels: Sequence[str] | None = None,
+                levels: Levels = None, vmax: float | None = None, log: bool = False, zlabel: str = "train loss",
+                title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+                xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Garipov et al. Fig. 1 plane: filled contours of loss or error, the curve drawn, its anchor points marked."""
+    x, y, z = _surface(x, y, z)
+    zs = _scale(z, vmax, log)
+    ax = _axes(ax)
+    _fill(ax, x, y, zs, _levels(zs, levels, None, None, None, log, nbins=20), cmap=cmap, zlabel=zlabel, log=log)
+    if curve_xy is not None:
+        c = _points("curve_xy", curve_xy)
+        ax.plot(c[:, 0], c[:, 1], "-", color="w", lw=2.0)
+    if points_xy is not None:
+        p = _points("points_xy", points_xy)
+        if point_labels is not None and len(point_labels) != len(p):
+            raise ValueError(f"point_labels must name each of the {len(p)} points_xy, got {len(point_labels)}")
+        ax.plot(p[:, 0], p[:, 1], "o", color="w", mec="k", ms=7, zorder=4)
+        for (px, py), text in zip(p, point_labels or ()):
+            ax.annotate(text, (px, py), textcoords="offset points", xytext=(6, 6), color="w", fontsize=10,
+                        fontweight="bold", zorder=5)
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    return _label(ax, xlabel, ylabel, title)
+
+
+# ---------------------------------------------------------------- schedules and ensembles
+
+
+def schedule(lrs, *, snapshots: Sequence[int] | None = None, log: bool = False, title: str | None = None,
+             ax: Axes | None = None, xlabel: str = "iteration", ylabel: str = "learning rate") -> Figure:
+    """Learning rate vs 1-based iteration, snapshots (iterations) marked (Huang et al. Fig. 2)."""
+    lr = _series("lrs", lrs)
+    if log:
+        _positive("lrs", lr)
+    it = np.arange(1, lr.size + 1)
+    ax = _axes(ax, figsize=(5.5, 3.0))
+    ax.plot(it, lr, "-", color="tab:blue", lw=1.2, label="learning rate")
+    if snapshots is not None:
+        s = np.asarray(snapshots, dtype=int)
+        if s.ndim != 1 or np.any(s < 1) or np.any(s > lr.size):
+            raise ValueError(f"snapshots must be iterations in 1..len(lrs)={lr.size}")
+        ax.plot(s, lr[s - 1], "o", color="tab:red", ms=5, zorder=3, label="snapshot")
+        ax.legend(fontsize=8)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlim(1, lr.size)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def ensemble_errors(m, member_errors, ensemble_errors, *, title: str | None = None, ax: Axes | None = None,
+                    xlabel: str = r"ensemble size $m$", ylabel: str = "test error (%)") -> Figure:
+    """Test error (%) of the m-th snapshot alone and of the ensemble of the first m, against m."""
+    mm = _series("m", m)
+    single = _series("member_errors", member_errors, mm.size)
+    ens = _series("ensemble_errors", ensemble_errors, mm.size)
+    ax = _axes(ax, figsize=(4.5, 3.2))
+    ax.plot(mm, single, "o--", color="0.5", ms=5, lw=1, label="single snapshot")
+    ax.plot(mm, ens, "s-", color="tab:blue", ms=5, lw=1.5, label="ensemble of first $m$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _label(ax, xlabel, ylabel, title)
+
+
+# ---------------------------------------------------------------- layout and saving
+
+
+def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
+         captions: Sequence[str] | None = None, projection: str | None = None) -> tuple[Figure, list[Axes]]:
+    """A figure of n axes in rows of ncols (models side by side), each titled by its caption."""
+    if n < 1 or ncols < 1:
+        raise ValueError(f"n={n} and ncols={ncols} must be >= 1")
+    if captions is not None and len(captions) != n:
+        raise ValueError(f"captions must give one caption per axes (n={n}), got {len(captions)}")
+    w, h = (size, size * 0.85) if np.isscalar(size) else size
+    cols, rows = min(n, ncols), -(-n // ncols)
+    fig = plt.figure(figsize=(w * cols, h * rows), layout="constrained")
+    axes = [fig.add_subplot(rows, cols, k + 1, projection=projection) for k in range(n)]
+    for a, text in zip(axes, captions or ()):
+        a.set_title(text)
+    return fig, axes
+
+
+def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
+    """Write fig atomically (a temp file in the same folder, then os.replace); png when path has no suffix."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    fmt = path.suffix[1:].lower()
+    valid = fig.canvas.get_supported_filetypes()
+    if fmt not in valid:
+        raise ValueError(f"path suffix {path.suffix!r} is not a figure format; valid: {', '.join(sorted(valid))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=dpi)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,129 @@
+"""Run profiles: every size the notebooks use, for smoke tests, a CPU course run and the papers."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+NAMES = ("smoke", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Li et al. 2018 settings: training runs and plotting grids (notebooks 01-06)."""
+
+    epochs: int
+    train_subset: int | None
+    test_subset: int | None
+    batch_small: int
+    batch_large: int
+    weight_decays: tuple[float, ...]
+    lr: float
+    surface_subset: int  # training images each surface point is evaluated on
+    points_1d: int  # grid points on [-1, 1] for 1D plots
+    points_2d: int  # grid points per axis on [-1, 1] for 2D plots
+    interpolation_points: int  # points on [-0.5, 1.5] for linear interpolation
+    depth_models: tuple[str, ...]
+    width_models: tuple[str, ...]
+    hessian_subset: int
+    hessian_points: int  # grid points per axis of the eigenvalue map
+
+
+@dataclass(frozen=True)
+class Ensembles:
+    """Huang et al. 2017 and Garipov et al. 2018 settings (notebooks 07-09)."""
+
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    budget_epochs: int  # B: the epochs of one normal run
+    train_subset: int | None
+    test_subset: int | None
+    batch_size: int
+    lr: float
+    snapshot_cycles: int  # M
+    fge_cycle_epochs: float  # c
+    fge_lr: tuple[float, float]  # (alpha1, alpha2)
+    seeds: tuple[int, ...]
+    curve_epochs: int
+    curve_bends: int
+    curve_points: int  # t values evaluated along a curve
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All sizes of one profile."""
+
+    name: str
+    dataset: str
+    seed: int
+    progress: bool
+    precision: str
+    first_model: str  # notebook 00's first trained network
+    first_epochs: int
+    first_train_subset: int | None
+    landscape: Landscape
+    ensembles: Ensembles
+
+    def first_run(self) -> TrainConfig:
+        """Notebook 00's first training run."""
+        return TrainConfig(model=self.first_model, dataset=self.dataset, train_subset=self.first_train_subset,
+                           test_subset=self.landscape.test_subset, epochs=self.first_epochs,
+                           schedule=Schedule("step", self.landscape.lr), seed=self.seed,
+                           precision=self.precision)
+
+
+SMOKE = Profile(
+    name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32",
+    first_model="resnet20", first_epochs=2, first_train_subset=256,
+    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, batch_small=32, batch_large=128,
+                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=128, points_1d=5, points_2d=3,
+                        interpolation_points=5, depth_models=("resnet20", "resnet20_noshort"),
+                        width_models=("wrn56_1",), hessian_subset=64, hessian_points=3),
+    ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
+                        test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=2, fge_cycle_epochs=0.5,
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=5),
+)
+
+QUICK = Profile(
+    name="quick", dataset="cifar10", seed=0, progress=True, precision="fp32",
+    first_model="resnet20", first_epochs=10, first_train_subset=10_000,
+    landscape=Landscape(epochs=10, train_subset=5_000, test_subset=2_000, batch_small=128, batch_large=1_250,
+                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=1_000, points_1d=25, points_2d=15,
+                        interpolation_points=21, depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
+                        width_models=("wrn56_1", "wrn56_2"), hessian_subset=500, hessian_points=5),
+    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=12, train_subset=5_000,
+                        test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=2,
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1, 2), curve_epochs=4, curve_bends=1, curve_points=21),
+)
+
+PAPER = Profile(
+    name="paper", dataset="cifar10", seed=0, progress=True, precision="fp32",
+    first_model="resnet20", first_epochs=300, first_train_subset=None,
+    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, batch_small=128, batch_large=8192,
+                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=50_000, points_1d=51, points_2d=51,
+                        interpolation_points=51,
+                        depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",
+                                      "resnet110", "resnet110_noshort"),
+                        width_models=("wrn56_1", "wrn56_2", "wrn56_4", "wrn56_8",
+                                      "wrn56_1_noshort", "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort"),
+                        hessian_subset=50_000, hessian_points=51),
+    ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
+                        budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
+                        snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),
+                        curve_epochs=600, curve_bends=3, curve_points=61),
+)
+
+
+def get(name: str) -> Profile:
+    """The profile called `name` (smoke, quick or paper)."""
+    profiles = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+    if name not in profiles:
+        raise ValueError(f"profile={name!r} is not known; valid choices: {', '.join(NAMES)}")
+    return profiles[name]
+
+
+def replace(profile: Profile, **changes) -> Profile:
+    """A copy of a profile with some top-level fields changed."""
+    return dataclasses.replace(profile, **changes)

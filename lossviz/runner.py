@@ -1,0 +1,96 @@
+"""Run every notebook with papermill into runs/<profile>/, render HTML and an index page."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lossviz import profiles
+from lossviz.report import index_page, key_results
+
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The outcome of one executed notebook."""
+
+    name: str
+    seconds: float
+    ok: bool
+    error: str
+    results: dict
+
+
+def notebooks(folder: Path) -> list[Path]:
+    """The course notebooks, numbered NN_topic.ipynb, in order."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kernel: str) -> NotebookRun:
+    """Execute one notebook with papermill; keep the executed copy, even when it fails."""
+    import papermill
+
+    out = out_dir / notebook.name
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(str(notebook), str(out), parameters={"profile": profile, **parameters},
+                                   kernel_name=kernel, cwd=str(Path.cwd()), progress_bar=False)
+    except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    seconds = time.perf_counter() - start
+    results = key_results(out) if out.exists() else {}
+    return NotebookRun(notebook.stem, seconds, not error, error, results)
+
+
+def render_html(notebook: Path) -> None:
+    """Write an HTML rendering beside an executed notebook."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    notebook.with_suffix(".html").write_text(body, encoding="utf-8")
+
+
+def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] | None = None,
+              parameters: dict | None = None, kernel: str = "python3", html_pages: bool = True) -> list[NotebookRun]:
+    """Execute the notebooks (all, or those whose names start with one of `only`) and write the index."""
+    profiles.get(profile)  # unknown profile: ValueError before any work
+    out_dir = out_root / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    selected = [nb for nb in notebooks(notebook_dir) if not only or any(nb.stem.startswith(o) for o in only)]
+    if not selected:
+        raise ValueError(f"only={only} matches no notebook in {notebook_dir}")
+    runs = []
+    for notebook in selected:
+        print(f"[{profile}] {notebook.stem} ...", end=" ", flush=True)
+        run = run_one(notebook, out_dir, profile, parameters or {}, kernel)
+        print(f"{'ok' if run.ok else 'FAILED'} in {run.seconds:.1f} s" + ("" if run.ok else f" ({run.error})"), flush=True)
+        if html_pages and (out_dir / notebook.name).exists():
+            render_html(out_dir / notebook.name)
+        runs.append(run)
+    (out_dir / "index.html").write_text(index_page(runs, profile), encoding="utf-8")
+    print("\nnotebook                          seconds  status")
+    for run in runs:
+        print(f"{run.name:<32} {run.seconds:8.1f}  {'ok' if run.ok else 'FAILED'}")
+    print(f"{'total':<32} {sum(r.seconds for r in runs):8.1f}")
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: python -m lossviz.runner --profile quick [--only 00 01]."""
+    parser = argparse.ArgumentParser(description="Run the lossviz notebooks with papermill.")
+    parser.add_argument("--profile", default="quick", choices=profiles.NAMES)
+    parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
+    parser.add_argument("--out", type=Path, default=Path("runs"))
+    parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 00 03")
+    parser.add_argument("--no-html", action="store_true")
+    args = parser.parse_args(argv)
+    runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
+    return 0 if all(r.ok for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

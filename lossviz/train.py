@@ -1,0 +1,185 @@
+"""Seeded training on in-memory tensors, with per-iteration learning rates, checkpoints and a disk cache."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lossviz import cache, data, models
+from lossviz.schedules import Schedule
+
+OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("fp32", "bf16")
+State = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (and so its cache key)."""
+
+    model: str = "resnet20"
+    dataset: str = "cifar10"
+    train_subset: int | None = None  # the first N training images; None = all
+    test_subset: int | None = None  # the first N test images for the per-epoch log; None = all
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    schedule: Schedule = field(default_factory=Schedule)
+    augment: bool = True
+    seed: int = 0
+    precision: str = "fp32"
+    checkpoint_epochs: tuple[float, ...] = ()  # save the weights after these (possibly fractional) epochs
+    init: TrainConfig | None = None  # start from the final weights of this run (e.g. FGE)
+    init_epoch: float | None = None  # with init: start from its checkpoint at this epoch instead (FGE)
+
+    def __post_init__(self) -> None:
+        data.check_dataset(self.dataset)
+        if self.model not in models.names():
+            raise ValueError(f"model={self.model!r} is not in the zoo; valid choices: {', '.join(models.names())}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}; valid choices: {', '.join(PRECISIONS)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs={self.epochs} and batch_size={self.batch_size} must be >= 1")
+        if any(not 0 <= e <= self.epochs for e in self.checkpoint_epochs):
+            raise ValueError(f"checkpoint_epochs={self.checkpoint_epochs} must lie in 0..epochs={self.epochs}")
+        if self.init_epoch is not None and (self.init is None or self.init_epoch not in self.init.checkpoint_epochs):
+            raise ValueError(f"init_epoch={self.init_epoch} must be one of init.checkpoint_epochs "
+                             f"{() if self.init is None else self.init.checkpoint_epochs}")
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Final weights (a state dict on the CPU), checkpoints by epoch and the per-epoch log."""
+
+    config: TrainConfig
+    state: State
+    checkpoints: dict[float, State]
+    log: list[dict]
+
+    @property
+    def test_error(self) -> float:
+        """Test error in percent after the last epoch."""
+        return 100.0 * (1.0 - self.log[-1]["test_acc"])
+
+    def model(self, device: str | torch.device = "cpu") -> nn.Module:
+        """A fresh registry model holding the final weights, in eval mode."""
+        net = models.get(self.config.model, data.NUM_CLASSES[self.config.dataset])
+        net.load_state_dict(self.state)
+        return net.to(device).eval()
+
+
+def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager:
+    """bf16 autocast for precision='bf16', else a no-op."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}; valid choices: {', '.join(PRECISIONS)}")
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def evaluate(model: nn.Module, split: data.Split, batch_size: int = 500, precision: str = "fp32",
+             device: str | torch.device = "cpu") -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` (in eval mode) on a split."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.inference_mode(), autocast(precision, device):
+        for x, y in data.batches(split, batch_size, device=device):
+            logits = model(x).float()
+            total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return total_loss / len(split), correct / len(split)
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov, weight decay) or Adam as the config says."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.schedule.lr, momentum=config.momentum,
+                               nesterov=config.nesterov, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.schedule.lr, weight_decay=config.weight_decay)
+
+
+def _cpu_state(model: nn.Module) -> State:
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+
+
+def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConfig,
+        device: str | torch.device = "cpu", progress: bool = True) -> tuple[dict[float, State], list[dict]]:
+    """Train `model` in place as `config` says; return checkpoints by epoch and the per-epoch log."""
+    device = torch.device(device)
+    model.to(device).to(memory_format=torch.channels_last).train()
+    optimizer = make_optimizer(config, model.parameters())
+    iters_per_epoch = -(-len(train) // config.batch_size)
+    total = config.epochs * iters_per_epoch
+    wanted = {round(e * iters_per_epoch): e for e in config.checkpoint_epochs}
+    checkpoints = {0.0: _cpu_state(model)} if 0 in wanted else {}
+    log, i = [], 0
+    bar = tqdm(range(1, config.epochs + 1), desc=config.model, disable=not progress, leave=False)
+    for epoch in bar:
+        start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        for x, y in data.batches(train, config.batch_size, shuffle=True, augmented=config.augment,
+                                 seed=config.seed * 100_003 + epoch, device=device):
+            i += 1
+            lr = config.schedule.at(i, total, iters_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast(config.precision, device):
+                logits = model(x)
+            loss = nn.functional.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            if i in wanted:
+                checkpoints[float(wanted[i])] = _cpu_state(model)
+        test_loss, test_acc = evaluate(model, test, precision=config.precision, device=device)
+        log.append({"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                    "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - start})
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+    return checkpoints, log
+
+
+def splits(config: TrainConfig, root: str | Path | None = None) -> tuple[data.Split, data.Split]:
+    """The training subset and the test subset a config names."""
+    train = data.load(config.dataset, True, root, config.train_subset)
+    test = data.load(config.dataset, False, root, config.test_subset)
+    return train, test
+
+
+def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | Path | None = None,
+          device: str | torch.device = "cpu", progress: bool = True) -> TrainResult:
+    """Train a registry model as `config` says, or load the cached result of the same run."""
+    train_split, test_split = splits(config, root)
+    fingerprint = cache.tensor_fingerprint(train_split.images, train_split.labels,
+                                           test_split.images, test_split.labels)
+    cache_key = cache.key("train", config, fingerprint, torch.device(device).type)
+
+    def compute() -> TrainResult:
+        torch.manual_seed(config.seed)
+        model = models.get(config.model, data.NUM_CLASSES[config.dataset])
+        if config.init is not None:
+            source = train(config.init, root, cache_dir, device, progress)
+            model.load_state_dict(source.state if config.init_epoch is None
+                                  else source.checkpoints[float(config.init_epoch)])
+        checkpoints, log = fit(model, train_split, test_split, config, device, progress)
+        return TrainResult(config, _cpu_state(model), checkpoints, log)
+
+    return cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)

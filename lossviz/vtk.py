@@ -1,0 +1,119 @@
+"""Export a loss surface to VTK XML PolyData (.vtp, ASCII) for ParaView, like the reference's h52vtp.py.
+
+Grid point (x[i], y[j]) with value z[j, i] becomes point k = j * nx + i at (x[i], y[j], z[j, i]); each grid
+cell becomes two triangles; the value is also stored as a point-data scalar array for coloring.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+
+def _surface(x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check x (nx,), y (ny,), z (ny, nx) and return them as float arrays."""
+    x, y, z = (np.asarray(v, dtype=float) for v in (x, y, z))
+    for name, c in (("x", x), ("y", y)):
+        if c.ndim != 1 or c.size < 2 or not np.all(np.isfinite(c)):
+            raise ValueError(f"{name} must be 1-D with >= 2 finite coordinates, got shape {c.shape}")
+    if z.shape != (y.size, x.size):
+        raise ValueError(f"z must have shape (len(y), len(x)) = ({y.size}, {x.size}) with z[j, i] at "
+                         f"(x[i], y[j]), got {z.shape}")
+    if not np.isfinite(z).any():
+        raise ValueError("z has no finite values")
+    return x, y, z
+
+
+def heights(z, *, zmax: float | None = None, log: bool = False) -> np.ndarray:
+    """The written values: z clipped at zmax, NaN/inf set to the clip level (or the finite max), log10 if asked."""
+    z = np.asarray(z, dtype=float)
+    finite = np.isfinite(z)
+    cap = float(z[finite].max()) if zmax is None else float(zmax)
+    out = np.where(finite, np.minimum(z, cap), cap)
+    if log:
+        if out.min() <= 0:
+            raise ValueError(f"log=True takes log10 of z, which needs z > 0 (and zmax > 0); min is {out.min():.3g}")
+        out = np.log10(out)
+    return out
+
+
+def triangles(nx: int, ny: int) -> np.ndarray:
+    """Point indices (2 (nx-1) (ny-1), 3) of two counter-clockwise triangles per grid cell."""
+    j, i = np.meshgrid(np.arange(ny - 1), np.arange(nx - 1), indexing="ij")
+    k = (j * nx + i).ravel()
+    lower = np.stack([k, k + 1, k + nx + 1], axis=1)
+    upper = np.stack([k, k + nx + 1, k + nx], axis=1)
+    return np.stack([lower, upper], axis=1).reshape(-1, 3)
+
+
+def _ascii(values: np.ndarray, fmt: str) -> str:
+    """Whitespace-separated numbers, six per line."""
+    flat = [fmt % v for v in np.ravel(values)]
+    return "\n" + "\n".join(" ".join(flat[k:k + 6]) for k in range(0, len(flat), 6)) + "\n"
+
+
+def write_vtp(path: str | os.PathLike, x, y, z, *, zmax: float | None = None, log: bool = False,
+              name: str = "train_loss") -> Path:
+    """Write the surface z[j, i] over (x[i], y[j]) as an ASCII .vtp of triangles, atomically; returns the path."""
+    x, y, z = _surface(x, y, z)
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"name={name!r} must be a non-empty identifier (letters, digits, _)")
+    h = heights(z, zmax=zmax, log=log).astype(np.float32)
+    X, Y = np.meshgrid(x, y)
+    pts = np.stack([X.ravel(), Y.ravel(), h.ravel()], axis=1).astype(np.float32)
+    tri = triangles(x.size, y.size)
+    root = ET.Element("VTKFile", type="PolyData", version="0.1", byte_order="LittleEndian")
+    piece = ET.SubElement(ET.SubElement(root, "PolyData"), "Piece", NumberOfPoints=str(len(pts)),
+                          NumberOfVerts="0", NumberOfLines="0", NumberOfStrips="0", NumberOfPolys=str(len(tri)))
+    pd = ET.SubElement(piece, "PointData", Scalars=name)
+    ET.SubElement(pd, "DataArray", type="Float32", Name=name, NumberOfComponents="1", format="ascii",
+                  RangeMin=f"{h.min():.9g}", RangeMax=f"{h.max():.9g}").text = _ascii(h, "%.9g")
+    ET.SubElement(ET.SubElement(piece, "Points"), "DataArray", type="Float32", Name="Points",
+                  NumberOfComponents="3", format="ascii").text = _ascii(pts, "%.9g")
+    polys = ET.SubElement(piece, "Polys")
+    ET.SubElement(polys, "DataArray", type="Int64", Name="connectivity", format="ascii").text = _ascii(tri, "%d")
+    ET.SubElement(polys, "DataArray", type="Int64", Name="offsets", format="ascii").text = \
+        _ascii(3 * np.arange(1, len(tri) + 1), "%d")
+    ET.indent(root, space="  ")
+    return _write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    """Write bytes to a temp file beside path, then os.replace it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Read an ASCII .vtp back: points (n, 3), point-data arrays by name, triangles (m, 3)."""
+    piece = ET.parse(path).getroot().find("PolyData/Piece")
+    if piece is None:
+        raise ValueError(f"{path} is not a VTK PolyData file (no PolyData/Piece element)")
+
+    def values(el: ET.Element, dtype) -> np.ndarray:
+        if el.get("format") != "ascii":
+            raise ValueError(f"{path}: DataArray {el.get('Name')!r} has format={el.get('format')!r}; only ascii is read")
+        return np.array((el.text or "").split(), dtype=dtype)
+
+    points = values(piece.find("Points/DataArray"), float).reshape(-1, 3)
+    scalars = {el.get("Name"): values(el, float) for el in piece.findall("PointData/DataArray")}
+    polys = {el.get("Name"): values(el, np.int64) for el in piece.findall("Polys/DataArray")}
+    conn, offs = polys.get("connectivity", np.zeros(0, np.int64)), polys.get("offsets", np.zeros(0, np.int64))
+    if len(offs) and not np.array_equal(np.diff(np.concatenate([[0], offs])), np.full(len(offs), 3)):
+        raise ValueError(f"{path}: polygons are not all triangles")
+    if len(points) != int(piece.get("NumberOfPoints", len(points))):
+        raise ValueError(f"{path}: NumberOfPoints does not match the Points array")
+    return points, scalars, conn.reshape(-1, 3)

@@ -1,0 +1,32 @@
+"""Profiles: lookup, bad names, paper settings."""
+import dataclasses
+
+import pytest
+
+from lossviz import models, profiles
+
+
+def test_lookup_and_unknown():
+    assert profiles.get("quick").name == "quick"
+    with pytest.raises(ValueError, match="profile='fast'.*smoke, quick, paper"):
+        profiles.get("fast")
+
+
+def test_profiles_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        profiles.QUICK.seed = 3
+
+
+def test_paper_profile_holds_the_papers_settings():
+    land = profiles.PAPER.landscape
+    assert land.epochs == 300 and (land.batch_small, land.batch_large) == (128, 8192)
+    assert land.weight_decays == (0.0, 5e-4) and land.lr == 0.1 and land.points_2d == 51
+    assert profiles.PAPER.ensembles.models == ("vgg16", "preresnet164", "wrn28_10")
+
+
+def test_every_model_named_in_a_profile_exists():
+    for name in profiles.NAMES:
+        p = profiles.get(name)
+        for model in (p.first_model, *p.landscape.depth_models, *p.landscape.width_models, *p.ensembles.models):
+            assert model in models.names()
+        assert p.first_run().model == p.first_model

@@ -1,0 +1,81 @@
+"""Training: a tiny run lowers the loss, is deterministic, sets lr per iteration, caches."""
+import pytest
+import torch
+
+from lossviz import train
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+TINY = TrainConfig(model="resnet20", dataset="synthetic", train_subset=256, test_subset=128, epochs=3,
+                   batch_size=32, schedule=Schedule("constant", 0.05), checkpoint_epochs=(0, 1, 1.5, 3))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return train.train(TINY, cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+def test_tiny_run_lowers_the_loss_and_logs_each_epoch(tiny_run):
+    log = tiny_run.log
+    assert [e["epoch"] for e in log] == [1, 2, 3]
+    assert log[-1]["train_loss"] < log[0]["train_loss"]
+    assert log[-1]["train_loss"] < 2.1  # below chance-level cross-entropy log(10) = 2.30
+    assert set(tiny_run.checkpoints) == {0.0, 1.0, 1.5, 3.0}
+    for key, value in tiny_run.state.items():
+        assert torch.equal(tiny_run.checkpoints[3.0][key], value)
+    assert not torch.equal(tiny_run.checkpoints[0.0]["conv1.weight"], tiny_run.state["conv1.weight"])
+
+
+def test_training_is_deterministic_on_cpu(tiny_run, tmp_path):
+    again = train.train(TINY, cache_dir=tmp_path, progress=False)
+    for key, value in tiny_run.state.items():
+        assert torch.equal(again.state[key], value), key
+
+
+def test_cache_hit_does_not_retrain(tmp_path, monkeypatch):
+    config = TINY.replace(epochs=1, checkpoint_epochs=())
+    train.train(config, cache_dir=tmp_path, progress=False)
+    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("retrained a cached run"))
+    result = train.train(config, cache_dir=tmp_path, progress=False)
+    assert result.config == config
+
+
+def test_learning_rate_is_set_every_iteration(monkeypatch):
+    seen = []
+    original = torch.optim.SGD.step
+
+    def step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(torch.optim.SGD, "step", step)
+    config = TINY.replace(epochs=1, schedule=Schedule("snapshot", 0.1, cycles=2), checkpoint_epochs=())
+    torch.manual_seed(0)
+    model = train.models.get("resnet20")
+    train.fit(model, *train.splits(config), config, progress=False)
+    from lossviz.schedules import snapshot_lr
+    assert seen == [snapshot_lr(i, 8, 2, 0.1) for i in range(1, 9)]
+
+
+def test_adam_and_nesterov_are_built():
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert isinstance(train.make_optimizer(TINY.replace(optimizer="adam"), params), torch.optim.Adam)
+    sgd = train.make_optimizer(TINY.replace(nesterov=True, weight_decay=1e-3), params)
+    assert sgd.param_groups[0]["nesterov"] and sgd.param_groups[0]["weight_decay"] == 1e-3
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": "resnet21"}, "model='resnet21'.*resnet20"),
+    ({"optimizer": "rmsprop"}, "optimizer='rmsprop'.*sgd, adam"),
+    ({"precision": "fp16"}, "precision='fp16'.*fp32, bf16"),
+    ({"dataset": "mnist"}, "dataset='mnist'"),
+    ({"checkpoint_epochs": (4,)}, "checkpoint_epochs"),
+])
+def test_bad_config_is_rejected(change, message):
+    with pytest.raises(ValueError, match=message):
+        TINY.replace(**change)
+
+
+def test_evaluate_restores_training_mode():
+    model = train.models.get("resnet20").train()
+    loss, acc = train.evaluate(model, train.data.synthetic(20))
+    assert model.training and loss > 0 and 0 <= acc <= 1

@@ -12,13 +12,15 @@ from typing import Any, Callable, TypeVar
 
 import torch
 
+from lossviz import paths
+
 CACHE_VERSION = 1
 T = TypeVar("T")
 
 
 def default_dir() -> Path:
-    """The cache folder: `$LOSSVIZ_CACHE` if set, else `cache/` in the working directory."""
-    return Path(os.environ.get("LOSSVIZ_CACHE", "cache"))
+    """The cache folder: `$LOSSVIZ_CACHE` if set, else `cache/` in the project folder."""
+    return paths.cache_dir()
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,6 @@
 """CIFAR-10/100 and a synthetic CIFAR-shaped dataset, held as uint8 tensors in memory."""
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +8,8 @@ from typing import Iterator
 
 import numpy as np
 import torch
+
+from lossviz import paths
 
 # Li et al. reference normalization (loss-landscape/cifar10/dataloader.py).
 CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
@@ -23,6 +24,7 @@ _FILES = {
     ("cifar100", False): ["test"],
 }
 _LABEL_KEY = {"cifar10": "labels", "cifar100": "fine_labels"}
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
 
 
@@ -44,8 +46,8 @@ class Split:
 
 
 def default_root() -> Path:
-    """The data root: `$LOSSVIZ_DATA` if set, else `data/` in the working directory."""
-    return Path(os.environ.get("LOSSVIZ_DATA", "data"))
+    """The data root: `$LOSSVIZ_DATA` if set, else `data/` in the project folder."""
+    return paths.data_root()
 
 
 def check_dataset(name: str) -> None:

@@ -16,6 +16,7 @@ corrupt file.
 from __future__ import annotations
 
 import io as _io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -30,6 +31,14 @@ AXES = ("xdirection", "ydirection")
 COORDINATES = ("xcoordinates", "ycoordinates")
 UNFINISHED = -1.0  # the reference's marker of a point not computed yet
 Tensors = dict[str, torch.Tensor]
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write bytes through a temporary file in the same folder and os.replace (kill -9 safe), mode 0666 & ~umask."""
+    cache.write_atomic(path, payload)  # temp file + fsync + os.replace; mkstemp leaves mode 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _h5_bytes(write) -> bytes:
@@ -71,7 +80,7 @@ def save_directions(path: str | Path, directions: Sequence[Mapping[str, torch.Te
             for key, value in meta.items():
                 group.attrs[key] = value
 
-    cache.write_atomic(Path(path), _h5_bytes(write))
+    write_atomic(Path(path), _h5_bytes(write))
 
 
 def direction_attrs(path: str | Path) -> list[dict[str, Any]]:
@@ -175,7 +184,7 @@ def save_surface(path: str | Path, surface: Surface) -> None:
         for key, value in surface.attrs.items():
             f.attrs[key] = value
 
-    cache.write_atomic(Path(path), _h5_bytes(write))
+    write_atomic(Path(path), _h5_bytes(write))
 
 
 def load_surface(path: str | Path) -> Surface:

@@ -258,3 +258,15 @@ def get(name: str, num_classes: int = 10) -> nn.Module:
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2; got {num_classes}")
     return factory(num_classes)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def table(selected: list[str] | None = None, num_classes: int = 10) -> list[dict]:
+    """One row per model: registry name, the paper's label and the parameter count."""
+    with torch.device("meta"):  # count without allocating or initializing the weights
+        return [{"name": n, "label": display_name(n), "parameters": count_parameters(get(n, num_classes))}
+                for n in (selected if selected is not None else names())]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, LightSource, Normalize
@@ -24,6 +25,7 @@ ALPHA, BETA = r"$\alpha$", r"$\beta$"
 CMAP = "viridis"
 BAD = "0.85"  # grey for masked (NaN/inf) cells
 Levels = int | Sequence[float] | None
+OUTLINE = [patheffects.withStroke(linewidth=2.0, foreground="0.15")]  # light text/lines readable on any color
 
 
 def caption(model_display_name: str, test_error_percent: float) -> str:
@@ -114,10 +116,10 @@ def _levels(z: np.ma.MaskedArray, levels: Levels, vmin: float | None, vmax: floa
         raise ValueError(f"vmin={vmin} must be > 0 with log=True")
     lo = float(z.min()) if vmin is None else float(to(vmin))
     hi = float(z.max()) if vmax is None else float(to(vmax))
+    if hi == lo and vmin is None and vmax is None:  # a flat surface still gets a level
+        hi = lo + 1.0
     if hi <= lo:
-        hi = lo + 1.0 if hi == lo else hi
-        if hi <= lo:
-            raise ValueError(f"vmin={vmin} must be below vmax={vmax}")
+        raise ValueError(f"vmin={vmin} must be below vmax={vmax} (defaults: the data's finite min and max)")
     if vlevel is None:
         return MaxNLocator(nbins=nbins).tick_values(lo, hi)
     if vlevel <= 0 or (hi - lo) / vlevel > 1000:
@@ -174,11 +176,15 @@ def _extend(z: np.ma.MaskedArray, lv: np.ndarray) -> str:
     return "both" if lo and hi else "min" if lo else "max" if hi else "neither"
 
 
-def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, **kw):
-    """Contour lines of z at levels lv, labeled inline with values in the data's units."""
+def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, cmap=None, **kw):
+    """Contour lines of z at levels lv, labeled inline (every other one when crowded) in the data's units."""
+    inside = lv[(lv > z.min()) & (lv < z.max())]
+    lv = inside if len(inside) else lv  # only levels that draw a line, so labels start at the innermost
+    if cmap is not None:  # skip the palest end of the map: it vanishes on white
+        kw["colors"] = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(lv)))
     cs = ax.contour(x, y, z, levels=lv, linewidths=kw.pop("linewidths", 1.0), **kw)
     if labels and len(cs.levels):
-        ax.clabel(cs, inline=True, fontsize=7, fmt=_fmt(log))
+        ax.clabel(cs, cs.levels[:: 2 if len(cs.levels) > 10 else 1], inline=True, fontsize=7, fmt=_fmt(log))
     return cs
 
 
@@ -200,7 +206,7 @@ def _mesh(ax: Axes, x, y, z, norm: Normalize, cmap):
 def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: str = ALPHA,
             title: str | None = None, log: bool = False, vmax: float | None = None,
             ax: Axes | None = None) -> Figure:
-    """Loss (left, blue; train solid, test dashed) and accuracy in % (right, red) along a line (Li et al. Fig. 2/3/5)."""
+    """Loss (left, blue; train solid, test dashed) and accuracy % (right, red) on a line (Li et al. Fig. 2/3/5)."""
     a = _series("alphas", alphas)
     curves = {k: _series(k, v, a.size) if v is not None else None
               for k, v in (("loss", loss), ("acc", acc), ("test_loss", test_loss), ("test_acc", test_acc))}
@@ -209,6 +215,8 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
         if v is not None and v.count() and (v.min() < 0 or v.max() > 100):
             raise ValueError(f"{k} must be accuracies in percent, within [0, 100]")
     losses = [v for v in (curves["loss"], curves["test_loss"]) if v is not None]
+    if not any(v.count() for v in losses):
+        raise ValueError("loss has no finite values")
     if log:
         for k in ("loss", "test_loss"):
             if curves[k] is not None:
@@ -303,9 +311,12 @@ def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel:
                     linewidth=0, antialiased=False, shade=False)
     ax.set_zlim(norm.vmin, norm.vmax if norm.vmax > norm.vmin else norm.vmin + 1)
     ax.view_init(elev=elev, azim=azim)
-    ax.set_zlabel(_zname(zlabel, log))
-    if colorbar:
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(5))
+    if colorbar:  # the colorbar names z; a z-axis label would collide with the tick labels
         _colorbar(ax, ScalarMappable(norm, cm), _zname(zlabel, log), shrink=0.6, pad=0.08)
+    else:
+        ax.set_zlabel(_zname(zlabel, log))
     return _label(ax, xlabel, ylabel, title)
 
 
@@ -338,15 +349,16 @@ def eigen_ratio(x, y, min_eig, max_eig, loss=None, *, vmax: float | None = None,
     if loss is not None:
         _, _, lz = _surface(x, y, loss, "loss")
         ls = _scale(lz, None, log, "loss")
-        _lines(ax, x, y, ls, _levels(ls, levels, None, None, None, log, nbins=10), labels=True, log=log,
-               colors="w", linewidths=0.8)
+        cs = _lines(ax, x, y, ls, _levels(ls, levels, None, None, None, log, nbins=10), labels=True, log=log,
+                    colors="w", linewidths=0.8)
+        cs.set(path_effects=[patheffects.withStroke(linewidth=1.6, foreground="0.2")])
     return _label(ax, xlabel, ylabel, title)
 
 
 def trajectory(x, y, z, path_xy, *, epochs: Sequence[int] | None = None, explained: Sequence[float] | None = None,
                n_labels: int = 6, levels: Levels = None, vmax: float | None = None, log: bool = False,
                title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP) -> Figure:
-    """Loss contours on the PCA plane, the optimizer path over them, epochs dotted and some numbered (Li et al. Fig. 9)."""
+    """PCA-plane loss contours with the optimizer path, epochs dotted and some numbered (Li et al. Fig. 9)."""
     x, y, z = _surface(x, y, z)
     path = _points("path_xy", path_xy)
     ep = np.arange(len(path)) if epochs is None else np.asarray(epochs)
@@ -363,10 +375,21 @@ def trajectory(x, y, z, path_xy, *, epochs: Sequence[int] | None = None, explain
     _lines(ax, x, y, zs, _levels(zs, levels, None, vmax, None, log), labels=True, log=log, cmap=cmap)
     ax.plot(path[:, 0], path[:, 1], "-", color="tab:red", lw=1.5, zorder=3)
     ax.plot(path[:, 0], path[:, 1], "o", color="tab:red", ms=3, zorder=4)
-    for k in np.unique(np.linspace(0, len(path) - 1, max(2, n_labels)).round().astype(int)):
+    for k in _spread(path, n_labels, min_gap=0.06 * max(np.ptp(x), np.ptp(y))):
         ax.annotate(str(ep[k]), path[k], textcoords="offset points", xytext=(4, 4), fontsize=7,
                     color="tab:red", zorder=5)
     return _label(ax, names[0], names[1], title)
+
+
+def _spread(path: np.ndarray, n: int, min_gap: float) -> list[int]:
+    """Indices of about n path points evenly spaced along its length, none within min_gap of another."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    want = np.searchsorted(arc, np.linspace(0.0, arc[-1], max(2, n)))
+    keep: list[int] = []
+    for k in dict.fromkeys(np.minimum(want, len(path) - 1).tolist()):
+        if all(np.hypot(*(path[k] - path[q])) >= min_gap for q in keep):
+            keep.append(k)
+    return keep
 
 
 def curve_plane(x, y, z, curve_xy=None, points_xy=None, *, point_labels: Sequence[str] | None = None,
@@ -380,15 +403,16 @@ def curve_plane(x, y, z, curve_xy=None, points_xy=None, *, point_labels: Sequenc
     _fill(ax, x, y, zs, _levels(zs, levels, None, None, None, log, nbins=20), cmap=cmap, zlabel=zlabel, log=log)
     if curve_xy is not None:
         c = _points("curve_xy", curve_xy)
-        ax.plot(c[:, 0], c[:, 1], "-", color="w", lw=2.0)
+        ax.plot(c[:, 0], c[:, 1], "-", color="w", lw=2.0,
+                path_effects=[patheffects.withStroke(linewidth=3.2, foreground="0.15")])
     if points_xy is not None:
         p = _points("points_xy", points_xy)
         if point_labels is not None and len(point_labels) != len(p):
             raise ValueError(f"point_labels must name each of the {len(p)} points_xy, got {len(point_labels)}")
         ax.plot(p[:, 0], p[:, 1], "o", color="w", mec="k", ms=7, zorder=4)
         for (px, py), text in zip(p, point_labels or ()):
-            ax.annotate(text, (px, py), textcoords="offset points", xytext=(6, 6), color="w", fontsize=10,
-                        fontweight="bold", zorder=5)
+            ax.annotate(text, (px, py), textcoords="offset points", xytext=(6, 6), color="w", fontsize=11,
+                        path_effects=OUTLINE, zorder=5)
     ax.set_xlim(x.min(), x.max())
     ax.set_ylim(y.min(), y.max())
     return _label(ax, xlabel, ylabel, title)
@@ -411,9 +435,12 @@ def schedule(lrs, *, snapshots: Sequence[int] | None = None, log: bool = False, 
         if s.ndim != 1 or np.any(s < 1) or np.any(s > lr.size):
             raise ValueError(f"snapshots must be iterations in 1..len(lrs)={lr.size}")
         ax.plot(s, lr[s - 1], "o", color="tab:red", ms=5, zorder=3, label="snapshot")
-        ax.legend(fontsize=8)
     if log:
         ax.set_yscale("log")
+    if snapshots is not None:  # headroom above the restarts keeps the legend off the curve
+        top = float(lr.max())
+        ax.set_ylim(top=top * 3.0 if log else top * 1.25)
+        ax.legend(fontsize=8, loc="upper right", ncol=2)
     ax.set_xlim(1, lr.size)
     return _label(ax, xlabel, ylabel, title)
 
@@ -450,6 +477,47 @@ def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
     for a, text in zip(axes, captions or ()):
         a.set_title(text)
     return fig, axes
+
+
+def image_grid(split, per_class: int = 8, class_names: Sequence[str] | None = None, size: float = 0.9) -> Figure:
+    """The first `per_class` images of each class of a uint8 split, one row per class."""
+    if per_class < 1:
+        raise ValueError(f"per_class must be >= 1; got {per_class}")
+    classes = sorted(int(c) for c in split.labels.unique())
+    if class_names is None:
+        from lossviz.data import CIFAR10_CLASSES
+        class_names = CIFAR10_CLASSES if len(classes) == 10 and split.name.startswith("cifar10") else [str(c) for c in classes]
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * size, len(classes) * size), squeeze=False)
+    for row, c in enumerate(classes):
+        members = np.flatnonzero(split.labels.numpy() == c)[:per_class]
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.set_xticks([]), ax.set_yticks([])
+            if col < len(members):
+                ax.imshow(split.images[members[col]].permute(1, 2, 0).numpy(), interpolation="nearest")
+            if col == 0:
+                ax.set_ylabel(class_names[row], rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
+    """Loss and error per epoch, training and test, from a training log (lossviz.train)."""
+    if not log:
+        raise ValueError("log must hold at least one epoch")
+    epochs = [e["epoch"] for e in log]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    left.plot(epochs, [e["train_loss"] for e in log], "-o", ms=3, label="train")
+    left.plot(epochs, [e["test_loss"] for e in log], "--o", ms=3, label="test")
+    right.plot(epochs, [100 * (1 - e["train_acc"]) for e in log], "-o", ms=3, label="train")
+    right.plot(epochs, [100 * (1 - e["test_acc"]) for e in log], "--o", ms=3, label="test")
+    for ax, name in ((left, "loss"), (right, "error (%)")):
+        ax.set_xlabel("epoch"), ax.set_ylabel(name), ax.grid(alpha=0.3), ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:

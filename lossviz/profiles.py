@@ -69,7 +69,7 @@ class Profile:
     def first_run(self) -> TrainConfig:
         """Notebook 00's first training run."""
         return TrainConfig(model=self.first_model, dataset=self.dataset, train_subset=self.first_train_subset,
-                           test_subset=self.landscape.test_subset, epochs=self.first_epochs,
+                           test_subset=self.landscape.test_subset, epochs=self.first_epochs, batch_size=self.landscape.batch_small,
                            schedule=Schedule("step", self.landscape.lr), seed=self.seed,
                            precision=self.precision)
 

@@ -104,8 +104,10 @@ def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.n
         raise ValueError(f"{path} is not a VTK PolyData file (no PolyData/Piece element)")
 
     def values(el: ET.Element, dtype) -> np.ndarray:
+        """The numbers of an ASCII DataArray."""
         if el.get("format") != "ascii":
-            raise ValueError(f"{path}: DataArray {el.get('Name')!r} has format={el.get('format')!r}; only ascii is read")
+            raise ValueError(f"{path}: DataArray {el.get('Name')!r} has format={el.get('format')!r}; "
+                             "only format='ascii' is read")
         return np.array((el.text or "").split(), dtype=dtype)
 
     points = values(piece.find("Points/DataArray"), float).reshape(-1, 3)

@@ -128,3 +128,9 @@ def test_functional_call_and_channels_last(name: str) -> None:
         assert torch.equal(model(x), y)
         y_cl = model.to(memory_format=torch.channels_last)(x.to(memory_format=torch.channels_last))
     assert torch.allclose(y_cl, y, atol=1e-4)
+
+
+def test_table_rows_match_get():
+    rows = models.table(["resnet20", "vgg9"])
+    assert [r["label"] for r in rows] == ["ResNet-20", "VGG-9"]
+    assert rows[0]["parameters"] == sum(p.numel() for p in models.get("resnet20").parameters())

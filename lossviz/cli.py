@@ -1,0 +1,298 @@
+"""Command line: `python -m lossviz surface|interpolate ...` writes resumable HDF5 surface files.
+
+Run under `torchrun --nproc_per_node N -m lossviz surface ...` to shard the points over N processes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from lossviz import cache, data, models
+from lossviz import directions as dirs
+from lossviz import io, surface
+from lossviz.train import PRECISIONS
+
+DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
+
+
+def parse_grid(text: str, name: str = "x") -> np.ndarray:
+    """'min:max:num' -> np.linspace(min, max, num), as the reference's --x/--y."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        start, stop, num = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"--{name}={text!r} must look like min:max:num, e.g. --{name}=-1:1:51") from None
+    try:
+        return surface.grid(start, stop, num)
+    except ValueError as error:
+        raise ValueError(f"--{name}={text!r}: {error}") from None
+
+
+def _subset(text: str) -> int:
+    """A non-negative image count for --train-subset/--test-subset."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `surface` and `interpolate` commands and their options."""
+    parser = argparse.ArgumentParser(prog="python -m lossviz", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    surface_cmd = commands.add_parser("surface", help="loss along 1 or 2 random directions (Li et al. 2018)")
+    interp_cmd = commands.add_parser("interpolate", help="loss on the line through two checkpoints")
+    for cmd in (surface_cmd, interp_cmd):
+        cmd.add_argument("--model", required=True, choices=models.names(), metavar="NAME",
+                         help=f"registry model: {', '.join(models.names())}")
+        cmd.add_argument("--checkpoint", required=True, help="state dict saved with torch.save (theta*, theta1)")
+        cmd.add_argument("--data", default="cifar10", choices=data.DATASETS)
+        cmd.add_argument("--data-root", default=None, help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
+        cmd.add_argument("--train-subset", type=_subset, default=None, metavar="N",
+                         help="the first N training images (default all; 0 = skip the training set)")
+        cmd.add_argument("--test-subset", type=_subset, default=0, metavar="N",
+                         help="the first N test images (default 0 = skip the test set)")
+        cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
+        cmd.add_argument("--dir-file", default=None, help="direction HDF5 file (default: next to --out); reused if it exists")
+        cmd.add_argument("--batch-size", type=_positive, default=1000)
+        cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
+        cmd.add_argument("--precision", default="fp32", choices=PRECISIONS)
+        cmd.add_argument("--bn", default="eval", choices=surface.BN_MODES,
+                         help="eval: BN running statistics as stored; recompute: re-estimate them at each point")
+        cmd.add_argument("--fuse-bn", action="store_true", help="fold conv->BN pairs into the conv weights (bn=eval)")
+        cmd.add_argument("--save-every", type=int, default=0, metavar="K", help="rewrite the file every K points")
+        cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often")
+        cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    surface_cmd.add_argument("--x", default="-1:1:51", help="alpha grid min:max:num (write --x=-1:1:51)")
+    surface_cmd.add_argument("--y", default=None, help="beta grid min:max:num for a 2D surface (omit for 1D)")
+    surface_cmd.add_argument("--kind", default=None, choices=dirs.KINDS, help="params (default) or states (with BN buffers)")
+    surface_cmd.add_argument("--norm", default=None, choices=dirs.NORMS, help="direction normalization (default filter)")
+    surface_cmd.add_argument("--ignore", default=None, choices=dirs.IGNORES, help="biasbn (default): zero for 1-D tensors")
+    surface_cmd.add_argument("--seed", type=int, default=None, help="seed of the random directions (default 0)")
+    surface_cmd.add_argument("--orthogonal", action="store_true", help="Gram-Schmidt the y direction against x")
+    interp_cmd.add_argument("--checkpoint2", required=True, help="state dict of the second model (theta2)")
+    interp_cmd.add_argument("--x", default="-0.5:1.5:41", help="alpha grid min:max:num (alpha=0: theta1, 1: theta2)")
+    interp_cmd.add_argument("--kind", default="states", choices=dirs.KINDS,
+                            help="states (default: BN statistics move too, so alpha=1 is model 2) or params")
+    return parser
+
+
+# ---- setup ------------------------------------------------------------------------------------------------
+
+def load_state(path: str) -> dict[str, torch.Tensor]:
+    """A state dict from torch.save: the dict itself, or its 'state_dict' entry (reference checkpoints)."""
+    if not Path(path).is_file():
+        raise ValueError(f"checkpoint {path!r} does not exist")
+    stored = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(stored, dict) and isinstance(stored.get("state_dict"), dict):
+        stored = stored["state_dict"]
+    if not isinstance(stored, dict) or not all(isinstance(v, torch.Tensor) for v in stored.values()):
+        raise ValueError(f"checkpoint {path!r} is not a state dict (a dict of tensors, or one under 'state_dict')")
+    return stored
+
+
+def load_model(name: str, checkpoint: str, num_classes: int, device: torch.device) -> nn.Module:
+    """Registry model `name` holding the checkpoint's weights, on `device`, in eval mode."""
+    model = models.get(name, num_classes)
+    try:
+        model.load_state_dict(load_state(checkpoint))
+    except RuntimeError as error:
+        raise ValueError(f"checkpoint {checkpoint!r} does not fit --model {name}: {error}") from None
+    return model.to(device).eval()
+
+
+def resolve_device(text: str, local_rank: int) -> torch.device:
+    """The device to run on; under torchrun on CUDA the one of this local rank."""
+    if text == "auto":
+        text = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise ValueError(f"--device={text!r} is not a device; valid: auto, cpu, cuda, cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device={text!r} but CUDA is not available; use --device cpu")
+        if dist.is_initialized():
+            device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    return device
+
+
+def splits(args: argparse.Namespace) -> dict[str, data.Split]:
+    """The requested data splits by name ('train' and/or 'test')."""
+    chosen = {}
+    if args.train_subset != 0:
+        chosen["train"] = data.load(args.data, True, args.data_root, args.train_subset)
+    if args.test_subset:
+        chosen["test"] = data.load(args.data, False, args.data_root, args.test_subset)
+    if not chosen:
+        raise ValueError("--train-subset 0 and --test-subset 0 leave no data; evaluate on at least one split")
+    return chosen
+
+
+def on_rank0(compute: Callable[[], Any]) -> Any:
+    """Run `compute` on rank 0 only and hand its result (or its error) to every rank."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    result, error = None, None
+    if rank == 0:
+        try:
+            result = compute()
+        except (ValueError, OSError) as problem:
+            error = problem
+    if dist.is_initialized():
+        box = [result, None if error is None else f"{type(error).__name__}: {error}"]
+        dist.broadcast_object_list(box, src=0)
+        result, message = box
+        if message is not None and error is None:
+            raise ValueError(f"rank 0 failed: {message}")
+    if error is not None:
+        raise error
+    return result
+
+
+def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in tensors.items()}
+
+
+def _to(tensors: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in tensors.items()}
+
+
+def default_dir_file(out: str) -> str:
+    """The direction file next to the surface file: a.h5 -> a.directions.h5."""
+    path = Path(out)
+    return str(path.with_name(path.stem + ".directions.h5"))
+
+
+def _stored_kind(dir_file: str) -> str | None:
+    """The kind recorded in an existing direction file, if any."""
+    if not Path(dir_file).exists():
+        return None
+    attrs = io.direction_attrs(dir_file)
+    return attrs[0].get("kind") if attrs else None
+
+
+def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_file: str,
+                 log: Callable[[str], None]) -> list[dict[str, torch.Tensor]]:
+    """Load the directions from `dir_file`, or draw, normalize and save them there (rank 0)."""
+    count = 1 if args.y is None else 2
+    asked = {k: getattr(args, k) for k in ("kind", "norm", "ignore", "seed") if getattr(args, k) is not None}
+    if Path(dir_file).exists():
+        found = io.load_directions(dir_file, theta)
+        stored = io.direction_attrs(dir_file)
+        for name, value in asked.items():
+            have = stored[0].get(name)
+            if have is not None and have != value:
+                raise ValueError(f"--{name}={value} but {dir_file} was made with {name}={have}; "
+                                 f"drop --{name}, or choose another --dir-file/--out")
+        if len(found) < count:
+            raise ValueError(f"{dir_file} holds 1 direction; a 2D surface (--y) needs 2: choose another --dir-file")
+        if len(found) > count:
+            log(f"using the xdirection of {dir_file} (it also holds a ydirection) for this 1D surface")
+        log(f"directions read from {dir_file}")
+        return found[:count]
+    settings = {**DEFAULTS, "kind": "params", **asked}
+    found = dirs.random_directions(theta, settings["seed"], count, settings["norm"], settings["ignore"])
+    if args.orthogonal and count == 2:
+        found[1] = dirs.orthogonalize(found[1], found[0])
+    io.save_directions(dir_file, [_cpu(d) for d in found],
+                       [{**settings, "axis": axis, "orthogonal": bool(args.orthogonal)} for axis in "xy"[:count]])
+    log(f"directions written to {dir_file}")
+    return found
+
+
+def target_direction(theta1: dict[str, torch.Tensor], theta2: dict[str, torch.Tensor], dir_file: str,
+                     kind: str, log: Callable[[str], None]) -> dict[str, torch.Tensor]:
+    """theta2 - theta1, saved to `dir_file` (or checked against it when it exists)."""
+    delta = dirs.between(theta1, theta2)
+    if Path(dir_file).exists():
+        stored = io.load_directions(dir_file, theta1)[0]
+        if dirs.fingerprint(_cpu(stored)) != dirs.fingerprint(_cpu(delta)):
+            raise ValueError(f"{dir_file} holds another direction than checkpoint2 - checkpoint; "
+                             f"choose another --dir-file/--out")
+    else:
+        io.save_directions(dir_file, [_cpu(delta)], [{"kind": kind, "norm": "none", "ignore": "none", "axis": "x",
+                                                      "target": dirs.fingerprint(_cpu(theta2))}])
+        log(f"direction theta2 - theta1 written to {dir_file}")
+    return delta
+
+
+# ---- commands ----------------------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> io.Surface:
+    """Execute a parsed `surface` or `interpolate` command."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    log = print if rank == 0 else (lambda message: None)
+    device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
+    xs = parse_grid(args.x, "x")
+    ys = parse_grid(args.y, "y") if getattr(args, "y", None) is not None else None
+    chosen = splits(args)
+    num_classes = data.NUM_CLASSES[args.data]
+    model = load_model(args.model, args.checkpoint, num_classes, device)
+    dir_file = args.dir_file or default_dir_file(args.out)
+    kind = args.kind or _stored_kind(dir_file) or "params"
+    theta = dirs.weights(model, kind)
+    if args.command == "surface":
+        found = on_rank0(lambda: [_cpu(d) for d in random_plane(args, theta, dir_file, log)])
+        found = [_to(d, device) for d in found]
+        if len(found) == 2:
+            log(f"cosine similarity between x and y directions: {dirs.cosine(*found):.6f}")
+    else:
+        theta2 = dirs.weights(load_model(args.model, args.checkpoint2, num_classes, device), kind)
+        found = [_to(on_rank0(lambda: _cpu(target_direction(theta, theta2, dir_file, kind, log))), device)]
+    request = {"model": args.model, "data": args.data, "kind": kind,
+               **{f"{name}_data_sha256": cache.tensor_fingerprint(split.images, split.labels)
+                  for name, split in chosen.items()}}
+    batches = {name: data.batches(split, args.batch_size, device=device) for name, split in chosen.items()}
+    result = surface.compute_file(args.out, model, theta, found, xs, ys, data=batches, bn=args.bn,
+                                  precision=args.precision, fuse_bn=args.fuse_bn, request=request,
+                                  dir_file=dir_file, save_every=args.save_every, save_seconds=args.save_seconds,
+                                  progress=not args.no_progress, log=log)
+    log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
+    return result
+
+
+def _init_distributed(device: str) -> bool:
+    """Join the torchrun process group when WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    wants_cuda = device == "auto" or device.startswith("cuda")
+    use_nccl = torch.cuda.is_available() and wants_cuda and dist.is_nccl_available()
+    if use_nccl:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if use_nccl else "gloo")
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m lossviz`; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    started = _init_distributed(args.device)
+    try:
+        run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"python -m lossviz {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if started:
+            dist.destroy_process_group()
+    return 0

@@ -1,0 +1,345 @@
+"""Mode connectivity (Garipov et al. 2018, Sec. 3): Bezier curves and polygonal chains phi(t) between two
+trained weights, their training, their evaluation along t, and the plane through three points (Fig. 1).
+
+Points are named tensor dicts keyed like `named_parameters()` (parameters only; BN running statistics are
+not on the curve). Control points theta_0 .. theta_n (n = bends + 1) are matched by name, never by position;
+the endpoints theta_0 and theta_n stay fixed, the bends start on the straight line between them.
+BN: during curve training the network runs in train mode (batch statistics; running statistics unused);
+every evaluated point gets its BN statistics recomputed with a pass over the training data.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from lossviz import cache, data, directions, models, train
+from lossviz.ensembles import recompute_bn
+from lossviz.train import TrainConfig
+
+KINDS = ("bezier", "polychain")
+Tensors = dict[str, torch.Tensor]
+
+
+def check_kind(kind: str) -> None:
+    """Raise ValueError unless `kind` is a curve family."""
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not a curve; valid choices: {', '.join(KINDS)}")
+
+
+def coefficients(t: float, bends: int, kind: str = "bezier") -> list[float]:
+    """Weights c_k(t) of theta_0..theta_n in phi(t) = sum_k c_k(t) theta_k (n = bends + 1); they sum to 1.
+
+    Bezier: c_k = C(n,k) t^k (1-t)^(n-k). Polychain: linear between equally spaced bends at t = k/n.
+    """
+    check_kind(kind)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"t={t} must lie in [0, 1]")
+    if bends < 0 or int(bends) != bends:
+        raise ValueError(f"bends={bends} must be a whole number >= 0")
+    n = int(bends) + 1
+    if kind == "bezier":
+        return [math.comb(n, k) * t**k * (1 - t) ** (n - k) for k in range(n + 1)]
+    j = min(int(t * n), n - 1)  # the segment [j/n, (j+1)/n] holding t
+    s = t * n - j
+    return [1.0 - s if k == j else s if k == j + 1 else 0.0 for k in range(n + 1)]
+
+
+def parameters(point: Mapping[str, torch.Tensor], names: Sequence[str]) -> Tensors:
+    """The entries `names` of a point or state dict (a ValueError lists missing names)."""
+    missing = [k for k in names if k not in point]
+    if missing:
+        raise ValueError(f"point lacks parameters {missing[:5]} ({len(missing)} missing)")
+    return {k: point[k] for k in names}
+
+
+def _check_points(points: Sequence[Mapping[str, torch.Tensor]]) -> None:
+    """Raise ValueError unless all points hold the same names with the same shapes."""
+    first = points[0]
+    for i, p in enumerate(points[1:], start=1):
+        if set(p) != set(first):
+            raise ValueError(f"control point {i} has names {sorted(set(p) ^ set(first))[:5]} that point 0 "
+                             f"{'lacks' if set(p) - set(first) else 'has and it lacks'}")
+        bad = [k for k in first if p[k].shape != first[k].shape]
+        if bad:
+            raise ValueError(f"control point {i} entry {bad[0]!r} has shape {tuple(p[bad[0]].shape)}, "
+                             f"point 0 {tuple(first[bad[0]].shape)}")
+
+
+def combine(points: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> Tensors:
+    """sum_k w_k theta_k, entry by entry (keys of the first point)."""
+    if len(points) != len(weights) or not points:
+        raise ValueError(f"{len(points)} points and {len(weights)} weights must match and be non-empty")
+    _check_points(points)
+    return {k: sum((w * p[k] for w, p in zip(weights, points) if w != 0.0), torch.zeros_like(points[0][k]))
+            for k in points[0]}
+
+
+def point(controls: Sequence[Mapping[str, torch.Tensor]], t: float, kind: str = "bezier") -> Tensors:
+    """phi(t) of the curve with control points theta_0..theta_n (Garipov Sec. 3.2, any number of bends)."""
+    if len(controls) < 2:
+        raise ValueError(f"controls must hold at least the two endpoints; got {len(controls)}")
+    return combine(controls, coefficients(t, len(controls) - 2, kind))
+
+
+def line_bends(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor], bends: int) -> list[Tensors]:
+    """Bends initialized on the straight line: theta1 + k/n (theta2 - theta1), k = 1..bends, n = bends + 1."""
+    if bends < 0:
+        raise ValueError(f"bends={bends} must be >= 0")
+    n = bends + 1
+    return [combine([theta1, theta2], [1 - k / n, k / n]) for k in range(1, n)]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A trained curve: kind and control points theta_0 (start), bends..., theta_n (end), on the CPU."""
+
+    kind: str
+    controls: tuple[Tensors, ...]
+    log: tuple[dict, ...] = ()
+
+    @property
+    def bends(self) -> int:
+        """Number of bends between the endpoints."""
+        return len(self.controls) - 2
+
+    def at(self, t: float) -> Tensors:
+        """phi(t)."""
+        return point(self.controls, t, self.kind)
+
+
+@dataclass(frozen=True)
+class CurveConfig:
+    """Curve training settings (Garipov et al. reference: 600/200 epochs, lr 0.015/0.03, wd 5e-4/3e-4)."""
+
+    kind: str = "bezier"
+    bends: int = 1
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.015
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    augment: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
+        if self.bends < 1:
+            raise ValueError(f"bends={self.bends} must be >= 1 (a curve with no bend is the straight line)")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs={self.epochs} and batch_size={self.batch_size} must be >= 1")
+        if self.lr <= 0:
+            raise ValueError(f"lr={self.lr} must be positive")
+
+
+def curve_lr(i: int, total: int, lr0: float) -> float:
+    """Garipov et al. curve schedule at alpha = i/total: lr0 to 50%, linear down to 0.01 lr0 at 90%, then flat."""
+    if not 1 <= i <= total:
+        raise ValueError(f"i={i} must lie in 1..total={total}")
+    alpha = i / total
+    if alpha <= 0.5:
+        return lr0
+    if alpha <= 0.9:
+        return lr0 * (1.0 - (alpha - 0.5) / 0.4 * 0.99)
+    return 0.01 * lr0
+
+
+def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
+                split: data.Split, config: CurveConfig, device: str | torch.device = "cpu",
+                progress: bool = False) -> Curve:
+    """Fit the bends: t ~ U(0,1) per batch, loss CE(phi(t)) + wd/2 ||phi(t)||^2, SGD with momentum (Sec. 3.2)."""
+    device = torch.device(device)
+    names = [k for k, _ in model.named_parameters()]
+    start = {k: v.detach().to(device) for k, v in parameters(theta1, names).items()}
+    end = {k: v.detach().to(device) for k, v in parameters(theta2, names).items()}
+    _check_points([start, end])
+    bends = [{k: v.clone().requires_grad_(True) for k, v in b.items()} for b in line_bends(start, end, config.bends)]
+    net = copy.deepcopy(model).to(device).train()  # the caller's model is never touched
+    scratch = {k: b.detach().clone() for k, b in net.named_buffers()}  # BN writes running stats here, unused
+    optimizer = torch.optim.SGD([v for b in bends for v in b.values()], lr=config.lr, momentum=config.momentum)
+    total = config.epochs * -(-len(split) // config.batch_size)
+    gen = torch.Generator().manual_seed(config.seed)
+    log, i = [], 0
+    for epoch in tqdm(range(1, config.epochs + 1), desc="curve", disable=not progress, leave=False):
+        seen, nll_sum, correct = 0, 0.0, 0
+        for x, y in data.batches(split, config.batch_size, shuffle=True, augmented=config.augment,
+                                 seed=config.seed * 100_003 + epoch, device=device):
+            i += 1
+            lr = curve_lr(i, total, config.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            t = float(torch.rand((), generator=gen))
+            phi = point([start, *bends, end], t, config.kind)
+            logits = functional_call(net, {**phi, **scratch}, (x,))
+            nll = nn.functional.cross_entropy(logits, y)
+            l2 = sum((p**2).sum() for p in phi.values())
+            optimizer.zero_grad(set_to_none=True)
+            (nll + 0.5 * config.weight_decay * l2).backward()
+            optimizer.step()
+            seen += len(y)
+            nll_sum += nll.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+        log.append({"epoch": epoch, "lr": lr, "train_loss": nll_sum / seen, "train_acc": correct / seen})
+    cpu = [{k: v.detach().to("cpu", copy=True) for k, v in p.items()} for p in [start, *bends, end]]
+    return Curve(config.kind, tuple(cpu), tuple(log))
+
+
+def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str | Path | None = None,
+            cache_dir: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True) -> Curve:
+    """Train (or load) the two endpoint runs and the curve between their final weights (cached)."""
+    if (run1.model, run1.dataset, run1.train_subset) != (run2.model, run2.dataset, run2.train_subset):
+        raise ValueError("run1 and run2 must share model, dataset and train_subset to be connected")
+    theta1 = train.train(run1, root, cache_dir, device, progress).state
+    theta2 = train.train(run2, root, cache_dir, device, progress).state
+    split, _ = train.splits(run1, root)
+    model = models.get(run1.model, data.NUM_CLASSES[run1.dataset])
+    fingerprint = cache.tensor_fingerprint(split.images, split.labels)
+    key = cache.key("curve", run1, run2, config, fingerprint, torch.device(device).type)
+    return cache.cached(f"curve-{run1.model}", key,
+                        lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
+
+
+# ---- evaluation along t ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathResult:
+    """Loss (CE + wd/2 ||theta||^2) and error (%) on train and test at each t, BN recomputed at every t."""
+
+    t: tuple[float, ...]
+    train_loss: tuple[float, ...]
+    train_error: tuple[float, ...]
+    test_loss: tuple[float, ...]
+    test_error: tuple[float, ...]
+
+
+def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_split: data.Split,
+                   test_split: data.Split, weight_decay: float = 0.0, batch_size: int = 500,
+                   device: str | torch.device = "cpu") -> dict[str, float]:
+    """Train and test loss and error of weights theta, on a copy of `model` with BN recomputed on train_split."""
+    net = copy.deepcopy(model).to(device)
+    with torch.no_grad():
+        for k, p in net.named_parameters():
+            p.copy_(theta[k])
+    recompute_bn(net, train_split, batch_size, device)
+    l2 = 0.5 * weight_decay * sum(float((p.double() ** 2).sum()) for p in net.parameters())
+    out = {}
+    for name, split in (("train", train_split), ("test", test_split)):
+        loss, accuracy = train.evaluate(net, split, batch_size, device=device)
+        out[f"{name}_loss"], out[f"{name}_error"] = loss + l2, 100.0 * (1.0 - accuracy)
+    return out
+
+
+def ts(points: int = 61) -> list[float]:
+    """points equally spaced values of t in [0, 1] (61 as in the reference eval_curve.py)."""
+    if points < 2:
+        raise ValueError(f"points={points} must be >= 2")
+    return [k / (points - 1) for k in range(points)]
+
+
+def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]], t: Sequence[float],
+                  train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
+                  batch_size: int = 500, device: str | torch.device = "cpu") -> PathResult:
+    """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each."""
+    if len(thetas) != len(t):
+        raise ValueError(f"{len(thetas)} thetas and {len(t)} values of t must match")
+    rows = [evaluate_point(model, th, train_split, test_split, weight_decay, batch_size, device) for th in thetas]
+    return PathResult(tuple(t), *(tuple(r[k] for r in rows)
+                                  for k in ("train_loss", "train_error", "test_loss", "test_error")))
+
+
+def evaluate_curve(model: nn.Module, curve: Curve, train_split: data.Split, test_split: data.Split,
+                   points: int = 61, weight_decay: float = 0.0, batch_size: int = 500,
+                   device: str | torch.device = "cpu") -> PathResult:
+    """Train/test loss and error along phi(t) at `points` values of t."""
+    grid = ts(points)
+    return evaluate_path(model, [curve.at(t) for t in grid], grid, train_split, test_split, weight_decay,
+                         batch_size, device)
+
+
+def evaluate_line(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
+                  train_split: data.Split, test_split: data.Split, points: int = 61, weight_decay: float = 0.0,
+                  batch_size: int = 500, device: str | torch.device = "cpu") -> PathResult:
+    """The same along the straight line (1 - t) theta1 + t theta2, whose barrier the curve removes."""
+    names = [k for k, _ in model.named_parameters()]
+    ends = [parameters(theta1, names), parameters(theta2, names)]
+    grid = ts(points)
+    return evaluate_path(model, [point(ends, t) for t in grid], grid, train_split, test_split, weight_decay,
+                         batch_size, device)
+
+
+def barrier(losses: Sequence[float]) -> float:
+    """Loss barrier of a path: max over the path minus the larger endpoint loss (0 when no point rises above)."""
+    if len(losses) < 2:
+        raise ValueError(f"losses must hold at least the two endpoints; got {len(losses)}")
+    return float(max(losses) - max(losses[0], losses[-1]))
+
+
+# ---- the plane through three points (Garipov et al. Fig. 1, footnote 1) ------------------------------
+
+@dataclass(frozen=True)
+class Plane:
+    """P(x, y) = origin + x u + y v with u, v orthonormal; `anchors` are the (x, y) of the three points."""
+
+    origin: Tensors
+    u: Tensors
+    v: Tensors
+    anchors: tuple[tuple[float, float], ...]
+
+    def at(self, x: float, y: float) -> Tensors:
+        """The weights at plane coordinates (x, y)."""
+        return directions.add(directions.add(self.origin, self.u, x), self.v, y)
+
+    def coordinates(self, theta: Mapping[str, torch.Tensor]) -> tuple[float, float]:
+        """(x, y) of theta's orthogonal projection onto the plane."""
+        d = directions.between(self.origin, parameters(theta, list(self.origin)))
+        return directions.dot(d, self.u), directions.dot(d, self.v)
+
+
+def plane(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
+          theta3: Mapping[str, torch.Tensor]) -> Plane:
+    """u = (theta2 - theta1)/||.||, v = theta3 - theta1 orthogonalized to u, normalized; origin theta1."""
+    names = list(theta1)
+    w1, w2, w3 = (dict(parameters(th, names)) for th in (theta1, theta2, theta3))
+    u = directions.between(w1, w2)
+    if directions.norm(u) == 0:
+        raise ValueError("theta1 and theta2 coincide: they span no direction u")
+    u_hat = directions.scale(u, 1.0 / directions.norm(u))
+    v = directions.orthogonalize(directions.between(w1, w3), u_hat)
+    if directions.norm(v) <= 1e-9 * max(1.0, directions.norm(directions.between(w1, w3))):
+        raise ValueError("theta3 lies on the line through theta1 and theta2: the three points span no plane")
+    v_hat = directions.scale(v, 1.0 / directions.norm(v))
+    anchors = ((0.0, 0.0), (directions.norm(u), 0.0),
+               (directions.dot(directions.between(w1, w3), u_hat), directions.norm(v)))
+    return Plane(w1, u_hat, v_hat, anchors)
+
+
+def curve_plane(curve: Curve) -> Plane:
+    """The plane through the endpoints and the middle bend (the one bend of a one-bend curve)."""
+    if curve.bends < 1:
+        raise ValueError("curve needs at least one bend to span a plane with its endpoints")
+    return plane(curve.controls[0], curve.controls[-1], curve.controls[len(curve.controls) // 2])
+
+
+def curve_coordinates(p: Plane, curve: Curve, points: int = 61) -> np.ndarray:
+    """(points, 2) plane coordinates of phi(t) (projected; exact when the curve lies in the plane)."""
+    return np.array([p.coordinates(curve.at(t)) for t in ts(points)])
+
+
+def grid(anchors: Sequence[tuple[float, float]], points: int = 21,
+         margin: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Grid axes covering the anchors plus `margin` of their extent on each side (reference plane.py)."""
+    if points < 2 or margin < 0:
+        raise ValueError(f"points={points} must be >= 2 and margin={margin} >= 0")
+    xy = np.asarray(anchors, dtype=float)
+    lo, hi = xy.min(0), xy.max(0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - margin * span, hi + margin * span
+    return np.linspace(lo[0], hi[0], points), np.linspace(lo[1], hi[1], points)

@@ -1,0 +1,400 @@
+"""Ensembles at a training budget: independent runs (Ind), Snapshot Ensembles (SSE, Huang et al. 2017)
+and Fast Geometric Ensembling (FGE, Garipov et al. 2018), built as `TrainConfig`s on top of `train.train`.
+
+Budget: B = the epochs of one normal run. An ensemble at budget kB is k "units" with seeds s_1..s_k, each
+spending B epochs: Ind = one normal run; SSE = one run of B epochs with M cosine cycles (Huang eq. (2)),
+a snapshot at the end of each cycle; FGE = a normal run's checkpoint at (1 - fraction) B (the pre-training,
+counted in the budget) plus `fraction` B epochs of the triangle schedule with cycle c, a snapshot in the
+middle of each cycle (lr = alpha2). Reading 2B and 3B as 2 and 3 such units pooled is our choice; it
+lets a larger budget reuse every cached run of a smaller one. Ind and FGE share the normal runs: every
+normal run saves the FGE checkpoint, so both methods hit the same cache entry.
+
+Ensemble prediction = mean of the members' softmax probabilities. Every member keeps its own BN running
+statistics, except FGE snapshots, whose statistics are recomputed with a pass over the training data
+(`Plan.fge_recompute_bn`; the reference fge.py keeps the running statistics instead).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from lossviz import cache, data, models, profiles, train
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+METHODS = ("ind", "sse", "fge")
+BUDGETS = (1, 2, 3)
+CIFAR_TRAIN_SIZE = 50_000  # images in the CIFAR-10 and CIFAR-100 training sets
+
+
+def check_method(method: str) -> None:
+    """Raise ValueError unless `method` is an ensembling method."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")
+
+
+# ---- where the snapshots are -------------------------------------------------------------------------
+
+def iters_per_epoch(config: TrainConfig) -> int:
+    """Iterations per epoch of a run, ceil(N_train / batch size), as `train.fit` counts them."""
+    n = config.train_subset
+    if n is None:
+        n = len(data.load("synthetic")) if config.dataset == "synthetic" else CIFAR_TRAIN_SIZE
+    return -(-n // config.batch_size)
+
+
+def sse_snapshot_epochs(epochs: int, ipe: int, cycles: int) -> tuple[float, ...]:
+    """SSE: snapshots after the last iteration of each cycle of ceil(T/M) iterations (Huang eq. (2)), in epochs."""
+    total = epochs * ipe
+    if not 1 <= cycles <= total:
+        raise ValueError(f"cycles={cycles} must lie in 1..{total} (the iterations of {epochs} epochs)")
+    length = math.ceil(total / cycles)
+    ends = sorted({min(m * length, total) for m in range(1, cycles + 1)})
+    return tuple(i / ipe for i in ends)
+
+
+def fge_cycle_iterations(cycle_epochs: float, ipe: int) -> int:
+    """FGE cycle length c in iterations, rounded as `Schedule.at` rounds it."""
+    c = max(1, round(cycle_epochs * ipe))
+    if c < 2:
+        raise ValueError(f"cycle_epochs={cycle_epochs} gives {c} iteration per cycle at {ipe} per epoch; "
+                         f"a cycle needs at least 2")
+    return c
+
+
+def fge_snapshot_epochs(epochs: int, ipe: int, cycle_epochs: float) -> tuple[float, ...]:
+    """FGE: a snapshot in the middle of each cycle, where the triangle schedule reaches alpha2 (Garipov Sec. 5)."""
+    c, total = fge_cycle_iterations(cycle_epochs, ipe), epochs * ipe
+    mids = range(c // 2, total + 1, c)
+    if not mids:
+        raise ValueError(f"cycle_epochs={cycle_epochs} is too long for an FGE phase of {epochs} epochs: no "
+                         f"cycle reaches its middle")
+    return tuple(i / ipe for i in mids)
+
+
+# ---- the runs of a (method, budget) ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plan:
+    """The ensembles of one model on one dataset: `base` is a normal run of B epochs (Garipov Sec. 6.2)."""
+
+    base: TrainConfig
+    cycles: int = 5  # SSE: M cycles per run of B epochs
+    sse_lr: float | None = None  # SSE: lr0 of eq. (2); None = base.schedule.lr
+    fge_cycle_epochs: float = 2.0  # FGE: cycle length c
+    fge_lr: tuple[float, float] = (0.01, 0.0005)  # FGE: (alpha1, alpha2)
+    fge_fraction: float = 0.2  # FGE: share of B in the FGE phase; the rest is pre-training
+    fge_recompute_bn: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cycles < 1:
+            raise ValueError(f"cycles={self.cycles} must be >= 1")
+        if not 0 < self.fge_fraction < 1:
+            raise ValueError(f"fge_fraction={self.fge_fraction} must lie strictly between 0 and 1")
+        if self.pretrain_epochs < 1:
+            raise ValueError(f"fge_fraction={self.fge_fraction} leaves no pre-training epoch of B={self.budget}")
+        if len(self.fge_lr) != 2 or min(self.fge_lr) <= 0:
+            raise ValueError(f"fge_lr={self.fge_lr} must be two positive rates (alpha1, alpha2)")
+
+    @property
+    def budget(self) -> int:
+        """B: the epochs of one normal run."""
+        return self.base.epochs
+
+    @property
+    def fge_epochs(self) -> int:
+        """Epochs of the FGE phase, round(fraction * B), at least 1."""
+        return max(1, round(self.fge_fraction * self.budget))
+
+    @property
+    def pretrain_epochs(self) -> int:
+        """Epoch of the normal run FGE starts from, B minus the FGE phase (160 of 200 in the paper)."""
+        return self.budget - self.fge_epochs
+
+    def normal_run(self, seed: int) -> TrainConfig:
+        """An Ind member: a normal run of B epochs that also keeps FGE's starting checkpoint."""
+        return self.base.replace(seed=seed, checkpoint_epochs=(float(self.pretrain_epochs),), init=None,
+                                 init_epoch=None)
+
+    def sse_run(self, seed: int) -> TrainConfig:
+        """One SSE run: B epochs of the cyclic cosine schedule (Huang eq. (2)), snapshots at cycle ends."""
+        lr = self.sse_lr if self.sse_lr is not None else self.base.schedule.lr
+        snapshots = sse_snapshot_epochs(self.budget, iters_per_epoch(self.base), self.cycles)
+        return self.base.replace(seed=seed, schedule=Schedule("snapshot", lr=lr, cycles=self.cycles),
+                                 checkpoint_epochs=snapshots, init=None, init_epoch=None)
+
+    def fge_run(self, seed: int) -> TrainConfig:
+        """The FGE phase: from the normal run's checkpoint, the triangle schedule, snapshots mid-cycle."""
+        alpha1, alpha2 = self.fge_lr
+        snapshots = fge_snapshot_epochs(self.fge_epochs, iters_per_epoch(self.base), self.fge_cycle_epochs)
+        schedule = Schedule("fge", lr=alpha1, lr2=alpha2, cycle_epochs=self.fge_cycle_epochs)
+        return self.base.replace(seed=seed, epochs=self.fge_epochs, schedule=schedule, checkpoint_epochs=snapshots,
+                                 init=self.normal_run(seed), init_epoch=float(self.pretrain_epochs))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of an ensemble: the epochs it adds to the budget and which weights join the ensemble."""
+
+    config: TrainConfig
+    epochs: float  # epochs counted in the budget
+    members: tuple[float | None, ...]  # checkpoint epochs of the members; None = the final weights
+    recompute_bn: bool = False
+
+
+def runs(method: str, seeds: Sequence[int], plan: Plan) -> list[Run]:
+    """The runs an ensemble of `method` at budget len(seeds) * B needs, one unit per seed."""
+    check_method(method)
+    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds={tuple(seeds)} must be one or more distinct seeds (one per budget B)")
+    out: list[Run] = []
+    for s in seeds:
+        if method == "ind":
+            out.append(Run(plan.normal_run(s), plan.budget, (None,)))
+        elif method == "sse":
+            config = plan.sse_run(s)
+            out.append(Run(config, plan.budget, config.checkpoint_epochs))
+        else:
+            config = plan.fge_run(s)
+            out.append(Run(plan.normal_run(s), plan.pretrain_epochs, ()))
+            out.append(Run(config, plan.fge_epochs, config.checkpoint_epochs, plan.fge_recompute_bn))
+    return out
+
+
+def spent(plan_runs: Sequence[Run]) -> float:
+    """Epochs an ensemble spends, the sum the budget kB counts (FGE's pre-training included)."""
+    return float(sum(r.epochs for r in plan_runs))
+
+
+def trained_epochs(plan_runs: Sequence[Run]) -> int:
+    """Epochs trained from an empty cache: each distinct run in full (FGE's normal run goes on to B for Ind)."""
+    return sum({r.config: r.config.epochs for r in plan_runs}.values())
+
+
+# ---- members, probabilities and errors ---------------------------------------------------------------
+
+def recompute_bn(model: nn.Module, split: data.Split, batch_size: int = 128,
+                 device: str | torch.device = "cpu") -> nn.Module:
+    """Reset every BN layer's running statistics to their cumulative average over one pass on `split`."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return model
+    momenta, was_training = [m.momentum for m in norms], model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the batches
+    model.train()
+    with torch.no_grad():
+        for x, _ in data.batches(split, batch_size, device=device):
+            model(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(was_training)
+    return model
+
+
+def probabilities(model: nn.Module, split: data.Split, batch_size: int = 500,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
+    """Softmax outputs p(y | x, theta) of `model` in eval mode, (N, classes) float32 on the CPU."""
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        out = [torch.softmax(model(x).float(), 1).cpu() for x, _ in data.batches(split, batch_size, device=device)]
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def average(probs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The ensemble's prediction: the mean of the members' softmax probabilities."""
+    if len(probs) < 1:
+        raise ValueError("probs must hold at least one member's probabilities")
+    return torch.stack(list(probs)).mean(0)
+
+
+def error(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Test error in percent of the arg-max class."""
+    return 100.0 * (probs.argmax(1) != labels.to(probs.device)).double().mean().item()
+
+
+def growing_errors(probs: Sequence[torch.Tensor], labels: torch.Tensor) -> list[float]:
+    """Error of the ensemble of the first m members, m = 1..len(probs)."""
+    if len(probs) < 1:
+        raise ValueError("probs must hold at least one member's probabilities")
+    total, out = torch.zeros_like(probs[0]), []
+    for m, p in enumerate(probs, start=1):
+        total = total + p
+        out.append(error(total / m, labels))
+    return out
+
+
+def member_probabilities(run: Run, root: str | Path | None = None, cache_dir: str | Path | None = None,
+                         device: str | torch.device = "cpu", progress: bool = True) -> list[torch.Tensor]:
+    """Test-set probabilities of each member of a run (trained or loaded by `train.train`; cached)."""
+    if not run.members:
+        return []
+    result = train.train(run.config, root, cache_dir, device, progress)
+    train_split, test_split = train.splits(run.config, root)
+    fingerprint = cache.tensor_fingerprint(test_split.images, test_split.labels)
+    out = []
+    for epoch in run.members:
+        def compute(epoch: float | None = epoch) -> torch.Tensor:
+            model = models.get(run.config.model, data.NUM_CLASSES[run.config.dataset])
+            model.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
+            model.to(device)
+            if run.recompute_bn:
+                recompute_bn(model, train_split, run.config.batch_size, device)
+            return probabilities(model, test_split, device=device)
+
+        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
+        out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
+    return out
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Test errors (%) of each member and of the growing ensemble of one method at one budget."""
+
+    method: str
+    seeds: tuple[int, ...]
+    epochs: float
+    member_errors: tuple[float, ...]
+    ensemble_errors: tuple[float, ...]
+
+    @property
+    def error(self) -> float:
+        """Test error of the whole ensemble."""
+        return self.ensemble_errors[-1]
+
+
+def ensemble(method: str, seeds: Sequence[int], plan: Plan, root: str | Path | None = None,
+             cache_dir: str | Path | None = None, device: str | torch.device = "cpu",
+             progress: bool = True) -> EnsembleResult:
+    """Train (or load) the runs of `method` at budget len(seeds) * B and evaluate members and ensemble."""
+    plan_runs = runs(method, seeds, plan)
+    probs = [p for r in plan_runs for p in member_probabilities(r, root, cache_dir, device, progress)]
+    labels = train.splits(plan.base, root)[1].labels
+    return EnsembleResult(method, tuple(seeds), spent(plan_runs), tuple(error(p, labels) for p in probs),
+                          tuple(growing_errors(probs, labels)))
+
+
+# ---- Garipov et al. Table 1 --------------------------------------------------------------------------
+
+def plan(settings: profiles.Ensembles, model: str, dataset: str, **changes) -> Plan:
+    """The plan a profile's `Ensembles` section gives for one model and dataset (Plan fields may be changed)."""
+    base = TrainConfig(model=model, dataset=dataset, train_subset=settings.train_subset,
+                       test_subset=settings.test_subset, epochs=settings.budget_epochs,
+                       batch_size=settings.batch_size, schedule=Schedule("step", settings.lr),
+                       seed=settings.seeds[0])
+    fields = dict(base=base, cycles=settings.snapshot_cycles, fge_cycle_epochs=settings.fge_cycle_epochs,
+                  fge_lr=tuple(settings.fge_lr))
+    return Plan(**{**fields, **changes})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One cell of Table 1: test error (%) of a method at budget kB, mean and std over seeds at 1B."""
+
+    model: str
+    dataset: str
+    method: str
+    budget: int
+    error: float | None  # None where there are fewer seeds than the budget needs
+    std: float | None  # sample std over seeds (1B with two or more seeds), else None
+    seeds: int  # ensembles averaged
+
+
+def table(settings: profiles.Ensembles, root: str | Path | None = None, cache_dir: str | Path | None = None,
+          device: str | torch.device = "cpu", progress: bool = True, budgets: Sequence[int] = BUDGETS,
+          methods: Sequence[str] = METHODS, **plan_changes) -> list[Row]:
+    """Garipov et al. Table 1 for a profile: models x datasets x methods x budgets -> test error (%)."""
+    for m in methods:
+        check_method(m)
+    if any(k < 1 for k in budgets):
+        raise ValueError(f"budgets={tuple(budgets)} must be positive multiples of B")
+    seeds, rows = tuple(settings.seeds), []
+    for dataset in settings.datasets:
+        for model in settings.models:
+            p = plan(settings, model, dataset, **plan_changes)
+            for method in methods:
+                for k in budgets:
+                    units = [(s,) for s in seeds] if k == 1 else ([seeds[:k]] if len(seeds) >= k else [])
+                    errors = [ensemble(method, u, p, root, cache_dir, device, progress).error for u in units]
+                    std = statistics.stdev(errors) if len(errors) > 1 else None
+                    rows.append(Row(model, dataset, method, k, statistics.mean(errors) if errors else None,
+                                    std, len(errors)))
+    return rows
+
+
+_PAPER_MODELS = ("vgg16", "preresnet164", "wrn28_10")
+_PAPER_DATASETS = ("cifar100", "cifar10")
+
+# Garipov et al. 2018, Table 1: test error (%) per (dataset, model, method) at (1B, 2B, 3B), each cell
+# (mean, std) or None. NOT FILLED IN: the numbers could not be checked against the paper when this was
+# written, and guessed numbers must not stand in for them; copy each cell from the paper.
+PAPER_TABLE1: dict[tuple[str, str, str], tuple[tuple[float, float | None] | None, ...]] = {
+    (d, m, method): (None, None, None) for d in _PAPER_DATASETS for m in _PAPER_MODELS for method in METHODS
+}
+
+# github.com/timgaripov/dnn-mode-connectivity README, "Test accuracy (%) of FGE and ensembling of
+# independently trained networks (Ind) on CIFAR-100", budget 200 epochs; accuracies as printed there.
+README_CIFAR100_ACCURACY: dict[tuple[str, str], tuple[tuple[float, float | None], ...]] = {
+    ("vgg16", "ind"): ((72.5, 0.1), (74.8, None), (75.6, None)),
+    ("vgg16", "fge"): ((74.6, 0.1), (76.1, None), (76.6, None)),
+    ("preresnet164", "ind"): ((78.4, 0.1), (80.5, None), (81.6, None)),
+    ("preresnet164", "fge"): ((80.3, 0.2), (81.3, None), (81.7, None)),
+    ("wrn28_10", "ind"): ((80.8, 0.3), (82.4, None), (83.0, None)),
+    ("wrn28_10", "fge"): ((82.3, 0.2), (82.9, None), (83.2, None)),
+}
+REFERENCES = ("paper", "readme")
+
+
+def reference(dataset: str, model: str, method: str, budget: int,
+              source: str = "paper") -> tuple[float, float | None] | None:
+    """Published test error (%) of a Table 1 cell: from the paper, or the reference code's README."""
+    if source not in REFERENCES:
+        raise ValueError(f"source={source!r} is not known; valid choices: {', '.join(REFERENCES)}")
+    if not 1 <= budget <= 3:
+        return None
+    if source == "paper":
+        cells = PAPER_TABLE1.get((dataset, model, method))
+        return cells[budget - 1] if cells else None
+    cells = README_CIFAR100_ACCURACY.get((model, method)) if dataset == "cifar100" else None
+    if cells is None:
+        return None
+    accuracy, std = cells[budget - 1]
+    return round(100.0 - accuracy, 2), std
+
+
+def _cell(value: float | None, std: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}" + (f"±{std:.2f}" if std is not None else "")
+
+
+def format_table(rows: Sequence[Row], source: str = "paper") -> str:
+    """Table 1 layout: a line per model and method, per dataset and budget "ours [published]" (— = none)."""
+    datasets = list(dict.fromkeys(r.dataset for r in rows))
+    budgets = sorted({r.budget for r in rows})
+    cells = {(r.dataset, r.model, r.method, r.budget): r for r in rows}
+    header = ["DNN", "method"] + [f"{d} {k}B" for d in datasets for k in budgets]
+    lines = []
+    for model in dict.fromkeys(r.model for r in rows):
+        for method in dict.fromkeys(r.method for r in rows if r.model == model):
+            line = [models.display_name(model), method.upper() if method != "ind" else "Ind"]
+            for d in datasets:
+                for k in budgets:
+                    r = cells.get((d, model, method, k))
+                    ref = reference(d, model, method, k, source)
+                    ours = _cell(r.error, r.std) if r else "—"
+                    line.append(f"{ours} [{_cell(*ref) if ref else '—'}]")
+            lines.append(line)
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
+    title = f"Test error (%), ours [{'Garipov et al. 2018 Table 1' if source == 'paper' else 'reference README'}]"
+    return "\n".join([title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip()
+                                for line in [header, *lines]])

@@ -1,0 +1,151 @@
+"""`python -m lossviz surface|interpolate`: files, bad arguments, resuming after kill -9, two-process sharding."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lossviz import cli, data, io, models, surface
+from lossviz import directions as dirs
+
+REPO = Path(__file__).resolve().parents[1]
+GRID = ["--x=-1:1:5", "--y=-1:1:4"]  # 20 points, non-square
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """A folder with two resnet20 checkpoints (the second in the reference's {'state_dict': ...} form)."""
+    folder = tmp_path_factory.mktemp("cli")
+    for seed, name in ((0, "a.pt"), (1, "b.pt")):
+        torch.manual_seed(seed)
+        model = models.get("resnet20")
+        model.train()
+        with torch.no_grad():
+            for x, _ in data.batches(data.synthetic(16, seed=seed), 16):
+                model(x)  # BN statistics that differ between the checkpoints
+        state = model.state_dict()
+        torch.save(state if seed == 0 else {"state_dict": state, "acc": 0.0}, folder / name)
+    return folder
+
+
+def common(workdir: Path, out: str) -> list[str]:
+    return ["--model", "resnet20", "--checkpoint", str(workdir / "a.pt"), "--data", "synthetic",
+            "--train-subset", "4", "--batch-size", "4", "--device", "cpu", "--no-progress", "--out", str(workdir / out)]
+
+
+def same_surface(a: io.Surface, b: io.Surface) -> bool:
+    return (a.done.all() and b.done.all() and sorted(a.values) == sorted(b.values)
+            and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a.values))
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.fixture(scope="module")
+def reference(workdir) -> io.Surface:
+    """The uninterrupted single-process run of the grid the subprocess tests use."""
+    assert cli.main(["surface", *common(workdir, "ref.h5"), *GRID, "--dir-file", str(workdir / "plane.h5")]) == 0
+    return io.load_surface(workdir / "ref.h5")
+
+
+def test_surface_file_matches_direct_evaluation(workdir, reference, capsys):
+    assert reference["train_loss"].shape == (4, 5) and "test_loss" not in reference.values
+    assert reference.attrs["model"] == "resnet20" and reference.attrs["kind"] == "params"
+    assert io.direction_attrs(workdir / "plane.h5")[0]["norm"] == "filter"
+    model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
+    theta = dirs.weights(model)
+    delta, eta = io.load_directions(workdir / "plane.h5", theta)
+    alpha, beta = reference.xcoordinates[3], reference.ycoordinates[1]  # off the diagonal
+    point = dirs.add(dirs.add(theta, delta, alpha), eta, beta)
+    loss, acc = surface.evaluate(model, point, data.batches(data.synthetic(4), 4))
+    assert reference["train_loss"][1, 3] == pytest.approx(loss, rel=1e-5)
+    assert reference["train_acc"][1, 3] == pytest.approx(acc)
+
+
+def test_interpolate_endpoints_are_the_two_models(workdir, capsys):
+    args = [*common(workdir, "line.h5"), "--checkpoint2", str(workdir / "b.pt"), "--x=0:1:2", "--test-subset", "4"]
+    assert cli.main(["interpolate", *args]) == 0
+    line = io.load_surface(workdir / "line.h5")
+    assert line.ycoordinates is None and list(line.xcoordinates) == [0.0, 1.0]
+    for k, name in enumerate(("a.pt", "b.pt")):
+        model = cli.load_model("resnet20", str(workdir / name), 10, torch.device("cpu"))
+        expected = surface.evaluate(model, None, data.batches(data.synthetic(4), 4))[0]
+        assert line["train_loss"][k] == pytest.approx(expected, rel=1e-5)
+    assert "computing 2 of 2 points" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--x=1:2"], "--x='1:2' must look like min:max:num"),
+    (["--x=-1:1:0"], "num=0"),
+    (["--y=a:b:3"], "--y="),
+    (["--train-subset", "0"], "no data"),
+])
+def test_bad_values_exit_nonzero_with_a_message(workdir, capsys, extra, message):
+    assert cli.main(["surface", *common(workdir, "bad.h5"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (workdir / "bad.h5").exists()
+
+
+def test_bad_choices_are_argparse_errors(workdir, capsys):
+    for extra in (["--norm", "filtre"], ["--bn", "train"], ["--kind", "weights"], ["--data", "mnist"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["surface", *common(workdir, "bad.h5"), *extra])
+        assert exit_info.value.code == 2
+        assert "invalid choice" in capsys.readouterr().err
+
+
+def test_mismatches_are_refused(workdir, reference, capsys):
+    plane = ["--dir-file", str(workdir / "plane.h5")]
+    assert cli.main(["surface", *common(workdir, "ref.h5"), *GRID, *plane, "--seed", "3"]) == 2
+    assert "--seed=3 but" in capsys.readouterr().err
+    before = (workdir / "ref.h5").read_bytes()
+    assert cli.main(["surface", *common(workdir, "ref.h5"), "--x=-1:1:7", "--y=-1:1:4", *plane]) == 2
+    assert "another request" in capsys.readouterr().err
+    assert (workdir / "ref.h5").read_bytes() == before
+    wrong = common(workdir, "vgg.h5")
+    wrong[1] = "vgg9"
+    assert cli.main(["surface", *wrong]) == 2
+    assert "does not fit --model vgg9" in capsys.readouterr().err
+
+
+def test_resume_after_kill_computes_only_the_rest(workdir, reference, capsys):
+    out = workdir / "killed.h5"
+    args = [*common(workdir, "killed.h5"), *GRID, "--dir-file", str(workdir / "plane.h5"), "--save-every", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "lossviz", "surface", *args], cwd=workdir, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if out.exists() and io.load_surface(out).done.sum() >= 2:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.005)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    done = int(io.load_surface(out).done.sum())  # the file is whole, whenever the kill came
+    assert 2 <= done < 20
+    assert cli.main(["surface", *args]) == 0
+    assert f"computing {20 - done} of 20 points" in capsys.readouterr().out
+    resumed = io.load_surface(out)
+    assert same_surface(resumed, reference) and resumed.attrs == reference.attrs
+
+
+def test_two_process_sharding_matches_one_process(workdir, reference):
+    args = [*common(workdir, "sharded.h5"), *GRID, "--dir-file", str(workdir / "plane.h5"), "--save-every", "4"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "lossviz", "surface", *args]
+    result = subprocess.run(command, cwd=workdir, env={**env(), "OMP_NUM_THREADS": "1"}, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("computing 20 of 20 points") == 1  # rank 0 speaks for both
+    sharded = io.load_surface(workdir / "sharded.h5")
+    assert same_surface(sharded, reference) and sharded.attrs == reference.attrs

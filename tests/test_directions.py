@@ -1,0 +1,138 @@
+"""Directions: filter normalization (Li et al. 2018 Sec. 4), ignored 1-D tensors, Gram-Schmidt, bad input."""
+import pytest
+import torch
+from torch import nn
+
+from lossviz import directions as dirs
+
+
+class TinyNet(nn.Module):
+    """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear: every kind of tensor the zoo holds."""
+
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+@pytest.fixture
+def net() -> nn.Module:
+    torch.manual_seed(0)
+    model = TinyNet()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(16, 3, 8, 8))  # non-trivial BN running statistics
+    return model.eval()
+
+
+def test_weights_keys_order_and_copy(net):
+    theta = dirs.weights(net)
+    assert list(theta) == [k for k, _ in net.named_parameters()]
+    states = dirs.weights(net, "states")
+    assert list(states) == list(net.state_dict())
+    theta["conv1.weight"].zero_()
+    assert net.conv1.weight.abs().sum() > 0  # a copy, not a view of the model
+
+
+def test_filter_normalization_matches_filter_norms(net):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, seed=3)
+    for k in ("conv1.weight", "conv2.weight", "fc.weight"):
+        per_filter = theta[k].reshape(len(theta[k]), -1).norm(dim=1)
+        torch.testing.assert_close(dirs.filter_norms(delta)[k], per_filter, rtol=1e-5, atol=1e-6)
+    for k in ("bn1.weight", "bn1.bias", "conv2.bias", "fc.bias"):
+        assert torch.count_nonzero(delta[k]) == 0  # ignore="biasbn"
+
+
+def test_normalizations_against_the_raw_draw(net):
+    theta = dirs.weights(net)
+    raw = dirs.random_direction(net, seed=5, norm="none", ignore="none")
+    layer = dirs.random_direction(net, seed=5, norm="layer", ignore="none")
+    weight = dirs.random_direction(net, seed=5, norm="weight", ignore="none")
+    flt = dirs.random_direction(net, seed=5, norm="filter", ignore="none")
+    for k, t in theta.items():
+        torch.testing.assert_close(weight[k], raw[k] * t)
+        torch.testing.assert_close(layer[k], raw[k] * t.norm() / raw[k].norm())
+        if t.dim() >= 2:
+            rows = raw[k].reshape(len(t), -1)
+            factor = t.reshape(len(t), -1).norm(dim=1) / rows.norm(dim=1)
+            torch.testing.assert_close(flt[k], (rows * factor[:, None]).reshape(t.shape))
+        else:  # ignore="none": a 1-D tensor is one filter
+            torch.testing.assert_close(flt[k].norm(), t.norm())
+
+
+def test_states_directions_cover_buffers(net):
+    states = dirs.weights(net, "states")
+    delta = dirs.random_direction(net, 0, kind="states")
+    assert list(delta) == list(states)
+    assert delta["bn1.num_batches_tracked"].dtype == torch.int64 and int(delta["bn1.num_batches_tracked"]) == 0
+    assert torch.count_nonzero(delta["bn1.running_mean"]) == 0
+    nonzero = dirs.random_direction(net, 0, ignore="none", kind="states")
+    torch.testing.assert_close(nonzero["bn1.running_var"].norm(), states["bn1.running_var"].norm())
+    moved = dirs.add(states, nonzero, 0.5)
+    assert torch.equal(moved["bn1.num_batches_tracked"], states["bn1.num_batches_tracked"])
+
+
+def test_seeded_and_device_dtype(net):
+    a, b = dirs.random_directions(net, 7, count=2)
+    assert all(torch.equal(a[k], v) for k, v in dirs.random_direction(net, 7).items())
+    assert not torch.equal(a["conv1.weight"], b["conv1.weight"])
+    assert not torch.equal(a["conv1.weight"], dirs.random_direction(net, 8)["conv1.weight"])
+    double = dirs.random_direction(net.double(), 7)
+    assert double["conv1.weight"].dtype == torch.float64
+    torch.testing.assert_close(double["conv1.weight"].float(), a["conv1.weight"])
+
+
+def test_between_add_scale(net):
+    theta1 = dirs.weights(net, "states")
+    theta2 = dirs.add(theta1, dirs.random_direction(theta1, 1, ignore="none"), 1.0)
+    delta = dirs.between(theta1, theta2)
+    for k, v in dirs.add(theta1, delta).items():
+        torch.testing.assert_close(v, theta2[k])
+    torch.testing.assert_close(dirs.norm(dirs.scale(delta, -2.0)), 2 * dirs.norm(delta))
+    assert dirs.flatten(delta).numel() == sum(v.numel() for v in delta.values() if v.is_floating_point())
+
+
+def test_orthogonalize_and_cosine(net):
+    delta, eta = dirs.random_directions(net, 0, 2)
+    eta = dirs.add(eta, delta, 0.7)  # make them clearly correlated
+    assert dirs.cosine(delta, eta) > 0.5
+    assert abs(dirs.cosine(delta, dirs.orthogonalize(eta, delta))) < 1e-6  # float32 storage
+    assert dirs.cosine(delta, dirs.scale(delta, 3.0)) == pytest.approx(1.0)
+
+
+def test_fingerprint_tracks_values(net):
+    theta = dirs.weights(net)
+    same = dirs.fingerprint(dirs.weights(net))
+    assert dirs.fingerprint(theta) == same
+    theta["fc.bias"][0] += 1e-6
+    assert dirs.fingerprint(theta) != same
+
+
+@pytest.mark.parametrize("kwargs, name, choice", [
+    ({"norm": "filte"}, "norm", "filter"),
+    ({"ignore": "bias"}, "ignore", "biasbn"),
+    ({"kind": "weights"}, "kind", "states"),
+])
+def test_bad_choices_name_the_parameter(net, kwargs, name, choice):
+    with pytest.raises(ValueError, match=rf"{name}=.*valid choices:.*{choice}"):
+        dirs.random_direction(net, 0, **kwargs)
+
+
+def test_mismatched_keys_and_zero_directions(net):
+    theta = dirs.weights(net)
+    other = dirs.weights(TinyNet(classes=5))
+    with pytest.raises(ValueError, match="shape"):
+        dirs.between(theta, other)
+    with pytest.raises(ValueError, match="missing"):
+        dirs.add(theta, {"conv1.weight": theta["conv1.weight"]})
+    with pytest.raises(ValueError, match="zero direction"):
+        dirs.orthogonalize(theta, dirs.scale(theta, 0.0))

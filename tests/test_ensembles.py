@@ -1,0 +1,249 @@
+"""Ensembles: schedules and snapshot placement, lrs set per iteration, BN recomputation, budgets, Table 1."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lossviz import data, ensembles, profiles, train
+from lossviz.schedules import Schedule, fge_lr, snapshot_lr
+from lossviz.train import TrainConfig
+
+
+def tiny_net(seed: int = 0, classes: int = 10) -> nn.Module:
+    """A small conv net with BN, fast on the CPU."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, classes))
+
+
+def recording_optimizer(lrs: list, params_after: list):
+    """A make_optimizer replacement that records each step's lr and the weights after the step."""
+    def make(config, params):
+        params = list(params)
+
+        class Recording(torch.optim.SGD):
+            def step(self, closure=None):
+                lrs.append(self.param_groups[0]["lr"])
+                out = super().step(closure)
+                params_after.append([p.detach().clone() for p in params])
+                return out
+
+        return Recording(params, lr=config.schedule.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return make
+
+
+# ---- schedules against the formulas -------------------------------------------------------------------
+
+def test_snapshot_lr_at_cycle_boundaries():
+    total, cycles, lr0 = 100, 4, 0.2
+    length = 25
+    assert snapshot_lr(1, total, cycles, lr0) == pytest.approx(lr0)
+    end = lr0 / 2 * (math.cos(math.pi * (length - 1) / length) + 1)
+    assert snapshot_lr(length, total, cycles, lr0) == pytest.approx(end)
+    assert end < 0.01 * lr0
+    assert snapshot_lr(length + 1, total, cycles, lr0) == pytest.approx(lr0)  # restart
+    assert snapshot_lr(13, total, cycles, lr0) == pytest.approx(lr0 / 2 * (math.cos(math.pi * 12 / 25) + 1))
+
+
+def test_fge_lr_is_alpha1_at_cycle_boundaries_and_alpha2_mid_cycle():
+    c, a1, a2 = 8, 0.05, 0.0005
+    for k in range(3):
+        assert fge_lr(k * c + c, c, a1, a2) == pytest.approx(a1)  # end of a cycle = start of the next
+        assert fge_lr(k * c + c // 2, c, a1, a2) == pytest.approx(a2)
+        assert fge_lr(k * c + 1, c, a1, a2) == pytest.approx((1 - 2 / c) * a1 + 2 / c * a2)
+        assert fge_lr(k * c + 6, c, a1, a2) == pytest.approx((2 - 1.5) * a2 + (1.5 - 1) * a1)
+
+
+@pytest.mark.parametrize("epochs,ipe,cycles", [(2, 8, 2), (3, 7, 4), (5, 3, 5), (1, 10, 3)])
+def test_sse_snapshots_sit_at_cycle_ends(epochs, ipe, cycles):
+    total, lr0 = epochs * ipe, 0.1
+    iterations = [round(e * ipe) for e in ensembles.sse_snapshot_epochs(epochs, ipe, cycles)]
+    assert iterations[-1] == total and len(iterations) == cycles
+    for i in iterations[:-1]:  # the next iteration restarts at lr0; the snapshot one is the cycle's lowest
+        assert snapshot_lr(i + 1, total, cycles, lr0) == pytest.approx(lr0)
+        assert snapshot_lr(i, total, cycles, lr0) < snapshot_lr(i - 1, total, cycles, lr0)
+
+
+@pytest.mark.parametrize("epochs,ipe,cycle_epochs", [(1, 8, 0.5), (2, 5, 0.8), (4, 10, 2.0), (3, 3, 1.0)])
+def test_fge_snapshots_sit_where_lr_is_alpha2(epochs, ipe, cycle_epochs):
+    a1, a2 = 0.05, 0.0005
+    c = ensembles.fge_cycle_iterations(cycle_epochs, ipe)
+    iterations = [round(e * ipe) for e in ensembles.fge_snapshot_epochs(epochs, ipe, cycle_epochs)]
+    assert len(iterations) == len(range(c // 2, epochs * ipe + 1, c)) >= 1
+    for i in iterations:
+        lr = Schedule("fge", lr=a1, lr2=a2, cycle_epochs=cycle_epochs).at(i, epochs * ipe, ipe)
+        assert lr == pytest.approx(min(fge_lr(j, c, a1, a2) for j in range(1, c + 1)))
+        if c % 2 == 0:
+            assert lr == pytest.approx(a2)
+
+
+# ---- train.fit really sets them, and checkpoints land on the snapshots ---------------------------------
+
+@pytest.mark.parametrize("kind", ["sse", "fge"])
+def test_fit_sets_lr_every_iteration_and_snapshots_on_time(monkeypatch, kind):
+    lrs, after = [], []
+    monkeypatch.setattr(train, "make_optimizer", recording_optimizer(lrs, after))
+    split = data.synthetic(40, seed=3)
+    ipe, epochs = 5, 2  # 40 images in batches of 8
+    if kind == "sse":
+        schedule = Schedule("snapshot", lr=0.1, cycles=2)
+        snapshots = ensembles.sse_snapshot_epochs(epochs, ipe, 2)
+        expected = [snapshot_lr(i, epochs * ipe, 2, 0.1) for i in range(1, epochs * ipe + 1)]
+    else:
+        schedule = Schedule("fge", lr=0.05, lr2=0.001, cycle_epochs=0.8)
+        snapshots = ensembles.fge_snapshot_epochs(epochs, ipe, 0.8)
+        expected = [fge_lr(i, 4, 0.05, 0.001) for i in range(1, epochs * ipe + 1)]
+    config = TrainConfig(model="resnet20", dataset="synthetic", epochs=epochs, batch_size=8, schedule=schedule,
+                         augment=False, checkpoint_epochs=snapshots)
+    model = tiny_net()
+    checkpoints, _ = train.fit(model, split, split, config, progress=False)
+    assert lrs == pytest.approx(expected)
+    names = [k for k, _ in model.named_parameters()]
+    for e in snapshots:
+        weights = after[round(e * ipe) - 1]
+        for name, w in zip(names, weights):
+            assert torch.equal(checkpoints[e][name], w)
+
+
+def test_init_epoch_must_name_a_checkpoint():
+    source = TrainConfig(model="resnet20", dataset="synthetic", epochs=4, checkpoint_epochs=(3.0,))
+    TrainConfig(model="resnet20", dataset="synthetic", init=source, init_epoch=3.0)
+    with pytest.raises(ValueError, match="init_epoch=2.0"):
+        TrainConfig(model="resnet20", dataset="synthetic", init=source, init_epoch=2.0)
+    with pytest.raises(ValueError, match="init_epoch"):
+        TrainConfig(model="resnet20", dataset="synthetic", init_epoch=3.0)
+
+
+# ---- predictions, BN ---------------------------------------------------------------------------------
+
+def test_ensemble_of_identical_members_equals_one_member():
+    split = data.synthetic(64, seed=5)
+    p = ensembles.probabilities(tiny_net(1), split)
+    assert p.shape == (64, 10) and torch.allclose(p.sum(1), torch.ones(64))
+    assert torch.allclose(ensembles.average([p, p, p]), p)
+    single = ensembles.error(p, split.labels)
+    assert ensembles.growing_errors([p, p, p], split.labels) == pytest.approx([single] * 3)
+
+
+def test_growing_errors_match_a_direct_average():
+    labels = torch.tensor([0, 1, 1])
+    p1 = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    p2 = torch.tensor([[0.2, 0.8], [0.1, 0.9], [0.45, 0.55]])
+    assert ensembles.growing_errors([p1, p2], labels) == pytest.approx([100 / 3, 0.0])
+
+
+def test_recompute_bn_changes_only_bn_statistics_to_the_data_mean():
+    model = tiny_net(2)
+    split = data.synthetic(48, seed=7)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    ensembles.recompute_bn(model, split, batch_size=16)
+    after = model.state_dict()
+    assert not model.training
+    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    for k, v in before.items():
+        if "running" in k or "num_batches" in k:
+            assert not torch.equal(v, after[k]), k
+        else:
+            assert torch.equal(v, after[k]), k  # every parameter unchanged
+    # independent check: the first BN's mean is the mean of the first conv's output over all the data
+    x = torch.cat([xb for xb, _ in data.batches(split, 48)])
+    with torch.no_grad():
+        expected = model[0](x).mean(dim=(0, 2, 3))
+    assert torch.allclose(after["1.running_mean"], expected, atol=1e-5)
+    assert int(after["1.num_batches_tracked"]) == 3
+
+
+def test_ensemble_error_is_at_most_the_members_mean():
+    train_split, test_split = data.synthetic(300, seed=11, noise=200.0), data.synthetic(400, seed=12, noise=200.0)
+    config = TrainConfig(model="resnet20", dataset="synthetic", epochs=2, batch_size=20, augment=False,
+                         schedule=Schedule("cosine", lr=0.05))
+    probs = []
+    for seed in range(3):
+        model = tiny_net(seed)
+        train.fit(model, train_split, test_split, config.replace(seed=seed), progress=False)
+        probs.append(ensembles.probabilities(model, test_split))
+    members = [ensembles.error(p, test_split.labels) for p in probs]
+    together = ensembles.growing_errors(probs, test_split.labels)[-1]
+    assert 0 < sum(members) / 3 < 85  # learned something, not perfect
+    assert together <= sum(members) / 3
+
+
+# ---- budgets -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_plan() -> ensembles.Plan:
+    base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=10,
+                       batch_size=16, schedule=Schedule("step", 0.1))
+    return ensembles.Plan(base, cycles=5, fge_cycle_epochs=0.5, fge_lr=(0.05, 0.001))
+
+
+@pytest.mark.parametrize("method", ensembles.METHODS)
+def test_budgets_add_up_and_reuse_smaller_budgets(small_plan, method):
+    B = small_plan.budget
+    for k in (1, 2, 3):
+        plan_runs = ensembles.runs(method, tuple(range(k)), small_plan)
+        assert ensembles.spent(plan_runs) == k * B
+        smaller = ensembles.runs(method, tuple(range(k - 1)), small_plan) if k > 1 else []
+        assert {r.config for r in smaller} <= {r.config for r in plan_runs}
+    members = [m for r in ensembles.runs(method, (0,), small_plan) for m in r.members]
+    assert len(members) == {"ind": 1, "sse": 5, "fge": 4}[method]  # FGE: 2 epochs, cycles of 2 iterations
+
+
+def test_fge_starts_from_the_ind_run_at_80_percent(small_plan):
+    ind = ensembles.runs("ind", (4,), small_plan)[0]
+    pre, fge = ensembles.runs("fge", (4,), small_plan)
+    assert pre.config == ind.config and pre.members == () and pre.epochs == 8
+    assert fge.config.init == ind.config and fge.config.init_epoch == 8.0 and fge.config.epochs == 2
+    assert fge.recompute_bn and not ind.recompute_bn
+    assert ensembles.trained_epochs([pre, fge]) == 12  # the normal run goes on to B for Ind's sake
+
+
+def test_bad_inputs(small_plan):
+    with pytest.raises(ValueError, match="method='swa'.*ind, sse, fge"):
+        ensembles.runs("swa", (0,), small_plan)
+    with pytest.raises(ValueError, match="seeds"):
+        ensembles.runs("ind", (0, 0), small_plan)
+    with pytest.raises(ValueError, match="cycles=50"):
+        ensembles.sse_snapshot_epochs(2, 4, 50)
+    with pytest.raises(ValueError, match="cycle_epochs=0.1"):
+        ensembles.fge_snapshot_epochs(2, 4, 0.1)
+    with pytest.raises(ValueError, match="cycle_epochs=5"):
+        ensembles.fge_snapshot_epochs(2, 4, 5)
+    with pytest.raises(ValueError, match="fge_fraction"):
+        ensembles.Plan(small_plan.base, fge_fraction=1.0)
+    with pytest.raises(ValueError, match="probs"):
+        ensembles.growing_errors([], torch.tensor([0]))
+    with pytest.raises(ValueError, match="source='arxiv'"):
+        ensembles.reference("cifar10", "vgg16", "fge", 1, "arxiv")
+
+
+# ---- end to end through train.train and the cache, and Table 1 -----------------------------------------
+
+def test_table_end_to_end(tmp_path):
+    settings = profiles.Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=8,
+                                  test_subset=8, batch_size=8, lr=0.05, snapshot_cycles=2, fge_cycle_epochs=2,
+                                  fge_lr=(0.02, 0.001), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=3)
+    rows = ensembles.table(settings, cache_dir=tmp_path, progress=False, budgets=(1, 2, 3))
+    assert len(rows) == 3 * 3
+    cells = {(r.method, r.budget): r for r in rows}
+    assert cells["ind", 1].seeds == 2 and cells["ind", 1].std is not None
+    assert cells["fge", 2].seeds == 1 and cells["fge", 2].std is None
+    assert cells["sse", 3].error is None  # two seeds cannot make 3B
+    assert all(0 <= r.error <= 100 for r in rows if r.error is not None)
+    plan = ensembles.plan(settings, "resnet20", "synthetic")
+    result = ensembles.ensemble("fge", (0, 1), plan, cache_dir=tmp_path, progress=False)
+    assert result.epochs == 4 and len(result.member_errors) == 2 and len(result.ensemble_errors) == 2
+    assert result.error == pytest.approx(cells["fge", 2].error)
+    text = ensembles.format_table(rows)
+    assert "ResNet-20" in text and "FGE" in text and "—" in text
+
+
+def test_reference_numbers():
+    assert all(cell is None for cells in ensembles.PAPER_TABLE1.values() for cell in cells)
+    assert ensembles.reference("cifar100", "vgg16", "ind", 1, "readme") == (27.5, 0.1)
+    assert ensembles.reference("cifar100", "wrn28_10", "fge", 3, "readme") == (16.8, None)
+    assert ensembles.reference("cifar10", "vgg16", "ind", 1, "readme") is None

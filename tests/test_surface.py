@@ -1,0 +1,277 @@
+"""Surfaces: values against direct evaluation of a perturbed copy, grid orientation, BN modes, resuming files."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lossviz import data, models, train
+from lossviz import directions as dirs
+from lossviz import io, surface
+
+
+class TinyNet(nn.Module):
+    """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear."""
+
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def make_net(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    net = TinyNet()
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(16, 3, 8, 8) * 2 + 0.5)  # non-trivial BN running statistics
+    return net.eval()
+
+
+@pytest.fixture
+def net() -> nn.Module:
+    return make_net(0)
+
+
+@pytest.fixture(scope="module")
+def batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(48, 3, 8, 8, generator=gen), torch.randint(4, (48,), generator=gen)
+    return [(x[i:i + 16], y[i:i + 16]) for i in range(0, 48, 16)]
+
+
+def direct(model: nn.Module, point: dict, batches, loss_fn=F.cross_entropy) -> tuple[float, float]:
+    """Loss and accuracy (%) of a deep copy holding `point`, by plain forward passes in eval mode."""
+    m = copy.deepcopy(model).eval()
+    m.load_state_dict(point, strict=False)
+    total, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in batches:
+            logits = m(x)
+            total += float(loss_fn(logits, y)) * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            n += len(y)
+    return total / n, 100.0 * correct / n
+
+
+def test_origin_is_the_models_own_loss(net, batches):
+    theta = dirs.weights(net)
+    delta, eta = dirs.random_directions(net, 0, 2)
+    s = surface.scan(net, theta, [delta, eta], [-0.5, 0.0, 0.5], [0.0, 1.0], data={"train": batches})
+    loss, acc = direct(net, {}, batches)
+    assert s["train_loss"][0, 1] == pytest.approx(loss, rel=1e-6)
+    assert s["train_acc"][0, 1] == pytest.approx(acc)
+    assert s.complete
+
+
+def test_registry_model_matches_train_evaluate():
+    model = models.get("resnet20").eval()
+    split = data.synthetic(16)
+    loss, acc = surface.evaluate(model, None, data.batches(split, 8))
+    expected_loss, expected_acc = train.evaluate(model, split, batch_size=8)
+    assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == pytest.approx(100 * expected_acc)
+
+
+def test_non_square_grid_orientation_against_direct_evaluation(net, batches):
+    theta = dirs.weights(net)
+    delta, eta = dirs.random_directions(net, 2, 2)
+    xs, ys = [-1.0, 0.0, 0.5], [-0.5, 1.0]
+    s = surface.scan(net, theta, [delta, eta], xs, ys, data={"train": batches, "test": batches[:1]})
+    assert s["train_loss"].shape == (2, 3)
+    for j, beta in enumerate(ys):
+        for i, alpha in enumerate(xs):
+            point = dirs.add(dirs.add(theta, delta, alpha), eta, beta)
+            loss, acc = direct(net, point, batches)
+            assert s["train_loss"][j, i] == pytest.approx(loss, rel=1e-5), (i, j)
+            assert s["train_acc"][j, i] == pytest.approx(acc)
+            assert s["test_loss"][j, i] == pytest.approx(direct(net, point, batches[:1])[0], rel=1e-5)
+
+
+def test_predictable_loss_fixes_the_orientation():
+    """Loss = w = w0 + alpha + 10 beta for a 1x1 linear model and loss_fn = mean output."""
+    model = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    theta = dirs.weights(model)
+    delta, eta = {"weight": torch.ones(1, 1)}, {"weight": torch.full((1, 1), 10.0)}
+    xs, ys = [0.0, 1.0, 2.0, 3.0], [0.0, 0.5]
+    feed = [(torch.ones(5, 1), torch.zeros(5))]
+    s = surface.scan(model, theta, [delta, eta], xs, ys, data={"train": feed}, loss_fn=lambda out, y: out.mean())
+    expected = 2.0 + np.array(xs)[None, :] + 10 * np.array(ys)[:, None]
+    assert np.allclose(s["train_loss"], expected)
+    assert np.isnan(s["train_acc"]).all()  # no class labels, no accuracy
+
+
+def test_callers_model_is_never_changed(net, batches):
+    net.train()
+    before = copy.deepcopy(net.state_dict())
+    momenta = [m.momentum for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    delta, eta = dirs.random_directions(net, 0, 2, ignore="none", kind="states")
+    theta = dirs.weights(net, "states")
+    for bn, fuse in (("eval", False), ("recompute", False), ("eval", True)):
+        surface.scan(net, theta, [delta, eta], [0.0, 1.0], [1.0], data={"train": batches}, bn=bn, fuse_bn=fuse)
+    after = net.state_dict()
+    assert list(after) == list(before) and all(torch.equal(after[k], v) for k, v in before.items())
+    assert net.training and all(m.training for m in net.modules())
+    assert momenta == [m.momentum for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def test_interpolation_endpoints_and_beyond(batches):
+    net1, net2 = make_net(0), make_net(1)
+    theta1, theta2 = dirs.weights(net1, "states"), dirs.weights(net2, "states")
+    alphas = [-0.5, 0.0, 1.0, 1.5]
+    s = surface.interpolate(net1, theta1, theta2, alphas, data={"test": batches})
+    assert s["test_loss"][1] == pytest.approx(direct(net1, {}, batches)[0], rel=1e-5)
+    assert s["test_loss"][2] == pytest.approx(direct(net2, {}, batches)[0], rel=1e-5)
+    for k in (0, 3):
+        a = alphas[k]
+        point = {n: (1 - a) * t + a * theta2[n] if t.is_floating_point() else t for n, t in theta1.items()}
+        assert s["test_loss"][k] == pytest.approx(direct(net1, point, batches)[0], rel=1e-5)
+
+
+def test_bn_recompute_matches_a_cumulative_average_on_a_copy(net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 5)
+    point = dirs.add(theta, delta, 0.7)
+    loss, acc = surface.evaluate(net, point, batches, bn="recompute")
+    m = copy.deepcopy(net)
+    m.load_state_dict(point, strict=False)
+    for bn in (m.bn1, m.bn2):
+        bn.reset_running_stats()
+        bn.momentum = None
+    m.train()
+    with torch.no_grad():
+        for x, _ in batches:
+            m(x)
+    expected = direct(m, {}, batches)
+    assert loss == pytest.approx(expected[0], rel=1e-5) and acc == pytest.approx(expected[1])
+    assert loss != pytest.approx(surface.evaluate(net, point, batches)[0], rel=1e-3)  # it did change something
+
+
+@pytest.mark.parametrize("name", ["tiny", "resnet20"])
+def test_fused_bn_equals_unfused(name, batches):
+    if name == "tiny":
+        model, feed = make_net(3), batches
+    else:
+        model, feed = models.get("resnet20").eval(), list(data.batches(data.synthetic(8), 8))
+    theta = dirs.weights(model)
+    delta, eta = dirs.random_directions(model, 1, 2)
+    plain = surface.scan(model, theta, [delta, eta], [0.0, 0.6], [-0.4], data={"train": feed})
+    fused = surface.scan(model, theta, [delta, eta], [0.0, 0.6], [-0.4], data={"train": feed}, fuse_bn=True)
+    assert np.allclose(fused["train_loss"], plain["train_loss"], rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_is_close_to_fp32(net, batches):
+    fp32 = surface.evaluate(net, None, batches)[0]
+    bf16 = surface.evaluate(net, None, batches, precision="bf16")[0]
+    assert bf16 == pytest.approx(fp32, rel=0.05)
+
+
+def test_any_model_loss_and_data():
+    """An MLP on 5 features with labels: not CIFAR, not a conv net."""
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+    x, y = torch.randn(30, 5), torch.randint(3, (30,))
+    theta = dirs.weights(mlp)
+    delta = dirs.random_direction(mlp, 0, ignore="none")
+    s = surface.scan(mlp, theta, [delta], [0.0, 0.3], data={"train": [(x[:20], y[:20]), (x[20:], y[20:])]},
+                     loss_fn=F.multi_margin_loss)
+    with torch.no_grad():
+        moved = copy.deepcopy(mlp)
+        moved.load_state_dict(dirs.add(theta, delta, 0.3))
+        expected = F.multi_margin_loss(moved(x), y)
+    assert s["train_loss"][1] == pytest.approx(float(expected), rel=1e-5)
+    assert 0.0 <= s["train_acc"][1] <= 100.0
+
+
+def test_bad_inputs(net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    feed = {"train": batches}
+    with pytest.raises(ValueError, match=r"bn='train'.*valid choices: eval, recompute"):
+        surface.scan(net, theta, [delta], [0.0], data=feed, bn="train")
+    with pytest.raises(ValueError, match=r"precision='fp16'.*fp32, bf16"):
+        surface.scan(net, theta, [delta], [0.0], data=feed, precision="fp16")
+    with pytest.raises(ValueError, match="directions must hold 2"):
+        surface.scan(net, theta, [delta], [0.0], [0.0], data=feed)
+    with pytest.raises(ValueError, match="keys do not match"):
+        surface.scan(net, dirs.weights(net, "states"), [delta], [0.0], data=feed)
+    with pytest.raises(ValueError, match="fuse_bn=True needs bn='eval'"):
+        surface.evaluate(net, None, batches, bn="recompute", fuse_bn=True)
+    with pytest.raises(ValueError, match="no batches"):
+        surface.evaluate(net, None, [])
+    with pytest.raises(ValueError, match="num=0"):
+        surface.grid(-1, 1, 0)
+
+
+# ---- files ---------------------------------------------------------------------------------------------
+
+def test_compute_file_resumes_only_unfinished_points(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta, eta = dirs.random_directions(net, 0, 2)
+    xs, ys = [-1.0, 0.0, 1.0], [0.0, 2.0]
+    out = tmp_path / "s.h5"
+    full = surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
+                                request={"data": "test"}, log=None, progress=False)
+    assert full.complete and io.load_surface(out).attrs["data"] == "test"
+    partial = io.load_surface(out)
+    partial.done[1, :2] = False  # as if killed before these were written
+    io.save_surface(out, partial)
+    messages = []
+    again = surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": iter(batches)},
+                                 request={"data": "test"}, log=messages.append, progress=False)
+    assert messages == ["computing 2 of 6 points"]
+    assert np.array_equal(again["train_loss"], full["train_loss"])
+    assert np.array_equal(io.load_surface(out)["train_loss"], full["train_loss"])
+    done = []
+    surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
+                         request={"data": "test"}, log=done.append, progress=False)
+    assert done == ["computing 0 of 6 points"]
+
+
+def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta, eta = dirs.random_directions(net, 0, 2)
+    out = tmp_path / "s.h5"
+    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False)
+    stored = out.read_bytes()
+    attempts = [
+        dict(directions=[eta], xs=[0.0, 1.0], ys=None, kwargs={}),
+        dict(directions=[delta], xs=[0.0, 0.5], ys=None, kwargs={}),
+        dict(directions=[delta, eta], xs=[0.0, 1.0], ys=[0.0], kwargs={}),
+        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"bn": "recompute"}),
+        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"request": {"data": "other"}}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ValueError, match="another request"):
+            surface.compute_file(out, net, theta, attempt["directions"], attempt["xs"], attempt["ys"],
+                                 data={"train": batches}, log=None, progress=False, **attempt["kwargs"])
+    other_model = dirs.weights(make_net(9))
+    with pytest.raises(ValueError, match="theta_sha256"):
+        surface.compute_file(out, net, other_model, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+    with pytest.raises(ValueError, match="resume=True"):
+        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, resume=False, log=None)
+    assert out.read_bytes() == stored
+
+
+def test_far_points_store_nan_and_inf_as_they_are(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    out = tmp_path / "far.h5"
+    s = surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None,
+                             progress=False)
+    back = io.load_surface(out)
+    assert back.complete and np.isfinite(back["train_loss"][0])
+    assert not np.isfinite(back["train_loss"][1]) and back["train_loss"][1] != -1
+    assert np.array_equal(back["train_loss"], s["train_loss"], equal_nan=True)

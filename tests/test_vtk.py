@@ -1,0 +1,81 @@
+"""The .vtp export round-trips points, scalars and triangles; clipping and log act as documented."""
+import os
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from lossviz import vtk
+
+X = np.linspace(-3.0, 3.0, 7)
+Y = np.linspace(-1.0, 1.0, 5)
+XX, YY = np.meshgrid(X, Y)
+BOWL = XX**2 + 2 * YY**2 + 0.1  # z[j, i] at (X[i], Y[j])
+
+
+def test_round_trip_points_and_scalars(tmp_path):
+    path = vtk.write_vtp(tmp_path / "bowl.vtp", X, Y, BOWL)
+    points, scalars, tri = vtk.read_vtp_points(path)
+    want = np.stack([XX.ravel(), YY.ravel(), BOWL.ravel()], axis=1)  # point j * nx + i = (x_i, y_j, z[j, i])
+    np.testing.assert_allclose(points, want.astype(np.float32), rtol=1e-7)
+    np.testing.assert_allclose(scalars["train_loss"], BOWL.ravel().astype(np.float32), rtol=1e-7)
+    assert list(scalars) == ["train_loss"]
+
+
+def test_triangles_cover_the_grid_counter_clockwise(tmp_path):
+    points, _, tri = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL))
+    nx, ny = len(X), len(Y)
+    assert tri.shape == (2 * (nx - 1) * (ny - 1), 3)
+    assert tri.min() == 0 and tri.max() == nx * ny - 1
+    a, b, c = (points[tri[:, k], :2] for k in range(3))
+    signed = np.cross(b - a, c - a)  # z of the normal in the (x, y) plane
+    np.testing.assert_allclose(signed.sum(), 2 * np.ptp(X) * np.ptp(Y))  # the triangles tile the rectangle once
+    assert np.all(signed > 0)
+
+
+def test_xml_is_well_formed_polydata_in_ascii(tmp_path):
+    path = vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, name="test_loss")
+    root = ET.parse(path).getroot()
+    assert root.tag == "VTKFile" and root.get("type") == "PolyData"
+    piece = root.find("PolyData/Piece")
+    assert piece.get("NumberOfPoints") == str(len(X) * len(Y))
+    assert piece.get("NumberOfPolys") == str(2 * (len(X) - 1) * (len(Y) - 1))
+    assert piece.find("PointData").get("Scalars") == "test_loss"
+    assert {a.get("format") for a in root.iter("DataArray")} == {"ascii"}
+    offsets = [a for a in root.iter("DataArray") if a.get("Name") == "offsets"][0]
+    np.testing.assert_array_equal(np.array(offsets.text.split(), int), 3 * np.arange(1, 2 * 6 * 4 + 1))
+
+
+def test_zmax_clips_heights_and_scalars(tmp_path):
+    points, scalars, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=2.0))
+    assert points[:, 2].max() == pytest.approx(2.0)
+    np.testing.assert_allclose(scalars["train_loss"], np.minimum(BOWL, 2.0).ravel(), rtol=1e-6)
+
+
+def test_log_is_log10_after_clipping(tmp_path):
+    points, _, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=5.0, log=True))
+    np.testing.assert_allclose(points[:, 2], np.log10(np.minimum(BOWL, 5.0)).ravel(), rtol=1e-6)
+    with pytest.raises(ValueError, match="log=True"):
+        vtk.write_vtp(tmp_path / "bad.vtp", X, Y, BOWL - 1.0, log=True)
+
+
+def test_nonfinite_values_become_the_clip_level(tmp_path):
+    z = BOWL.copy()
+    z[0, 0], z[1, 2] = np.nan, np.inf
+    points, _, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
+    assert np.all(np.isfinite(points))
+    assert points[0, 2] == pytest.approx(3.0) and points[1 * len(X) + 2, 2] == pytest.approx(3.0)
+
+
+def test_bad_inputs_name_the_parameter(tmp_path):
+    with pytest.raises(ValueError, match=r"z must have shape \(len\(y\), len\(x\)\) = \(5, 7\)"):
+        vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL.T)
+    with pytest.raises(ValueError, match="name"):
+        vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, name="train loss<")
+
+
+def test_write_is_atomic(tmp_path):
+    path = vtk.write_vtp(tmp_path / "deep" / "s.vtp", X, Y, BOWL)
+    vtk.write_vtp(path, X, Y, 2 * BOWL)  # overwrite in place
+    assert os.listdir(path.parent) == ["s.vtp"]
+    np.testing.assert_allclose(vtk.read_vtp_points(path)[1]["train_loss"], 2 * BOWL.ravel(), rtol=1e-6)

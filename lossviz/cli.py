@@ -64,13 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"registry model: {', '.join(models.names())}")
         cmd.add_argument("--checkpoint", required=True, help="state dict saved with torch.save (theta*, theta1)")
         cmd.add_argument("--data", default="cifar10", choices=data.DATASETS)
-        cmd.add_argument("--data-root", default=None, help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
+        cmd.add_argument("--data-root", default=None,
+                         help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
         cmd.add_argument("--train-subset", type=_subset, default=None, metavar="N",
                          help="the first N training images (default all; 0 = skip the training set)")
         cmd.add_argument("--test-subset", type=_subset, default=0, metavar="N",
                          help="the first N test images (default 0 = skip the test set)")
         cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
-        cmd.add_argument("--dir-file", default=None, help="direction HDF5 file (default: next to --out); reused if it exists")
+        cmd.add_argument("--dir-file", default=None,
+                         help="direction HDF5 file (default: next to --out); reused if it exists")
         cmd.add_argument("--batch-size", type=_positive, default=1000)
         cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
         cmd.add_argument("--precision", default="fp32", choices=PRECISIONS)
@@ -82,9 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
     surface_cmd.add_argument("--x", default="-1:1:51", help="alpha grid min:max:num (write --x=-1:1:51)")
     surface_cmd.add_argument("--y", default=None, help="beta grid min:max:num for a 2D surface (omit for 1D)")
-    surface_cmd.add_argument("--kind", default=None, choices=dirs.KINDS, help="params (default) or states (with BN buffers)")
-    surface_cmd.add_argument("--norm", default=None, choices=dirs.NORMS, help="direction normalization (default filter)")
-    surface_cmd.add_argument("--ignore", default=None, choices=dirs.IGNORES, help="biasbn (default): zero for 1-D tensors")
+    surface_cmd.add_argument("--kind", default=None, choices=dirs.KINDS,
+                             help="params (default) or states (with BN buffers)")
+    surface_cmd.add_argument("--norm", default=None, choices=dirs.NORMS,
+                             help="direction normalization (default filter)")
+    surface_cmd.add_argument("--ignore", default=None, choices=dirs.IGNORES,
+                             help="biasbn (default): zero for 1-D tensors; none: normalize them too")
     surface_cmd.add_argument("--seed", type=int, default=None, help="seed of the random directions (default 0)")
     surface_cmd.add_argument("--orthogonal", action="store_true", help="Gram-Schmidt the y direction against x")
     interp_cmd.add_argument("--checkpoint2", required=True, help="state dict of the second model (theta2)")
@@ -195,6 +200,8 @@ def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_f
     """Load the directions from `dir_file`, or draw, normalize and save them there (rank 0)."""
     count = 1 if args.y is None else 2
     asked = {k: getattr(args, k) for k in ("kind", "norm", "ignore", "seed") if getattr(args, k) is not None}
+    if args.orthogonal:
+        asked["orthogonal"] = True
     if Path(dir_file).exists():
         found = io.load_directions(dir_file, theta)
         stored = io.direction_attrs(dir_file)
@@ -209,12 +216,11 @@ def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_f
             log(f"using the xdirection of {dir_file} (it also holds a ydirection) for this 1D surface")
         log(f"directions read from {dir_file}")
         return found[:count]
-    settings = {**DEFAULTS, "kind": "params", **asked}
+    settings = {**DEFAULTS, "kind": "params", "orthogonal": False, **asked}
     found = dirs.random_directions(theta, settings["seed"], count, settings["norm"], settings["ignore"])
-    if args.orthogonal and count == 2:
+    if settings["orthogonal"] and count == 2:
         found[1] = dirs.orthogonalize(found[1], found[0])
-    io.save_directions(dir_file, [_cpu(d) for d in found],
-                       [{**settings, "axis": axis, "orthogonal": bool(args.orthogonal)} for axis in "xy"[:count]])
+    io.save_directions(dir_file, [_cpu(d) for d in found], [{**settings, "axis": axis} for axis in "xy"[:count]])
     log(f"directions written to {dir_file}")
     return found
 

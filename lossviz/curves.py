@@ -1,4 +1,4 @@
-"""Mode connectivity (Garipov et al. 2018, Sec. 3): Bezier curves and polygonal chains phi(t) between two
+"""Mode connectivity (Garipov et al. 2018): Bezier curves and polygonal chains phi(t) between two
 trained weights, their training, their evaluation along t, and the plane through three points (Fig. 1).
 
 Points are named tensor dicts keyed like `named_parameters()` (parameters only; BN running statistics are
@@ -84,7 +84,7 @@ def combine(points: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[floa
 
 
 def point(controls: Sequence[Mapping[str, torch.Tensor]], t: float, kind: str = "bezier") -> Tensors:
-    """phi(t) of the curve with control points theta_0..theta_n (Garipov Sec. 3.2, any number of bends)."""
+    """phi(t) = sum_k c_k(t) theta_k for control points theta_0..theta_n (Garipov et al., any number of bends)."""
     if len(controls) < 2:
         raise ValueError(f"controls must hold at least the two endpoints; got {len(controls)}")
     return combine(controls, coefficients(t, len(controls) - 2, kind))
@@ -155,7 +155,7 @@ def curve_lr(i: int, total: int, lr0: float) -> float:
 def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
                 split: data.Split, config: CurveConfig, device: str | torch.device = "cpu",
                 progress: bool = False) -> Curve:
-    """Fit the bends: t ~ U(0,1) per batch, loss CE(phi(t)) + wd/2 ||phi(t)||^2, SGD with momentum (Sec. 3.2)."""
+    """Fit the bends: t ~ U(0,1) per batch, loss CE(phi(t)) + wd/2 ||phi(t)||^2, SGD with momentum (Garipov et al.)."""
     device = torch.device(device)
     names = [k for k, _ in model.named_parameters()]
     start = {k: v.detach().to(device) for k, v in parameters(theta1, names).items()}
@@ -229,7 +229,7 @@ def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_sp
         for k, p in net.named_parameters():
             p.copy_(theta[k])
     recompute_bn(net, train_split, batch_size, device)
-    l2 = 0.5 * weight_decay * sum(float((p.double() ** 2).sum()) for p in net.parameters())
+    l2 = 0.5 * weight_decay * sum(float((p.detach().double() ** 2).sum()) for p in net.parameters())
     out = {}
     for name, split in (("train", train_split), ("test", test_split)):
         loss, accuracy = train.evaluate(net, split, batch_size, device=device)
@@ -313,7 +313,7 @@ def plane(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor]
         raise ValueError("theta1 and theta2 coincide: they span no direction u")
     u_hat = directions.scale(u, 1.0 / directions.norm(u))
     v = directions.orthogonalize(directions.between(w1, w3), u_hat)
-    if directions.norm(v) <= 1e-9 * max(1.0, directions.norm(directions.between(w1, w3))):
+    if directions.norm(v) <= 1e-5 * directions.norm(directions.between(w1, w3)):  # float32 round-off
         raise ValueError("theta3 lies on the line through theta1 and theta2: the three points span no plane")
     v_hat = directions.scale(v, 1.0 / directions.norm(v))
     anchors = ((0.0, 0.0), (directions.norm(u), 0.0),

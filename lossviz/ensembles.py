@@ -69,7 +69,7 @@ def fge_cycle_iterations(cycle_epochs: float, ipe: int) -> int:
 
 
 def fge_snapshot_epochs(epochs: int, ipe: int, cycle_epochs: float) -> tuple[float, ...]:
-    """FGE: a snapshot in the middle of each cycle, where the triangle schedule reaches alpha2 (Garipov Sec. 5)."""
+    """FGE: a snapshot in the middle of each cycle, where the triangle schedule reaches alpha2 (Garipov et al. FGE)."""
     c, total = fge_cycle_iterations(cycle_epochs, ipe), epochs * ipe
     mids = range(c // 2, total + 1, c)
     if not mids:
@@ -82,7 +82,7 @@ def fge_snapshot_epochs(epochs: int, ipe: int, cycle_epochs: float) -> tuple[flo
 
 @dataclass(frozen=True)
 class Plan:
-    """The ensembles of one model on one dataset: `base` is a normal run of B epochs (Garipov Sec. 6.2)."""
+    """The ensembles of one model on one dataset: `base` is a normal run of B epochs (Garipov et al. Table 1)."""
 
     base: TrainConfig
     cycles: int = 5  # SSE: M cycles per run of B epochs

@@ -102,7 +102,7 @@ def _fold_plan(shell: nn.Module) -> tuple[torch.fx.GraphModule, list[tuple[str, 
 
 
 def _fold(point: Mapping[str, torch.Tensor], pairs: Sequence[tuple[str, str, float]]) -> Tensors:
-    """Conv weights with the following eval-mode BN merged in: W' = W s, b' = (b - mu) s + beta, s = gamma / sqrt(var + eps)."""
+    """Merge each eval-mode BN into its conv: W' = W s, b' = (b - mu) s + beta, s = gamma / sqrt(var + eps)."""
     out = dict(point)
     for conv, bn, eps in pairs:
         w = point[f"{conv}.weight"]
@@ -116,6 +116,31 @@ def _fold(point: Mapping[str, torch.Tensor], pairs: Sequence[tuple[str, str, flo
         for key in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
             out.pop(f"{bn}.{key}", None)
     return out
+
+
+class _Sweep(nn.Module):
+    """Runs `net` over all batches in one call, so that functional_call swaps the weights once per point."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, batches: Batches, loss_fn: LossFn | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(sum of loss x batch size, number correct or None without class labels); passes only if no loss_fn."""
+        total, correct = None, None
+        for i, (x, y) in enumerate(batches):
+            logits = self.net(x)
+            if loss_fn is None:
+                continue
+            logits = logits.float()
+            loss = loss_fn(logits, y).double() * len(y)
+            right = _correct(logits, y)
+            total = loss if total is None else total + loss
+            if i == 0:
+                correct = right
+            elif correct is not None:
+                correct = None if right is None else correct + right
+        return total, correct
 
 
 def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
@@ -156,6 +181,8 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
     net, pairs = _fold_plan(shell) if fuse_bn else (shell, [])
     keep = set(dict(itertools.chain(net.named_parameters(), net.named_buffers())))
 
+    sweep = _Sweep(net)
+
     def recompute(point: Tensors) -> None:
         for name, m in batchnorms.items():
             point[f"{name}.running_mean"] = torch.zeros_like(base[f"{name}.running_mean"])
@@ -163,8 +190,7 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
             point[f"{name}.num_batches_tracked"] = torch.zeros_like(base[f"{name}.num_batches_tracked"])
             m.train()
         try:
-            for x, _ in bn_batches:
-                functional_call(shell, point, (x,))
+            functional_call(sweep, {f"net.{k}": v for k, v in point.items()}, (bn_batches, None))
         finally:
             shell.eval()
 
@@ -176,20 +202,12 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
                 recompute(point)
             if pairs:
                 point = _fold(point, pairs)
-            point = {k: v for k, v in point.items() if k in keep}
+            point = {f"net.{k}": v for k, v in point.items() if k in keep}
             for name, batches in prepared.items():
-                total = torch.zeros((), dtype=torch.float64, device=device)
-                correct, count, classify = torch.zeros((), dtype=torch.int64, device=device), 0, True
-                for x, y in batches:
-                    logits = functional_call(net, point, (x,)).float()
-                    total += loss_fn(logits, y).double() * len(y)
-                    right = _correct(logits, y)
-                    classify = classify and right is not None
-                    if right is not None:
-                        correct += right
-                    count += len(y)
+                total, correct = functional_call(sweep, point, (batches, loss_fn))
+                count = sum(len(y) for _, y in batches)
                 result[f"{name}_loss"] = float(total) / count
-                result[f"{name}_acc"] = 100.0 * int(correct) / count if classify else math.nan
+                result[f"{name}_acc"] = math.nan if correct is None else 100.0 * int(correct) / count
         return result
 
     return evaluate_point
@@ -224,9 +242,12 @@ def coordinates(xs: np.ndarray, ys: np.ndarray | None, index: int) -> tuple[floa
 
 def at(theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
        alpha: float, beta: float | None = None) -> Tensors:
-    """theta + alpha delta (+ beta eta); integer tensors stay as they are."""
-    point = dirs.add(theta, directions[0], alpha)
-    return dirs.add(point, directions[1], beta) if beta is not None else point
+    """theta + alpha delta (+ beta eta); integer tensors stay as they are (one fused op for all tensors)."""
+    keys = [k for k, t in theta.items() if t.is_floating_point()]
+    moved = torch._foreach_add([theta[k] for k in keys], [directions[0][k] for k in keys], alpha=alpha)
+    if beta is not None:
+        torch._foreach_add_(moved, [directions[1][k] for k in keys], alpha=beta)
+    return {**theta, **dict(zip(keys, moved))}
 
 
 def _check_request(theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
@@ -348,6 +369,8 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     _check_request(theta, directions, ys)
     dirs.check_choice("bn", bn, BN_MODES)
     dirs.check_choice("precision", precision, PRECISIONS)
+    if fuse_bn and bn != "eval":
+        raise ValueError(f"fuse_bn=True needs bn='eval' (got bn={bn!r}); BN statistics are recomputed per point")
     if save_every < 0 or save_seconds <= 0:
         raise ValueError(f"save_every={save_every} must be >= 0 and save_seconds={save_seconds} > 0")
     out = os.fspath(out)
@@ -355,8 +378,10 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     names = [f"{s}_{m}" for s in data for m in ("loss", "acc")]
     state = {**{k: v for k, v in itertools.chain(model.named_parameters(), model.named_buffers())}, **theta}
     attrs = {"format": FORMAT, "theta_sha256": dirs.fingerprint(state),
-             "directions_sha256": dirs.fingerprint({f"{i}.{k}": v for i, d in enumerate(directions) for k, v in d.items()}),
-             "bn": bn, "precision": precision, "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__)}
+             "directions_sha256": dirs.fingerprint({f"{i}.{k}": v for i, d in enumerate(directions)
+                                                    for k, v in d.items()}),
+             "bn": bn, "fuse_bn": bool(fuse_bn), "precision": precision,
+             "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__)}
     for key, value in (request or {}).items():
         if key in attrs:
             raise ValueError(f"request key {key!r} is reserved; reserved keys: {', '.join(attrs)}")

@@ -13,6 +13,16 @@ import torch
 from lossviz import cli, data, io, models, surface
 from lossviz import directions as dirs
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 REPO = Path(__file__).resolve().parents[1]
 GRID = ["--x=-1:1:5", "--y=-1:1:4"]  # 20 points, non-square
 
@@ -44,7 +54,9 @@ def same_surface(a: io.Surface, b: io.Surface) -> bool:
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    """Subprocess environment: this checkout importable, one thread per process (as in this process)."""
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +126,7 @@ def test_mismatches_are_refused(workdir, reference, capsys):
     assert "does not fit --model vgg9" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_after_kill_computes_only_the_rest(workdir, reference, capsys):
     out = workdir / "killed.h5"
     args = [*common(workdir, "killed.h5"), *GRID, "--dir-file", str(workdir / "plane.h5"), "--save-every", "1"]
@@ -139,11 +152,12 @@ def test_resume_after_kill_computes_only_the_rest(workdir, reference, capsys):
     assert same_surface(resumed, reference) and resumed.attrs == reference.attrs
 
 
+@pytest.mark.slow
 def test_two_process_sharding_matches_one_process(workdir, reference):
     args = [*common(workdir, "sharded.h5"), *GRID, "--dir-file", str(workdir / "plane.h5"), "--save-every", "4"]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                "-m", "lossviz", "surface", *args]
-    result = subprocess.run(command, cwd=workdir, env={**env(), "OMP_NUM_THREADS": "1"}, capture_output=True,
+    result = subprocess.run(command, cwd=workdir, env=env(), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("computing 20 of 20 points") == 1  # rank 0 speaks for both

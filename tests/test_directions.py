@@ -6,6 +6,15 @@ from torch import nn
 from lossviz import directions as dirs
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class TinyNet(nn.Module):
     """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear: every kind of tensor the zoo holds."""
 

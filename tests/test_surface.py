@@ -12,6 +12,15 @@ from lossviz import directions as dirs
 from lossviz import io, surface
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class TinyNet(nn.Module):
     """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear."""
 

@@ -1,0 +1,189 @@
+"""Curves: coefficients, exact endpoints, name matching, schedule, plane, training lowers the midpoint loss."""
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lossviz import curves, data, directions, train
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+
+def tiny_net(seed: int | None = 0) -> nn.Module:
+    """A small conv net with BN, fast on the CPU (seed None: from the global generator)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, 10))
+
+
+def random_point(seed: int, shapes=(("a.weight", (3, 4)), ("a.bias", (4,)), ("b.weight", (2, 2, 3)))):
+    gen = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(*s, generator=gen) for k, s in shapes}
+
+
+T_VALUES = [0.0, 0.1, 1 / 3, 0.5, 0.77, 0.999, 1.0]
+
+
+@pytest.mark.parametrize("kind", curves.KINDS)
+@pytest.mark.parametrize("bends", [0, 1, 2, 3, 5])
+def test_coefficients_sum_to_one_and_are_nonnegative(kind, bends):
+    for t in T_VALUES:
+        c = curves.coefficients(t, bends, kind)
+        assert len(c) == bends + 2
+        assert sum(c) == pytest.approx(1.0, abs=1e-12)
+        assert min(c) >= 0
+
+
+@pytest.mark.parametrize("kind", curves.KINDS)
+@pytest.mark.parametrize("bends", [1, 2, 3])
+def test_endpoints_are_exact_and_matched_by_name(kind, bends):
+    controls = [random_point(k) for k in range(bends + 2)]
+    shuffled = list(controls[-1].items())
+    random.Random(0).shuffle(shuffled)
+    controls[-1] = dict(shuffled)  # same names, another order
+    start, end = curves.point(controls, 0.0, kind), curves.point(controls, 1.0, kind)
+    assert list(start) == list(controls[0])
+    for k in controls[0]:
+        assert torch.equal(start[k], controls[0][k])
+        assert torch.equal(end[k], controls[-1][k])
+
+
+def test_bezier_matches_the_quadratic_formula_and_polychain_the_segments():
+    w1, theta, w2 = random_point(1), random_point(2), random_point(3)
+    t = 0.3
+    phi = curves.point([w1, theta, w2], t, "bezier")
+    for k in w1:
+        expected = (1 - t) ** 2 * w1[k] + 2 * t * (1 - t) * theta[k] + t**2 * w2[k]
+        assert torch.allclose(phi[k], expected, atol=1e-6)
+    chain = curves.point([w1, theta, w2], 0.25, "polychain")  # halfway along the first segment
+    for k in w1:
+        assert torch.allclose(chain[k], (w1[k] + theta[k]) / 2, atol=1e-6)
+    assert torch.allclose(curves.point([w1, theta, w2], 0.5, "polychain")["a.bias"], theta["a.bias"])
+
+
+@pytest.mark.parametrize("kind", curves.KINDS)
+def test_line_initialized_curves_are_the_straight_line(kind):
+    w1, w2 = random_point(4), random_point(5)
+    controls = [w1, *curves.line_bends(w1, w2, 3), w2]
+    for t in T_VALUES:  # Bernstein polynomials reproduce linear functions
+        phi = curves.point(controls, t, kind)
+        for k in w1:
+            assert torch.allclose(phi[k], (1 - t) * w1[k] + t * w2[k], atol=1e-5)
+
+
+def test_curve_lr_schedule():
+    total, lr0 = 200, 0.03
+    assert curves.curve_lr(1, total, lr0) == lr0
+    assert curves.curve_lr(100, total, lr0) == lr0
+    assert curves.curve_lr(140, total, lr0) == pytest.approx(lr0 * (1 - 0.2 / 0.4 * 0.99))
+    assert curves.curve_lr(180, total, lr0) == pytest.approx(0.01 * lr0)
+    assert curves.curve_lr(200, total, lr0) == pytest.approx(0.01 * lr0)
+
+
+def test_plane_basis_is_orthonormal_and_anchor_coordinates_as_expected():
+    w1, w2, w3 = random_point(6), random_point(7), random_point(8)
+    p = curves.plane(w1, w2, w3)
+    assert directions.dot(p.u, p.u) == pytest.approx(1, abs=1e-6)
+    assert directions.dot(p.v, p.v) == pytest.approx(1, abs=1e-6)
+    assert directions.dot(p.u, p.v) == pytest.approx(0, abs=1e-6)
+    d12, d13 = directions.between(w1, w2), directions.between(w1, w3)
+    x3 = directions.dot(d13, d12) / directions.norm(d12)
+    y3 = math.sqrt(directions.norm(d13) ** 2 - x3**2)
+    expected = [(0, 0), (directions.norm(d12), 0), (x3, y3)]
+    for anchor, computed, want in zip((w1, w2, w3), p.anchors, expected):
+        assert p.coordinates(anchor) == pytest.approx(want, abs=1e-4)
+        assert computed == pytest.approx(want, abs=1e-4)
+    back = p.at(x3, y3)
+    for k in w3:
+        assert torch.allclose(back[k], w3[k], atol=1e-5)
+    xs, ys = curves.grid(p.anchors, points=11, margin=0.2)
+    assert len(xs) == len(ys) == 11
+    assert xs[0] < min(a[0] for a in p.anchors) and xs[-1] > max(a[0] for a in p.anchors)
+    assert ys[0] < 0 and ys[-1] > y3
+
+
+def test_curve_coordinates_of_a_one_bend_curve_lie_in_its_plane():
+    curve = curves.Curve("bezier", (random_point(1), random_point(2), random_point(3)))
+    p = curves.curve_plane(curve)
+    xy = curves.curve_coordinates(p, curve, points=5)
+    assert xy.shape == (5, 2)
+    assert np.allclose(xy[0], p.anchors[0], atol=1e-4) and np.allclose(xy[-1], p.anchors[1], atol=1e-4)
+    phi = curve.at(0.5)  # in the plane: rebuilding from (x, y) gives the point back
+    back = p.at(*xy[2])
+    for k in phi:
+        assert torch.allclose(back[k], phi[k], atol=1e-5)
+
+
+def test_barrier():
+    assert curves.barrier([1.0, 3.0, 2.0, 1.5]) == pytest.approx(1.5)
+    assert curves.barrier([1.0, 0.5, 1.2]) == 0.0
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="kind='spline'.*bezier, polychain"):
+        curves.coefficients(0.5, 1, "spline")
+    with pytest.raises(ValueError, match="t=1.5"):
+        curves.coefficients(1.5, 1)
+    with pytest.raises(ValueError, match="bends=-1"):
+        curves.coefficients(0.5, -1)
+    w1, w2 = random_point(1), random_point(2)
+    with pytest.raises(ValueError, match="names"):
+        curves.point([w1, {**w2, "extra": torch.zeros(1)}], 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        curves.point([w1, {**w2, "a.bias": torch.zeros(5)}], 0.5)
+    with pytest.raises(ValueError, match="coincide"):
+        curves.plane(w1, w1, w2)
+    with pytest.raises(ValueError, match="line"):
+        curves.plane(w1, w2, curves.point([w1, w2], 0.3))
+    with pytest.raises(ValueError, match="bends=0"):
+        curves.CurveConfig(bends=0)
+    with pytest.raises(ValueError, match="losses"):
+        curves.barrier([1.0])
+    with pytest.raises(ValueError, match="i=0"):
+        curves.curve_lr(0, 10, 0.1)
+
+
+def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model():
+    split = data.synthetic(256, seed=21, noise=120.0)
+    config = TrainConfig(model="resnet20", dataset="synthetic", epochs=3, batch_size=32, augment=False,
+                         schedule=Schedule("cosine", lr=0.1), weight_decay=0.0)
+    ends = []
+    for seed in (1, 2):
+        net = tiny_net(seed)
+        train.fit(net, split, split, config.replace(seed=seed), progress=False)
+        ends.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+    template = tiny_net(0)
+    before = {k: v.clone() for k, v in template.state_dict().items()}
+    curve = curves.train_curve(template, ends[0], ends[1], split,
+                               curves.CurveConfig(bends=1, epochs=4, batch_size=32, lr=0.05, augment=False,
+                                                  weight_decay=0.0))
+    assert all(torch.equal(v, template.state_dict()[k]) for k, v in before.items())  # template untouched
+    names = [k for k, _ in template.named_parameters()]
+    assert list(curve.controls[0]) == names
+    for k in names:  # endpoints fixed
+        assert torch.equal(curve.controls[0][k], ends[0][k]) and torch.equal(curve.controls[-1][k], ends[1][k])
+    on_curve = curves.evaluate_path(template, [curve.at(0.5)], [0.5], split, split)
+    on_line = curves.evaluate_line(template, ends[0], ends[1], split, split, points=3)
+    assert on_curve.train_loss[0] < on_line.train_loss[1]
+    assert curves.barrier(on_line.train_loss) > 0
+    assert len(curve.log) == 4 and curve.log[-1]["lr"] == pytest.approx(0.0005)
+
+
+def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
+    from lossviz import models
+    monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(None))  # for speed
+    base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=1,
+                       batch_size=32, schedule=Schedule("constant", 0.05))
+    config = curves.CurveConfig(kind="polychain", bends=2, epochs=1, batch_size=32)
+    curve = curves.connect(base, base.replace(seed=1), config, cache_dir=tmp_path, progress=False)
+    again = curves.connect(base, base.replace(seed=1), config, cache_dir=tmp_path, progress=False)
+    assert curve.kind == "polychain" and curve.bends == 2
+    assert all(torch.equal(a[k], b[k]) for a, b in zip(curve.controls, again.controls) for k in a)
+    with pytest.raises(ValueError, match="run1 and run2"):
+        curves.connect(base, base.replace(dataset="cifar10"), config, cache_dir=tmp_path)

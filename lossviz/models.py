@@ -225,6 +225,9 @@ _MODELS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
     **_with_noshort("wrn56_2", "WRN-56-2", 56, 2),
     **_with_noshort("wrn56_4", "WRN-56-4", 56, 4),
     **_with_noshort("wrn56_8", "WRN-56-8", 56, 8),
+    # ResNet-20 with k-times the filters: the width study at a CPU-friendly depth (quick profile)
+    **_with_noshort("wrn20_2", "WRN-20-2", 20, 2),
+    **_with_noshort("wrn20_4", "WRN-20-4", 20, 4),
     "vgg9": ("VGG-9", partial(VGG, _VGG9, _fc_li)),
     "densenet_bc": ("DenseNet-BC", partial(DenseNet, 100, 12)),
     "vgg16": ("VGG-16", partial(VGG, _VGG16, _fc_garipov)),

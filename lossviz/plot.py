@@ -520,6 +520,35 @@ def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
     return fig
 
 
+def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | None = None,
+                      ax: Axes | None = None) -> Figure:
+    """Histograms of the weights of conv and linear layers (dim > 1), one per labeled state (Li et al. Fig. 2)."""
+    if not states:
+        raise ValueError("states must hold at least one labeled state dict")
+    ax = _axes(ax, figsize=(5.0, 3.4))
+    for label, state in states.items():
+        values = np.concatenate([v.detach().cpu().float().numpy().ravel() for k, v in state.items()
+                                 if k.endswith("weight") and v.dim() > 1])
+        ax.hist(values, bins=bins, histtype="step", lw=1.3, density=True, label=label)
+    ax.legend(fontsize=8)
+    return _label(ax, "weight value", "density", title)
+
+
+def compare(surfaces: dict, captions: dict[str, str], *, kind: str = "contour", key: str = "train_loss",
+            ncols: int = 3, size: float = 3.6, **options) -> Figure:
+    """Several 2D surfaces side by side, each captioned ("ResNet-56-NS, 13.31%"); kind: contour, filled, 3d, heatmap."""
+    draw = {"contour": contour, "filled": filled, "3d": surface_3d, "heatmap": heatmap}
+    if kind not in draw:
+        raise ValueError(f"kind={kind!r}; valid choices: {', '.join(draw)}")
+    names = list(surfaces)
+    fig, axes = grid(len(names), ncols=min(ncols, len(names)), size=size,
+                     captions=[captions[n] for n in names], projection="3d" if kind == "3d" else None)
+    for ax, name in zip(axes, names):
+        s = surfaces[name]
+        draw[kind](s.xcoordinates, s.ycoordinates, s[key], ax=ax, title=captions[name], **options)
+    return fig
+
+
 def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     """Write fig atomically (a temp file in the same folder, then os.replace); png when path has no suffix."""
     path = Path(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from lossviz.landscape import Sample
 from lossviz.schedules import Schedule
 from lossviz.train import TrainConfig
 
@@ -17,6 +18,7 @@ class Landscape:
     epochs: int
     train_subset: int | None
     test_subset: int | None
+    batch_model: str  # the network of the batch-size / weight-decay study (Li et al.: VGG-9)
     batch_small: int
     batch_large: int
     weight_decays: tuple[float, ...]
@@ -29,6 +31,18 @@ class Landscape:
     width_models: tuple[str, ...]
     hessian_subset: int
     hessian_points: int  # grid points per axis of the eigenvalue map
+
+    def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
+            weight_decay: float = 5e-4, every_epoch: bool = False) -> TrainConfig:
+        """One Li et al. training run: SGD, momentum 0.9, step decay; checkpoints every epoch if asked."""
+        return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
+                           epochs=self.epochs, batch_size=batch_size or self.batch_small, weight_decay=weight_decay,
+                           schedule=Schedule("step", self.lr), seed=seed, precision=precision,
+                           checkpoint_epochs=tuple(float(e) for e in range(self.epochs + 1)) if every_epoch else ())
+
+    def sample(self, dataset: str, test: bool = True) -> Sample:
+        """The images each surface point is evaluated on."""
+        return Sample(dataset, self.surface_subset, self.test_subset or 10_000 if test else 0)
 
 
 @dataclass(frozen=True)
@@ -61,26 +75,32 @@ class Profile:
     progress: bool
     precision: str
     first_model: str  # notebook 00's first trained network
-    first_epochs: int
-    first_train_subset: int | None
     landscape: Landscape
     ensembles: Ensembles
 
+    def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
+        """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
+        land = self.landscape
+        return {(b, wd): land.run(land.batch_model, self.dataset, self.seed, self.precision, b, wd,
+                                                   every_epoch=True)
+                for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
+
+    def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainConfig]:
+        """Li et al. Fig. 5/6: one run per network, batch 128-ish, weight decay 5e-4."""
+        return {name: self.landscape.run(name, self.dataset, self.seed, self.precision) for name in names}
+
     def first_run(self) -> TrainConfig:
         """Notebook 00's first training run."""
-        return TrainConfig(model=self.first_model, dataset=self.dataset, train_subset=self.first_train_subset,
-                           test_subset=self.landscape.test_subset, epochs=self.first_epochs, batch_size=self.landscape.batch_small,
-                           schedule=Schedule("step", self.landscape.lr), seed=self.seed,
-                           precision=self.precision)
+        return self.landscape.run(self.first_model, self.dataset, self.seed, self.precision)
 
 
 SMOKE = Profile(
     name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32",
-    first_model="resnet20", first_epochs=2, first_train_subset=256,
-    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, batch_small=32, batch_large=128,
+    first_model="resnet20",
+    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, batch_model="resnet20", batch_small=32, batch_large=128,
                         weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=128, points_1d=5, points_2d=3,
                         interpolation_points=5, depth_models=("resnet20", "resnet20_noshort"),
-                        width_models=("wrn56_1",), hessian_subset=64, hessian_points=3),
+                        width_models=("resnet20", "wrn20_2"), hessian_subset=64, hessian_points=3),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=2, fge_cycle_epochs=0.5,
                         fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=5),
@@ -88,11 +108,13 @@ SMOKE = Profile(
 
 QUICK = Profile(
     name="quick", dataset="cifar10", seed=0, progress=True, precision="fp32",
-    first_model="resnet20", first_epochs=10, first_train_subset=10_000,
-    landscape=Landscape(epochs=10, train_subset=5_000, test_subset=2_000, batch_small=128, batch_large=1_250,
-                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=1_000, points_1d=25, points_2d=15,
-                        interpolation_points=21, depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
-                        width_models=("wrn56_1", "wrn56_2"), hessian_subset=500, hessian_points=5),
+    first_model="resnet20",
+    landscape=Landscape(epochs=8, train_subset=4_000, test_subset=2_000, batch_model="resnet20", batch_small=128,
+                        batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=21,
+                        points_2d=11, interpolation_points=21,
+                        depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
+                        width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
+                        hessian_subset=500, hessian_points=5),
     ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=12, train_subset=5_000,
                         test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=2,
                         fge_lr=(0.05, 0.0005), seeds=(0, 1, 2), curve_epochs=4, curve_bends=1, curve_points=21),
@@ -100,8 +122,9 @@ QUICK = Profile(
 
 PAPER = Profile(
     name="paper", dataset="cifar10", seed=0, progress=True, precision="fp32",
-    first_model="resnet20", first_epochs=300, first_train_subset=None,
-    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, batch_small=128, batch_large=8192,
+    first_model="resnet20",
+    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, batch_model="vgg9", batch_small=128,
+                        batch_large=8192,
                         weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=50_000, points_1d=51, points_2d=51,
                         interpolation_points=51,
                         depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",

@@ -1,0 +1,131 @@
+"""Benchmark: lossviz.hessian.extremes against the Li et al. reference approach, on one ResNet-20 point.
+
+Both sides see the same model, point (random init, BN statistics recomputed on the subset), images and
+parameters (tensors with dim > 1, as the reference). The reference approach (loss-landscape hess_vec_prod.py,
+re-implemented here): scipy eigsh(k=1, tol=1e-2) on a LinearOperator whose matvec converts numpy <-> torch and
+loops over a DataLoader (loss, grad with create_graph, grad . v, backward), summing over batches; eigsh runs
+twice, for the largest-magnitude eigenvalue and then on H - 0.51 lambda_max I for lambda_min. Its eigenvalues
+are divided by the number of batches to compare with lossviz's Hessian of the mean loss.
+
+Run from the repository root: .venv/bin/python bench/hessian.py [--n 128] [--batch-size 64] [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.sparse.linalg import LinearOperator, eigsh
+from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lossviz import data, hessian, models  # noqa: E402
+
+
+def subset(n: int) -> data.Split:
+    """The first n CIFAR-10 training images if the pickles are present, else synthetic ones."""
+    if (data.default_root() / "cifar-10-batches-py" / "data_batch_1").exists():
+        return data.load("cifar10", n=n)
+    return data.synthetic(n)
+
+
+def recalibrate(model: torch.nn.Module, x: torch.Tensor) -> torch.nn.Module:
+    """Recompute BN running statistics on x (cumulative average), so eval mode is a sensible network."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    with torch.no_grad():
+        model.train()(x)
+    return model.eval()
+
+
+def reference_min_max(net: torch.nn.Module, loader: DataLoader) -> tuple[float, float, int]:
+    """The reference's min_max_hessian_eigs: two eigsh runs over a numpy LinearOperator (sum over batches)."""
+    params = [p for p in net.parameters() if p.dim() > 1]
+    n = sum(p.numel() for p in params)
+    count = 0
+
+    def hvp(vec: np.ndarray) -> np.ndarray:
+        nonlocal count
+        count += 1
+        parts = [torch.from_numpy(c).view(p.shape).float()
+                 for c, p in zip(np.split(vec, np.cumsum([p.numel() for p in params])[:-1]), params)]
+        net.eval()
+        net.zero_grad()
+        for x, y in loader:
+            g = torch.autograd.grad(F.cross_entropy(net(x), y), params, create_graph=True)
+            sum((gi * vi).sum() for gi, vi in zip(g, parts)).backward()
+        return np.concatenate([p.grad.numpy().ravel() for p in params])
+
+    lam_max = eigsh(LinearOperator((n, n), matvec=hvp), k=1, tol=1e-2)[0][0]
+    shift = 0.51 * lam_max
+    lam_min = eigsh(LinearOperator((n, n), matvec=lambda v: hvp(v) - shift * v), k=1, tol=1e-2)[0][0] + shift
+    if lam_max <= 0 < lam_min:
+        lam_max, lam_min = lam_min, lam_max
+    net.zero_grad()
+    return float(lam_min), float(lam_max), count
+
+
+def per_hvp_seconds(op: hessian.Operator, repeats: int = 2) -> float:
+    """Best-of-`repeats` wall time of one Hessian-vector product."""
+    v = torch.randn(op.dim, generator=torch.Generator().manual_seed(0))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        op(v)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    """Time both approaches on the same point and print eigenvalues, HVP counts and wall times."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=128, help="number of images")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (both sides)")
+    parser.add_argument("--tol", type=float, default=1e-3, help="lossviz Ritz-residual tolerance")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--methods", action="store_true", help="also time one HVP of each lossviz method")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    split = subset(args.n)
+    batches = list(data.batches(split, args.batch_size, channels_last=False))
+    model = recalibrate(models.get("resnet20"), torch.cat([x for x, _ in batches]))
+    print(f"data: {split.name} (first {args.n} images), {len(batches)} batches of {args.batch_size}; "
+          f"ResNet-20 random init, BN statistics from the subset; {args.threads} threads")
+
+    if args.methods:
+        for method in hessian.METHODS:
+            start = time.perf_counter()
+            op = hessian.operator(model, batches, params="matrices", method=method)
+            build = time.perf_counter() - start
+            print(f"  one HVP, method={method:8s}: {per_hvp_seconds(op):6.2f} s (setup {build:.2f} s)")
+
+    start = time.perf_counter()
+    ours = hessian.extremes(hessian.operator(model, batches, params="matrices"), tol=args.tol, seed=0)
+    t_ours = time.perf_counter() - start
+
+    loader = DataLoader(TensorDataset(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])),
+                        batch_size=args.batch_size, shuffle=False)
+    start = time.perf_counter()
+    ref_min, ref_max, ref_hvps = reference_min_max(model, loader)
+    t_ref = time.perf_counter() - start
+    ref_min, ref_max = ref_min / len(loader), ref_max / len(loader)
+
+    print(f"{'':26s}{'lambda_min':>12s}{'lambda_max':>12s}{'HVPs':>6s}{'time (s)':>10s}")
+    print(f"{'lossviz (1 Lanczos run)':26s}{ours.lambda_min:12.5f}{ours.lambda_max:12.5f}{ours.hvps:6d}{t_ours:10.1f}")
+    print(f"{'reference (2 eigsh) / B':26s}{ref_min:12.5f}{ref_max:12.5f}{ref_hvps:6d}{t_ref:10.1f}")
+    print(f"relative difference: lambda_min {abs(ours.lambda_min / ref_min - 1):.2%}, "
+          f"lambda_max {abs(ours.lambda_max / ref_max - 1):.2%}; converged={ours.converged}; "
+          f"speed-up {t_ref / t_ours:.1f}x ({ref_hvps / ours.hvps:.1f}x fewer HVPs, "
+          f"{(t_ref / ref_hvps) / (t_ours / ours.hvps):.1f}x faster per HVP)")
+
+
+if __name__ == "__main__":
+    main()

@@ -30,3 +30,12 @@ def test_every_model_named_in_a_profile_exists():
         for model in (p.first_model, *p.landscape.depth_models, *p.landscape.width_models, *p.ensembles.models):
             assert model in models.names()
         assert p.first_run().model == p.first_model
+
+
+def test_runs_of_the_same_network_share_one_cache_entry():
+    from lossviz import cache
+    p = profiles.QUICK
+    land = p.landscape
+    batch_run = p.batch_runs()[(land.batch_small, 5e-4)]
+    assert cache.key(p.first_run()) == cache.key(batch_run) == cache.key(p.model_runs((land.batch_model,))[land.batch_model])
+    assert len({cache.key(c) for c in p.batch_runs().values()}) == 4

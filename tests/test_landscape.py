@@ -1,0 +1,69 @@
+"""Notebook recipes: surfaces of trained runs, interpolation, scale invariance, summaries."""
+import numpy as np
+import pytest
+import torch
+
+from lossviz import io, landscape, surface, train
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+CONFIG = TrainConfig(model="resnet20", dataset="synthetic", train_subset=128, test_subset=64, epochs=1,
+                     batch_size=32, schedule=Schedule("constant", 0.05))
+SAMPLE = landscape.Sample("synthetic", train_subset=64, test_subset=32, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cache_dir = tmp_path_factory.mktemp("cache")
+    return [train.train(CONFIG.replace(seed=s), cache_dir=cache_dir, progress=False) for s in (0, 1)]
+
+
+def test_random_surface_center_is_the_model_and_file_is_reused(runs, tmp_path, monkeypatch):
+    s = landscape.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
+    assert s.complete and s["train_loss"].shape == (3, 3)
+    batches = SAMPLE.batches()["train"]
+    loss, acc = surface.evaluate(runs[0].model(), None, batches)
+    assert abs(s["train_loss"][1, 1] - loss) < 1e-5 and abs(s["train_acc"][1, 1] - acc) < 1e-4
+    monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a finished file"))
+    again = landscape.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
+    assert np.array_equal(again["train_loss"], s["train_loss"])
+    assert len(list(tmp_path.glob("*.h5"))) == 1
+
+
+def test_other_settings_get_their_own_file(runs, tmp_path):
+    landscape.random_surface(runs[0], SAMPLE, dims=1, points=3, out_dir=tmp_path)
+    landscape.random_surface(runs[0], SAMPLE, dims=1, points=3, norm="none", span=0.01, out_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.h5"))) == 2
+
+
+def test_interpolation_endpoints_are_the_two_models(runs, tmp_path):
+    line = landscape.interpolation(runs[0], runs[1], SAMPLE, points=5, span=(0.0, 1.0), out_dir=tmp_path)
+    batches = SAMPLE.batches()["test"]
+    for index, run in ((0, runs[0]), (-1, runs[1])):
+        loss, _ = surface.evaluate(run.model(), None, batches)
+        assert abs(line["test_loss"][index] - loss) < 1e-5
+
+
+def test_scale_invariance_under_recomputed_bn(runs):
+    result = landscape.scale_invariance(runs[0], SAMPLE, factors=(0.5, 1.0, 3.0))
+    recomputed = result["bn recomputed"]
+    assert max(recomputed) - min(recomputed) < 1e-3 * max(recomputed)
+    assert max(result["bn eval"]) - min(result["bn eval"]) > 10 * (max(recomputed) - min(recomputed))
+    with pytest.raises(ValueError, match="factors"):
+        landscape.scale_invariance(runs[0], SAMPLE, factors=(0.0,))
+
+
+def test_summary_of_a_bowl_and_of_a_rough_surface():
+    x = np.linspace(-1, 1, 9)
+    bowl = io.Surface(x, x, {"train_loss": x[None, :] ** 2 + x[:, None] ** 2}, np.ones((9, 9), bool))
+    s = landscape.summary(bowl)
+    assert s["center"] == 0 and s["local_minima"] == 1 and s["rim"] > 1
+    rough = np.cos(6 * np.pi * x)[None, :] + np.cos(6 * np.pi * x)[:, None]
+    assert landscape.summary(io.Surface(x, x, {"train_loss": rough}, np.ones((9, 9), bool)))["local_minima"] > 1
+    line = io.Surface(x, None, {"train_loss": np.abs(x)}, np.ones(9, bool))
+    assert landscape.summary(line) == {"center": 0.0, "rim": 1.0, "local_minima": 1}
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="dims"):
+        landscape.random_surface(None, SAMPLE, dims=3)

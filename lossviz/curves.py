@@ -21,8 +21,9 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz import cache, data, directions, models, train
+from lossviz import cache, data, directions, io, models, paths, surface, train
 from lossviz.ensembles import recompute_bn
+from lossviz.landscape import Sample
 from lossviz.train import TrainConfig
 
 KINDS = ("bezier", "polychain")
@@ -275,6 +276,29 @@ def evaluate_line(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: 
                          batch_size, device)
 
 
+def line_and_curve(model: nn.Module, curve: Curve, sample: Sample, points: int = 61, weight_decay: float = 0.0,
+                   root: str | Path | None = None, cache_dir: str | Path | None = None,
+                   device: str | torch.device = "cpu") -> dict[str, PathResult]:
+    """{"line": ..., "curve": ...}: the straight line between the curve's endpoints and the curve itself,
+    evaluated at `points` values of t on the sample's train and test images, BN recomputed (cached)."""
+    splits = sample.splits(root)
+    if "test" not in splits:
+        raise ValueError(f"sample={sample!r} needs test_subset > 0: the paths are evaluated on train and test")
+    fingerprint = cache.tensor_fingerprint(*(t for s in splits.values() for t in (s.images, s.labels)))
+    key = cache.key("paths", curve.kind, [directions.fingerprint(c) for c in curve.controls], sample, points,
+                    weight_decay, fingerprint, torch.device(device).type)
+
+    def compute() -> dict[str, PathResult]:
+        start, end = curve.controls[0], curve.controls[-1]
+        train_split, test_split = splits["train"], splits["test"]
+        return {"line": evaluate_line(model, start, end, train_split, test_split, points, weight_decay,
+                                      sample.batch_size, device),
+                "curve": evaluate_curve(model, curve, train_split, test_split, points, weight_decay,
+                                        sample.batch_size, device)}
+
+    return cache.cached(f"paths-{type(model).__name__.lower()}", key, compute, cache_dir)
+
+
 def barrier(losses: Sequence[float]) -> float:
     """Loss barrier of a path: max over the path minus the larger endpoint loss (0 when no point rises above)."""
     if len(losses) < 2:
@@ -321,6 +345,15 @@ def plane(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor]
     return Plane(w1, u_hat, v_hat, anchors)
 
 
+def plane_through(model: nn.Module, states: Sequence[Mapping[str, torch.Tensor]]) -> Plane:
+    """The plane through three trained networks' parameters, given as state dicts (BN statistics and other
+    buffers are left out: they are recomputed at every point of the plane)."""
+    if len(states) != 3:
+        raise ValueError(f"states must hold exactly three state dicts to span a plane; got {len(states)}")
+    names = [k for k, _ in model.named_parameters()]
+    return plane(*(parameters(s, names) for s in states))
+
+
 def curve_plane(curve: Curve) -> Plane:
     """The plane through the endpoints and the middle bend (the one bend of a one-bend curve)."""
     if curve.bends < 1:
@@ -343,3 +376,25 @@ def grid(anchors: Sequence[tuple[float, float]], points: int = 21,
     span = np.where(hi > lo, hi - lo, 1.0)
     lo, hi = lo - margin * span, hi + margin * span
     return np.linspace(lo[0], hi[0], points), np.linspace(lo[1], hi[1], points)
+
+
+def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, margin: float = 0.2, *,
+                  root: str | Path | None = None, out_dir: str | Path | None = None,
+                  device: str | torch.device = "cpu", progress: bool = False) -> io.Surface:
+    """Loss and accuracy (%) on a points x points grid over the plane, covering its anchors plus `margin`
+    (Garipov et al. Fig. 1), BN statistics recomputed at every point on the sample's training images.
+
+    Computed into a resumable HDF5 file under `out_dir` named after everything that determines it
+    (`surface.compute_file`); `z[j, i]` is the value at `(xcoordinates[i], ycoordinates[j])`.
+    """
+    xs, ys = grid(p.anchors, points, margin)
+    net = copy.deepcopy(model).to(device)  # the caller's model stays where it is
+    buffers = dict(net.named_buffers())
+    spec = {"plane": [directions.fingerprint(t) for t in (p.origin, p.u, p.v)],
+            "buffers": directions.fingerprint(buffers), "xs": xs.tolist(), "ys": ys.tolist(), "sample": sample}
+    folder = Path(out_dir) if out_dir is not None else paths.output_dir("surfaces")
+    out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', spec)[:16]}.h5"
+    theta = {k: v.to(device) for k, v in p.origin.items()}
+    axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
+    return surface.compute_file(out, net, theta, axes, xs, ys, data=sample.batches(root), bn="recompute",
+                                request={"sample": repr(sample)}, progress=progress, log=None)

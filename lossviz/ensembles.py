@@ -177,6 +177,28 @@ def trained_epochs(plan_runs: Sequence[Run]) -> int:
     return sum({r.config: r.config.epochs for r in plan_runs}.values())
 
 
+def learning_rates(config: TrainConfig) -> list[float]:
+    """The learning rate of each iteration 1..epochs * iters_per_epoch of a run, as `train.fit` sets it."""
+    ipe = iters_per_epoch(config)
+    total = config.epochs * ipe
+    return [config.schedule.at(i, total, ipe) for i in range(1, total + 1)]
+
+
+def schedule_trace(method: str, plan: Plan, seed: int = 0) -> tuple[list[float], list[int]]:
+    """One budget unit of `method`: the lr of each of its B * iters_per_epoch iterations, and the (1-based)
+    iterations after which a member's weights are taken (Huang et al. Fig. 2). FGE: the normal run's
+    pre-training, then the FGE phase."""
+    lrs: list[float] = []
+    members: list[int] = []
+    for run in runs(method, (seed,), plan):
+        ipe = iters_per_epoch(run.config)
+        n = round(run.epochs * ipe)
+        offset = len(lrs)
+        lrs += learning_rates(run.config)[:n]
+        members += [offset + (n if e is None else round(e * ipe)) for e in run.members]
+    return lrs, members
+
+
 # ---- members, probabilities and errors ---------------------------------------------------------------
 
 def recompute_bn(model: nn.Module, split: data.Split, batch_size: int = 128,

@@ -42,7 +42,8 @@ class Operator:
 
     def unflatten(self, v: Tensor) -> State:
         """Split a flat vector into tensors keyed like the parameters."""
-        return dict(zip(self.names, (t.view(s) for t, s in zip(v.split([math.prod(s) for s in self.shapes]), self.shapes))))
+        parts = v.split([math.prod(s) for s in self.shapes])
+        return {name: t.view(s) for name, t, s in zip(self.names, parts, self.shapes)}
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,10 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     moves, the rest is held fixed. Batch b counts with weight n_b / N, so H is the Hessian of the loss over
     all N examples whatever the batch size. (The reference, hess_vec_prod.py, sums the per-batch Hessians of
     batch-mean losses, which scales every eigenvalue by the number of batches.)
-    `method`: "cached" builds each batch's gradient graph once and only back-propagates through it per
-    product (fastest, ~2.5x "reverse" on CPU, but memory grows with the number of examples: a few GB for
-    500 CIFAR images on ResNet-20); "reverse" recomputes forward and double backward per product (least
-    memory); "forward" is torch.func jvp of grad, no faster than "reverse" on CPU (bench/hessian.py).
+    `method`: "cached" builds each batch's gradient graph once and per product only back-propagates through
+    it (fastest: ~1.3-1.5x "reverse" on CPU, bench/hessian.py; but it holds ~3.5 MB per CIFAR image for
+    ResNet-20); "reverse" recomputes forward and double backward per product (least memory); "forward" is
+    torch.func jvp of grad (forward-over-reverse), measured slower than "reverse" on CPU.
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")
@@ -195,8 +196,12 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     shapes = tuple(t.shape for t in moving.values())
     dim = sum(t.numel() for t in moving.values())
     split = Operator(lambda v: v, dim, first.dtype, first.device, tuple(names), shapes)
-    with _eval_mode(model):
-        products = [(len(y) / total, _product(method, lambda p, x=x, y=y: loss(functional_call(model, {**fixed, **p}, (x,)), y), moving))
+
+    def batch_loss(p: State, x: Tensor, y: Tensor) -> Tensor:
+        return loss(functional_call(model, {**fixed, **p}, (x,)), y)
+
+    with _eval_mode(model):  # the "cached" method runs forward and backward here
+        products = [(len(y) / total, _product(method, lambda p, x=x, y=y: batch_loss(p, x, y), moving))
                     for x, y in data]
 
     def matvec(v: Tensor) -> Tensor:
@@ -268,6 +273,7 @@ def _lanczos(op: Operator, v: Tensor, steps: int,
     """Lanczos with full reorthogonalization from v; T_m has diagonal alpha and off-diagonal beta[:-1].
 
     Stops after `steps` HVPs, at an invariant subspace, or when `done(alpha, beta)`; len(alpha) HVPs were spent.
+    Keeps all Lanczos vectors: steps x dim numbers.
     """
     m = min(steps, op.dim)
     q_all = torch.zeros(m, op.dim, dtype=op.dtype, device=op.device)
@@ -291,47 +297,57 @@ def _lanczos(op: Operator, v: Tensor, steps: int,
 
 def _order(theta: np.ndarray, which: str) -> np.ndarray:
     """Indices of Ritz values from the `which` end inward."""
-    if which not in WHICH:
-        raise ValueError(f"which={which!r} is not known; valid choices: {', '.join(WHICH)}")
     key = {"largest": -theta, "smallest": theta, "magnitude": -np.abs(theta)}[which]
     return np.argsort(key, kind="stable")
 
 
-def _converged(alpha: list[float], beta: list[float], picks: Callable[[np.ndarray], np.ndarray], tol: float) -> bool:
-    """Whether the picked Ritz values have residuals <= tol * max |theta| (or the Krylov space is invariant)."""
+def _converged(alpha: list[float], beta: list[float], picks: Callable[[np.ndarray], np.ndarray], tol: float,
+               floor: float) -> bool:
+    """Whether each picked Ritz value theta_i has residual <= tol * max(|theta_i|, floor * max_j |theta_j|)."""
     theta, _, res = _ritz(alpha, beta)
     idx = picks(theta)
-    return bool(np.all(res[idx] <= tol * np.abs(theta).max()))
+    return bool(np.all(res[idx] <= tol * np.maximum(np.abs(theta[idx]), floor * np.abs(theta).max())))
 
 
-def extremes(op: Operator, tol: float = 1e-3, max_steps: int = 300, seed: int = 0) -> Extremes:
-    """lambda_min and lambda_max from one Lanczos run; stops when both Ritz residuals are <= tol * max|theta|.
-
-    Krylov spaces are shift-invariant, so one run serves both ends; the reference runs eigsh twice.
-    """
+def _check_tolerances(tol: float, max_steps: int, floor: float) -> None:
+    """ValueError unless tol > 0, max_steps >= 1 and floor >= 0."""
     _check(tol=tol, max_steps=max_steps)
+    if not floor >= 0:
+        raise ValueError(f"floor={floor} must be >= 0")
+
+
+def extremes(op: Operator, tol: float = 1e-3, max_steps: int = 300, seed: int = 0, floor: float = 0.0) -> Extremes:
+    """lambda_min and lambda_max from one Lanczos run, stopped when each end's Ritz residual |beta_m s_mi| is
+    <= tol * max(|theta_i|, floor * max|theta|): an eigenvalue then lies that close (Golub & Van Loan 10.1).
+
+    Krylov spaces are shift-invariant, so one run serves both ends; the reference runs eigsh twice. `floor`
+    > 0 stops refining an end smaller than floor * lambda_max in magnitude (a lambda_min near 0 is slow).
+    """
+    _check_tolerances(tol, max_steps, floor)
     picks = lambda theta: np.array([0, len(theta) - 1])  # noqa: E731 - Ritz values come sorted ascending
-    alpha, beta = _lanczos(op, _vector(op, seed), max_steps, lambda a, b: _converged(a, b, picks, tol))
+    alpha, beta = _lanczos(op, _vector(op, seed), max_steps, lambda a, b: _converged(a, b, picks, tol, floor))
     theta, _, _ = _ritz(alpha, beta)
-    done = _converged(alpha, beta, picks, tol) or len(alpha) == op.dim
+    done = _converged(alpha, beta, picks, tol, floor) or len(alpha) == op.dim
     return Extremes(float(theta[0]), float(theta[-1]), len(alpha), done)
 
 
 def top_k(op: Operator, k: int = 1, which: str = "largest", tol: float = 1e-3, max_steps: int = 300,
-          seed: int = 0) -> TopK:
-    """The k extreme eigenvalues by Lanczos (full reorthogonalization), residuals <= tol * max|theta|.
+          seed: int = 0, floor: float = 0.0) -> TopK:
+    """The k extreme eigenvalues by Lanczos (full reorthogonalization); stopping test as in `extremes`.
 
     A single start vector sees each distinct eigenvalue once: an exactly repeated eigenvalue appears once.
     """
-    _check(k=k, tol=tol, max_steps=max_steps)
-    _order(np.zeros(1), which)
+    _check(k=k)
+    _check_tolerances(tol, max_steps, floor)
+    if which not in WHICH:
+        raise ValueError(f"which={which!r} is not known; valid choices: {', '.join(WHICH)}")
     if k > op.dim:
         raise ValueError(f"k={k} exceeds the dimension {op.dim}")
     picks = lambda theta: _order(theta, which)[:k]  # noqa: E731
-    done = lambda a, b: len(a) >= k and _converged(a, b, picks, tol)  # noqa: E731
+    done = lambda a, b: len(a) >= k and _converged(a, b, picks, tol, floor)  # noqa: E731
     alpha, beta = _lanczos(op, _vector(op, seed), max(max_steps, k), done)
     theta, _, _ = _ritz(alpha, beta)
-    ok = len(alpha) >= k and _converged(alpha, beta, picks, tol) or len(alpha) == op.dim
+    ok = len(alpha) >= k and _converged(alpha, beta, picks, tol, floor) or len(alpha) == op.dim
     return TopK(tuple(float(t) for t in theta[picks(theta)]), len(alpha), ok)
 
 
@@ -382,8 +398,13 @@ def density(op: Operator, runs: int = 10, steps: int = 80, sigma: float | None =
 
 def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Tensor], delta: Mapping[str, Tensor],
               eta: Mapping[str, Tensor], xs: Sequence[float], ys: Sequence[float], params: str = "all",
-              tol: float = 1e-2, max_steps: int = 100, seed: int = 0, loss: Loss = F.cross_entropy) -> EigenMap:
-    """lambda_min, lambda_max at theta + alpha delta + beta eta for alpha in xs, beta in ys (Li et al. Fig. 7)."""
+              tol: float = 1e-2, max_steps: int = 100, seed: int = 0, floor: float = 1e-2,
+              loss: Loss = F.cross_entropy, method: str = "cached") -> EigenMap:
+    """lambda_min, lambda_max at theta + alpha delta + beta eta for alpha in xs, beta in ys (Li et al. Fig. 7).
+
+    Each point is one `extremes` run on a fresh `operator`; the default floor resolves the ratio to ~tol
+    relative where it is above 1e-2 and to ~1e-4 absolute below (convex regions, where lambda_min ~ 0).
+    """
     if set(delta) != set(eta) or not set(delta) <= set(theta):
         raise ValueError("delta and eta must have the same keys, all of them keys of theta")
     data = list(batches)
@@ -393,7 +414,7 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
     for i, a in enumerate(xs):
         for j, b in enumerate(ys):
             point = {**theta, **{k: theta[k] + a * delta[k] + b * eta[k] for k in delta}}
-            e = extremes(operator(model, data, point, params, loss), tol, max_steps, seed)
+            e = extremes(operator(model, data, point, params, loss, method), tol, max_steps, seed, floor)
             lo[i, j], hi[i, j], ok[i, j] = e.lambda_min, e.lambda_max, e.converged
             hvps += e.hvps
     return EigenMap(np.asarray(xs, float), np.asarray(ys, float), lo, hi, ok, hvps)

@@ -214,6 +214,9 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
         v = curves[k]
         if v is not None and v.count() and (v.min() < 0 or v.max() > 100):
             raise ValueError(f"{k} must be accuracies in percent, within [0, 100]")
+    for acc_key, loss_key in (("acc", "loss"), ("test_acc", "test_loss")):  # no accuracy where the loss is undefined
+        if curves[acc_key] is not None and curves[loss_key] is not None:
+            curves[acc_key] = np.ma.masked_where(np.ma.getmaskarray(curves[loss_key]), curves[acc_key])
     losses = [v for v in (curves["loss"], curves["test_loss"]) if v is not None]
     if not any(v.count() for v in losses):
         raise ValueError("loss has no finite values")

@@ -23,7 +23,7 @@ class Landscape:
     batch_large: int
     weight_decays: tuple[float, ...]
     lr: float
-    surface_subset: int  # training images each surface point is evaluated on
+    surface_subset: int  # training images each surface point is evaluated on (and half as many test images)
     points_1d: int  # grid points on [-1, 1] for 1D plots
     points_2d: int  # grid points per axis on [-1, 1] for 2D plots
     interpolation_points: int  # points on [-0.5, 1.5] for linear interpolation
@@ -42,7 +42,7 @@ class Landscape:
 
     def sample(self, dataset: str, test: bool = True) -> Sample:
         """The images each surface point is evaluated on."""
-        return Sample(dataset, self.surface_subset, self.test_subset or 10_000 if test else 0)
+        return Sample(dataset, self.surface_subset, self.surface_subset // 2 if test else 0)
 
 
 @dataclass(frozen=True)
@@ -107,22 +107,22 @@ SMOKE = Profile(
                         interpolation_points=5, depth_models=("resnet20", "resnet20_noshort"),
                         width_models=("resnet20", "wrn20_2"), hessian_subset=64, hessian_points=3),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
-                        test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=2, fge_cycle_epochs=0.5,
-                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=5),
+                        test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=3),
 )
 
 QUICK = Profile(
     name="quick", dataset="cifar10", seed=0, progress=True, precision="fp32",
     first_model="resnet20",
     landscape=Landscape(epochs=8, train_subset=4_000, test_subset=2_000, batch_model="resnet20", batch_small=128,
-                        batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=21,
-                        points_2d=11, interpolation_points=21,
+                        batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=15,
+                        points_2d=9, interpolation_points=21,
                         depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
-                        width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
+                        width_models=("resnet20", "wrn20_2"),
                         hessian_subset=500, hessian_points=5),
-    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=12, train_subset=5_000,
-                        test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=2,
-                        fge_lr=(0.05, 0.0005), seeds=(0, 1, 2), curve_epochs=4, curve_bends=1, curve_points=21),
+    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=6, train_subset=4_000,
+                        test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=3, curve_bends=1, curve_points=7),
 )
 
 PAPER = Profile(

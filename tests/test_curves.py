@@ -187,3 +187,61 @@ def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for a, b in zip(curve.controls, again.controls) for k in a)
     with pytest.raises(ValueError, match="run1 and run2"):
         curves.connect(base, base.replace(dataset="cifar10"), config, cache_dir=tmp_path)
+
+
+# ---- recipes for the notebooks: the plane of three networks, the two paths -------------------------------
+
+def test_plane_through_state_dicts_uses_parameters_only():
+    model = tiny_net(0)
+    states = [{k: v.clone() for k, v in tiny_net(s).state_dict().items()} for s in (1, 2, 3)]
+    p = curves.plane_through(model, states)
+    names = [k for k, _ in model.named_parameters()]
+    assert list(p.origin) == names and list(p.u) == names
+    distance = math.sqrt(sum(float(((states[1][k] - states[0][k]) ** 2).sum()) for k in names))
+    assert p.anchors[1] == pytest.approx((distance, 0.0), rel=1e-5)  # BN running statistics not counted
+    with pytest.raises(ValueError, match="three"):
+        curves.plane_through(model, states[:2])
+
+
+def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeypatch):
+    from lossviz import surface
+    from lossviz.landscape import Sample
+    model = tiny_net(0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    states = [tiny_net(s).state_dict() for s in (1, 2, 3)]
+    p = curves.plane_through(model, states)
+    sample = Sample("synthetic", 48, 0, batch_size=16)
+    s = curves.plane_surface(p, model, sample, points=3, margin=0.1, out_dir=tmp_path)
+    assert s.complete and s["train_loss"].shape == (3, 3) and np.isfinite(s["train_loss"]).all()
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
+    split = sample.splits()["train"]
+    for j, i in [(0, 0), (1, 2), (2, 1)]:  # independent check: BN recomputed by ensembles.recompute_bn
+        direct = curves.evaluate_point(model, p.at(s.xcoordinates[i], s.ycoordinates[j]), split, split,
+                                       batch_size=16)
+        assert s["train_loss"][j, i] == pytest.approx(direct["train_loss"], rel=1e-4)
+        assert 100.0 - s["train_acc"][j, i] == pytest.approx(direct["train_error"], abs=1e-6)
+    monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a finished file"))
+    again = curves.plane_surface(p, model, sample, points=3, margin=0.1, out_dir=tmp_path)
+    assert np.array_equal(again["train_loss"], s["train_loss"])
+    assert len(list(tmp_path.glob("plane-*.h5"))) == 1
+
+
+def test_line_and_curve_share_endpoints_and_are_cached(tmp_path, monkeypatch):
+    from lossviz.landscape import Sample
+    model = tiny_net(0)
+    names = [k for k, _ in model.named_parameters()]
+    controls = tuple(curves.parameters(tiny_net(s).state_dict(), names) for s in (1, 2, 3))
+    curve = curves.Curve("bezier", controls)
+    sample = Sample("synthetic", 32, 32, batch_size=16)
+    result = curves.line_and_curve(model, curve, sample, points=3, cache_dir=tmp_path)
+    line, bent = result["line"], result["curve"]
+    assert line.t == bent.t == (0.0, 0.5, 1.0)
+    for k in ("train_loss", "test_loss", "train_error", "test_error"):
+        assert getattr(line, k)[0] == pytest.approx(getattr(bent, k)[0], rel=1e-5)
+        assert getattr(line, k)[-1] == pytest.approx(getattr(bent, k)[-1], rel=1e-5)
+    assert line.train_loss[1] != pytest.approx(bent.train_loss[1])  # the bend moves the middle
+    monkeypatch.setattr(curves, "evaluate_path", lambda *a, **k: pytest.fail("evaluated twice"))
+    again = curves.line_and_curve(model, curve, sample, points=3, cache_dir=tmp_path)
+    assert again["curve"].train_loss == bent.train_loss
+    with pytest.raises(ValueError, match="test_subset"):
+        curves.line_and_curve(model, curve, Sample("synthetic", 32), points=3, cache_dir=tmp_path)

@@ -249,3 +249,36 @@ def test_reference_numbers():
     assert ensembles.reference("cifar100", "vgg16", "ind", 1, "readme") == (27.5, 0.1)
     assert ensembles.reference("cifar100", "wrn28_10", "fge", 3, "readme") == (16.8, None)
     assert ensembles.reference("cifar10", "vgg16", "ind", 1, "readme") is None
+
+
+# ---- the schedule of one budget unit (Huang et al. Fig. 2) ----------------------------------------------
+
+def test_learning_rates_are_the_ones_fit_sets(monkeypatch):
+    lrs, after = [], []
+    monkeypatch.setattr(train, "make_optimizer", recording_optimizer(lrs, after))
+    config = TrainConfig(model="resnet20", dataset="synthetic", train_subset=40, epochs=2, batch_size=8,
+                         schedule=Schedule("snapshot", lr=0.1, cycles=3), augment=False)
+    train.fit(tiny_net(), data.synthetic(40, seed=3), data.synthetic(8, seed=4), config, progress=False)
+    assert ensembles.learning_rates(config) == pytest.approx(lrs)
+    assert len(lrs) == 10
+
+
+def test_schedule_trace_marks_the_members(small_plan):
+    ipe, B = 4, small_plan.budget  # 64 images in batches of 16
+    lrs, members = ensembles.schedule_trace("ind", small_plan, seed=3)
+    assert len(lrs) == B * ipe and members == [B * ipe]
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] == pytest.approx(1e-4)  # the step schedule
+
+    lrs, members = ensembles.schedule_trace("sse", small_plan, seed=3)
+    assert len(lrs) == B * ipe and members == [8, 16, 24, 32, 40]  # 5 cycles of 8 iterations
+    for m in members[:-1]:
+        assert lrs[m] == pytest.approx(0.1)  # the restart right after each snapshot
+        assert lrs[m - 1] == min(lrs[m - 8:m])  # each snapshot at the end of its cosine cycle
+
+    lrs, members = ensembles.schedule_trace("fge", small_plan, seed=3)
+    step, _ = ensembles.schedule_trace("ind", small_plan, seed=3)
+    pre = small_plan.pretrain_epochs * ipe
+    assert len(lrs) == B * ipe and lrs[:pre] == step[:pre]  # pre-training is the normal run's start
+    assert len(members) == 4 and all(m > pre for m in members)
+    assert [lrs[m - 1] for m in members] == pytest.approx([0.001] * 4)  # alpha2 at every FGE snapshot
+    assert max(lrs[pre:]) == pytest.approx(0.05)  # and alpha1 between them

@@ -265,3 +265,11 @@ def test_training_curves_plot_error_in_percent():
     assert np.allclose(error_line.get_ydata(), [91.0, 82.0, 73.0])
     with pytest.raises(ValueError, match="log"):
         plot.training_curves([])
+
+
+def test_line_1d_hides_accuracy_where_the_loss_is_undefined():
+    a = np.linspace(-1, 1, 5)
+    fig = plot.line_1d(a, [1.0, 0.5, 0.2, np.nan, np.nan], [50, 60, 70, 10, 10])
+    acc_line = [l for ax in fig.axes for l in ax.lines if l.get_color() in ("r", "red", (1.0, 0.0, 0.0, 1))][0]
+    y = np.ma.masked_invalid(np.ma.asarray(acc_line.get_ydata()))
+    assert np.ma.getmaskarray(y).tolist() == [False, False, False, True, True]

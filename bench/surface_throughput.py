@@ -1,0 +1,339 @@
+"""Loss-surface throughput: the Li et al. reference way vs lossviz, same model, data, grid and directions, one process.
+
+One model (default ResNet-56, randomly initialized with BN statistics estimated on the data), the
+first `--images` CIFAR-10 training images (synthetic if CIFAR-10 is not under data/), a
+`--points` x `--points` grid on [-1, 1]^2 and two seeded filter-normalized directions (ignore=biasbn),
+evaluated three ways:
+
+(a) reference (tomgoldstein/loss-landscape): per point the weights are written in place,
+    p.data = w + alpha dx + beta dy (net_plotter.set_weights), then evaluation.eval_loss: a
+    DataLoader (batch 128, 2 workers) over a dataset of PIL images with ToTensor + Normalize,
+    fp32, model.eval(), contiguous NCHW memory, loss.item() * batch size summed over batches.
+(b) lossviz fp32: `surface.scan` with its defaults (data prepared once, channels_last), at the
+    fastest of a few batch sizes (or `--batch-size`).
+(c) lossviz's fastest mode: the fastest of bf16 autocast and/or fuse_bn=True at a few batch sizes
+    whose loss on a probe subset is within 1e-2 (relative) of fp32.
+
+Prints images x points / s of each and the ratios to (a), the achieved GFLOP/s (forward FLOPs of one
+image from FlopCounterMode, times images x points) against fp32 and bf16 4096x4096 matmul peaks
+measured in the same run (before and after, best of both), the largest relative differences of the
+(b) and (c) grids from (a), and the peak resident memory of each way (Linux: the process's VmHWM,
+reset before each way; elsewhere the cumulative ru_maxrss; DataLoader worker processes not counted).
+
+Cost: every way does images x points forward passes. ResNet-56 needs ~0.25 GFLOP per image, so the
+defaults (5,000 x 25 = 125,000 passes per way) take ~30-45 minutes on 2 cores; `--model resnet20`
+(~0.08 GFLOP) about a third of that; `--images 500` a tenth. Timings on a shared machine are noisy:
+set OMP_NUM_THREADS (or `--threads`) explicitly and look at the load average.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import ctypes
+import gc
+import itertools
+import math
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lossviz import data, models, surface
+from lossviz import directions as dirs
+
+BATCH_SIZES = (128, 250, 500, 1000)  # candidates of (b) and (c) unless --batch-size
+FAST_MODES = (("bf16", True), ("bf16", False), ("fp32", True))  # (precision, fuse_bn) candidates of (c)
+FAST_TOLERANCE = 1e-2  # largest relative loss difference allowed for (c)
+
+
+# ---- measuring ------------------------------------------------------------------------------------------
+
+class PeakMemory:
+    """Peak resident memory (GiB) of this process while inside the block.
+
+    On Linux the kernel's high-water mark is reset on entry (/proc/self/clear_refs, after returning
+    freed heap to the system) and read from /proc/self/status on exit; elsewhere `gib` is the
+    process's cumulative ru_maxrss and `exact` is False.
+    """
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        self.exact = False
+        with contextlib.suppress(OSError):
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.exact = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+        if sys.platform == "darwin":
+            self.gib /= 1024  # bytes there
+        if self.exact:
+            with open("/proc/self/status") as f:
+                kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+            self.gib = kib / 2**20
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 4096, reps: int = 3) -> tuple[float, float]:
+    """GFLOP/s of the best of `reps` n x n torch.mm in `dtype` (after one warm-up): per wall and per CPU second."""
+    gen = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(n, n, generator=gen).to(dtype) for _ in range(2))
+    torch.mm(a, b)
+    wall = cpu = math.inf
+    for _ in range(reps):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        torch.mm(a, b)
+        wall, cpu = min(wall, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
+    return 2 * n**3 / wall / 1e9, 2 * n**3 / cpu / 1e9 * torch.get_num_threads()
+
+
+def forward_flops(model: nn.Module) -> int:
+    """FLOPs (2 per multiply-add) of one forward pass on one 3x32x32 image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        copy.deepcopy(model).eval()(torch.zeros(1, 3, 32, 32))
+    return counter.get_total_flops()
+
+
+# ---- the problem ----------------------------------------------------------------------------------------
+
+def load_split(images: int) -> tuple[data.Split, str]:
+    """The first `images` CIFAR-10 training images, else as many synthetic ones."""
+    try:
+        return data.first(data.load_cifar("cifar10", True, download=False), images), "CIFAR-10 train"
+    except FileNotFoundError:
+        return data.synthetic(images), "synthetic (CIFAR-10 not found under data/)"
+
+
+def make_model(name: str, split: data.Split, seed: int = 0) -> nn.Module:
+    """A seeded fresh model whose BN running statistics are estimated on (up to) 500 of the images."""
+    torch.manual_seed(seed)
+    model = models.get(name, split.num_classes)
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for x, _ in data.batches(data.first(split, min(500, len(split))), 250):
+            model(x)
+    for m in bns:
+        m.momentum = 0.1
+    return model.eval()
+
+
+@dataclass
+class Result:
+    """Loss and accuracy grids (len(ys), len(xs)), seconds, peak memory and how the way was set up."""
+
+    loss: np.ndarray
+    acc: np.ndarray
+    seconds: float
+    cpu: float  # CPU seconds of this process (all its threads; not the DataLoader workers)
+    memory: float = math.nan
+    setting: str = ""
+
+
+# ---- (a) the reference way ------------------------------------------------------------------------------
+
+class PILDataset(torch.utils.data.Dataset):
+    """CIFAR images handed out as PIL images through ToTensor + Normalize, like torchvision's CIFAR10."""
+
+    def __init__(self, split: data.Split):
+        import torchvision.transforms as T
+
+        self.images = split.images.permute(0, 2, 3, 1).contiguous().numpy()  # HWC uint8, as CIFAR10.data
+        self.labels = split.labels.tolist()
+        self.transform = T.Compose([T.ToTensor(), T.Normalize(data.CIFAR_MEAN, data.CIFAR_STD)])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[i])), self.labels[i]
+
+
+def eval_loss(net: nn.Module, criterion: nn.Module, loader) -> tuple[float, float]:
+    """evaluation.eval_loss of the reference code (cross-entropy branch, CPU)."""
+    correct, total_loss, total = 0, 0.0, 0
+    net.eval()
+    with torch.no_grad():
+        for inputs, targets in loader:
+            batch_size = inputs.size(0)
+            total += batch_size
+            outputs = net(inputs)
+            loss = criterion(outputs, targets)
+            total_loss += loss.item() * batch_size
+            _, predicted = outputs.max(1)
+            correct += predicted.eq(targets).sum().item()
+    return total_loss / total, 100.0 * correct / total
+
+
+def reference(model: nn.Module, split: data.Split, directions: list[dict], xs: np.ndarray, ys: np.ndarray) -> Result:
+    """Way (a): the whole grid as plot_surface.crunch does it, in meshgrid order."""
+    start, cpu = time.perf_counter(), time.process_time()
+    net = copy.deepcopy(model).eval()  # contiguous NCHW, as the reference models are
+    weights = [p.data.clone() for p in net.parameters()]  # net_plotter.get_weights
+    dx, dy = ([d[name] for name, _ in net.named_parameters()] for d in directions)
+    loader = torch.utils.data.DataLoader(PILDataset(split), batch_size=128, shuffle=False, num_workers=2)
+    criterion = nn.CrossEntropyLoss()
+    loss, acc = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+    for (j, beta), (i, alpha) in itertools.product(enumerate(ys), enumerate(xs)):
+        for p, w, d0, d1 in zip(net.parameters(), weights, dx, dy):  # net_plotter.set_weights
+            p.data = w + (d0 * float(alpha) + d1 * float(beta)).type(w.type())
+        loss[j, i], acc[j, i] = eval_loss(net, criterion, loader)
+    return Result(loss, acc, time.perf_counter() - start, time.process_time() - cpu,
+                  setting="batch 128, NCHW, fp32, DataLoader (2 workers)")
+
+
+# ---- (b), (c) lossviz -----------------------------------------------------------------------------------
+
+def lossviz_way(model: nn.Module, split: data.Split, directions: list[dict], xs: np.ndarray, ys: np.ndarray,
+                batch_size: int, precision: str, fuse_bn: bool) -> Result:
+    """Ways (b) and (c): surface.scan over the grid, data batching and preparation included in the time."""
+    start, cpu = time.perf_counter(), time.process_time()
+    s = surface.scan(model, dirs.weights(model), directions, xs, ys, data={"train": data.batches(split, batch_size)},
+                     precision=precision, fuse_bn=fuse_bn)
+    setting = f"batch {batch_size}, {precision}" + (", fuse_bn" if fuse_bn else "")
+    return Result(s.values["train_loss"], s.values["train_acc"], time.perf_counter() - start,
+                  time.process_time() - cpu, setting=setting)
+
+
+def probe(model: nn.Module, subset: data.Split, point: dict, batch_size: int, precision: str,
+          fuse_bn: bool) -> tuple[float, float]:
+    """(images/s, loss) of one evaluation of `point` on `subset`, after a one-batch warm-up."""
+    batches = list(data.batches(subset, batch_size))
+    surface.evaluator(model, {"w": batches[:1]}, precision=precision, fuse_bn=fuse_bn)(point)
+    ev = surface.evaluator(model, {"probe": batches}, precision=precision, fuse_bn=fuse_bn)
+    start = time.perf_counter()
+    loss = ev(point)["probe_loss"]
+    return len(subset) / (time.perf_counter() - start), loss
+
+
+def choose(model: nn.Module, subset: data.Split, point: dict, candidates: list[tuple[int, str, bool]],
+           reference_loss: float | None = None) -> tuple[tuple[int, str, bool] | None, list[str]]:
+    """The fastest candidate (batch size, precision, fuse_bn) on the probe, among those within FAST_TOLERANCE."""
+    best, best_rate, lines = None, 0.0, []
+    for batch_size, precision, fuse_bn in candidates:
+        rate, loss = probe(model, subset, point, batch_size, precision, fuse_bn)
+        if reference_loss is None:
+            reference_loss = loss
+        error = abs(loss - reference_loss) / abs(reference_loss)
+        ok = error <= FAST_TOLERANCE
+        lines.append(f"batch {batch_size:5d} {precision} fuse_bn={fuse_bn!s:5}: {rate:7.1f} images/s, "
+                     f"loss rel. diff {error:.1e}{'' if ok else ' (too large)'}")
+        if ok and rate > best_rate:
+            best, best_rate = (batch_size, precision, fuse_bn), rate
+    return best, lines
+
+
+def largest_difference(result: Result, ref: Result, images: int) -> tuple[float, float, float]:
+    """Largest relative differences from (a) of loss and accuracy, and the largest accuracy difference in images."""
+    loss = float(np.max(np.abs(result.loss - ref.loss) / np.abs(ref.loss)))
+    acc_abs = np.abs(result.acc - ref.acc)
+    acc = float(np.max(acc_abs / np.where(ref.acc == 0, 1.0, np.abs(ref.acc))))
+    return loss, acc, float(np.max(acc_abs)) * images / 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet56")
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--points", type=int, default=5, help="grid points per axis on [-1, 1]")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: as started)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="batch size of (b) and (c) (default: the fastest of 128/250/500/1000 on a probe)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the model and the directions")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    split, source = load_split(args.images)
+    model = make_model(args.model, split, args.seed)
+    directions = dirs.random_directions(model, args.seed, 2)  # filter-normalized, ignore=biasbn, parameters
+    xs = ys = surface.grid(-1.0, 1.0, args.points)
+    evaluations = len(split) * len(xs) * len(ys)
+    flops = forward_flops(model)
+    print(f"{args.model} ({flops / 1e9:.3f} GFLOP/image), {source}: {len(split)} images x {len(xs)}x{len(ys)} points; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads "
+          f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
+          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = {name: matmul_peak(dtype) for name, dtype in dtypes.items()}
+
+    sizes = [args.batch_size] if args.batch_size else [n for n in BATCH_SIZES if n < len(split)] or [len(split)]
+    subset = data.first(split, min(len(split), max(sizes)))  # the probe: one evaluation at the grid's corner
+    corner = surface.at(dirs.weights(model), directions, float(xs[0]), float(ys[0]))
+    (b_size, _, _), lines_b = choose(model, subset, corner, [(n, "fp32", False) for n in sizes])
+    fp32_loss = probe(model, subset, corner, b_size, "fp32", False)[1]
+    c_choice, lines_c = choose(model, subset, corner, [(n, *mode) for mode in FAST_MODES for n in sizes], fp32_loss)
+    print(f"probe: {len(subset)} images at point ({xs[0]:g}, {ys[0]:g}), relative to fp32:\n  "
+          + "\n  ".join(lines_b + lines_c), flush=True)
+
+    ways = {"a": lambda: reference(model, split, directions, xs, ys),
+            "b": lambda: lossviz_way(model, split, directions, xs, ys, b_size, "fp32", False)}
+    if c_choice is not None:
+        ways["c"] = lambda: lossviz_way(model, split, directions, xs, ys, *c_choice)
+    results = {}
+    for key, way in ways.items():
+        with PeakMemory() as memory:
+            results[key] = way()
+        results[key].memory = memory.gib
+        print(f"({key}) done: {results[key].seconds:.1f} s [{results[key].setting}]", flush=True)
+    for name, dtype in dtypes.items():  # the best of before and after, as the load comes and goes
+        peaks[name] = tuple(map(max, peaks[name], matmul_peak(dtype)))
+    report(results, peaks, flops, evaluations, len(split))
+
+
+def report(results: dict[str, Result], peaks: dict[str, tuple[float, float]], flops: int, evaluations: int,
+           images: int) -> None:
+    """The table of the three ways, the differences from (a) and the targets."""
+    (fp32, fp32_cpu), (bf16, bf16_cpu) = peaks["fp32"], peaks["bf16"]
+    print(f"matmul peaks (4096x4096 torch.mm, best of 6): fp32 {fp32:.1f} GFLOP/s, bf16 {bf16:.1f} GFLOP/s "
+          f"(per CPU-second x threads: fp32 {fp32_cpu:.1f}, bf16 {bf16_cpu:.1f})")
+    labels = {"a": "(a) reference", "b": "(b) lossviz fp32", "c": "(c) lossviz fastest"}
+    print(f"{'':20s} {'img x pts/s':>11s} {'wall s':>8s} {'CPU s':>8s} {'GFLOP/s':>8s} {'%fp32':>6s} {'%bf16':>6s} "
+          f"{'/CPU-s':>7s} {'peak GiB':>8s}  setting")
+    a = results["a"]
+    for key, r in results.items():
+        gflops = flops * evaluations / r.seconds / 1e9
+        per_cpu = flops * evaluations / r.cpu / 1e9 * torch.get_num_threads()
+        print(f"{labels[key]:20s} {evaluations / r.seconds:11.1f} {r.seconds:8.1f} {r.cpu:8.1f} {gflops:8.1f} "
+              f"{100 * gflops / fp32:5.0f}% {100 * gflops / bf16:5.0f}% {per_cpu:7.1f} {r.memory:8.2f}  {r.setting}")
+    print("GFLOP/s counts one forward pass per image and point; /CPU-s is per CPU-second of this process x threads")
+    targets = []
+    for key, speed, tolerance in (("b", 1.5, 1e-4), ("c", 4.0, 1e-2)):
+        if key not in results:
+            targets.append(f"({key})/(a) >= {speed:g}: no mode of (c) stayed within {tolerance:g} on the probe")
+            continue
+        r = results[key]
+        loss, acc, acc_images = largest_difference(r, a, images)
+        ratio = a.seconds / r.seconds
+        print(f"({key})/(a) = {ratio:.2f}; largest relative difference from (a): loss {loss:.1e}, "
+              f"accuracy {acc:.1e} ({acc_images:.0f} of {images} images)")
+        targets.append(f"({key})/(a) >= {speed:g}: {'met' if ratio >= speed else 'NOT met'} ({ratio:.2f}); "
+                       f"differences <= {tolerance:g}: {'met' if max(loss, acc) <= tolerance else 'NOT met'} "
+                       f"(loss {loss:.1e}, accuracy {acc:.1e})")
+    share = flops * evaluations / results["b"].seconds / 1e9 / fp32
+    targets.append(f"(b) >= 70% of the fp32 matmul peak: {'met' if share >= 0.7 else 'NOT met'} ({100 * share:.0f}%)")
+    memory = max(r.memory for r in results.values())
+    targets.append(f"peak memory <= 2 GiB: {'met' if memory <= 2 else 'NOT met'} ({memory:.2f} GiB; "
+                   f"{'VmHWM reset per way' if sys.platform.startswith('linux') else 'cumulative ru_maxrss'}, "
+                   f"DataLoader workers of (a) not counted)")
+    print("targets:\n  " + "\n  ".join(targets))
+    print(f"load average now {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""Command line: `python -m lossviz surface|interpolate ...` writes resumable HDF5 surface files.
+"""Command line: `python -m lossviz surface|interpolate|hessian ...` writes resumable HDF5 surface files.
 
 Run under `torchrun --nproc_per_node N -m lossviz surface ...` to shard the points over N processes.
 """
@@ -17,7 +17,7 @@ from torch import nn
 
 from lossviz import cache, data, models
 from lossviz import directions as dirs
-from lossviz import io, surface
+from lossviz import hessian, io, surface
 from lossviz.train import PRECISIONS
 
 DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
@@ -53,49 +53,75 @@ def _positive(text: str) -> int:
     return value
 
 
+def _common_options(cmd: argparse.ArgumentParser, test_split: bool = True) -> None:
+    """Model, checkpoint, data, output file and saving options, shared by every command."""
+    cmd.add_argument("--model", required=True, choices=models.names(), metavar="NAME",
+                     help=f"registry model: {', '.join(models.names())}")
+    cmd.add_argument("--checkpoint", required=True, help="state dict saved with torch.save (theta*, theta1)")
+    cmd.add_argument("--data", default="cifar10", choices=data.DATASETS)
+    cmd.add_argument("--data-root", default=None,
+                     help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
+    cmd.add_argument("--train-subset", type=_subset, default=None, metavar="N",
+                     help="the first N training images (default all; 0 = skip the training set)")
+    if test_split:
+        cmd.add_argument("--test-subset", type=_subset, default=0, metavar="N",
+                         help="the first N test images (default 0 = skip the test set)")
+    cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
+    cmd.add_argument("--dir-file", default=None,
+                     help="direction HDF5 file (default: next to --out); reused if it exists")
+    cmd.add_argument("--batch-size", type=_positive, default=1000)
+    cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
+    cmd.add_argument("--save-every", type=int, default=0, metavar="K", help="rewrite the file every K points")
+    cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _loss_options(cmd: argparse.ArgumentParser) -> None:
+    """How the loss is evaluated at a point (surface, interpolate)."""
+    cmd.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    cmd.add_argument("--bn", default="eval", choices=surface.BN_MODES,
+                     help="eval: BN running statistics as stored; recompute: re-estimate them at each point")
+    cmd.add_argument("--fuse-bn", action="store_true", help="fold conv->BN pairs into the conv weights (bn=eval)")
+
+
+def _plane_options(cmd: argparse.ArgumentParser) -> None:
+    """The grid and the random directions (surface, hessian)."""
+    cmd.add_argument("--x", default="-1:1:51", help="alpha grid min:max:num (write --x=-1:1:51)")
+    cmd.add_argument("--y", default=None, help="beta grid min:max:num for a 2D surface (omit for 1D)")
+    cmd.add_argument("--kind", default=None, choices=dirs.KINDS, help="params (default) or states (with BN buffers)")
+    cmd.add_argument("--norm", default=None, choices=dirs.NORMS, help="direction normalization (default filter)")
+    cmd.add_argument("--ignore", default=None, choices=dirs.IGNORES,
+                     help="biasbn (default): zero for 1-D tensors; none: normalize them too")
+    cmd.add_argument("--seed", type=int, default=None, help="seed of the random directions (default 0)")
+    cmd.add_argument("--orthogonal", action="store_true", help="Gram-Schmidt the y direction against x")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The `surface` and `interpolate` commands and their options."""
+    """The `surface`, `interpolate` and `hessian` commands and their options."""
     parser = argparse.ArgumentParser(prog="python -m lossviz", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     surface_cmd = commands.add_parser("surface", help="loss along 1 or 2 random directions (Li et al. 2018)")
     interp_cmd = commands.add_parser("interpolate", help="loss on the line through two checkpoints")
+    hessian_cmd = commands.add_parser("hessian", help="Hessian min_eig/max_eig on the random plane (Li et al. Fig. 7)")
     for cmd in (surface_cmd, interp_cmd):
-        cmd.add_argument("--model", required=True, choices=models.names(), metavar="NAME",
-                         help=f"registry model: {', '.join(models.names())}")
-        cmd.add_argument("--checkpoint", required=True, help="state dict saved with torch.save (theta*, theta1)")
-        cmd.add_argument("--data", default="cifar10", choices=data.DATASETS)
-        cmd.add_argument("--data-root", default=None,
-                         help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
-        cmd.add_argument("--train-subset", type=_subset, default=None, metavar="N",
-                         help="the first N training images (default all; 0 = skip the training set)")
-        cmd.add_argument("--test-subset", type=_subset, default=0, metavar="N",
-                         help="the first N test images (default 0 = skip the test set)")
-        cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
-        cmd.add_argument("--dir-file", default=None,
-                         help="direction HDF5 file (default: next to --out); reused if it exists")
-        cmd.add_argument("--batch-size", type=_positive, default=1000)
-        cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
-        cmd.add_argument("--precision", default="fp32", choices=PRECISIONS)
-        cmd.add_argument("--bn", default="eval", choices=surface.BN_MODES,
-                         help="eval: BN running statistics as stored; recompute: re-estimate them at each point")
-        cmd.add_argument("--fuse-bn", action="store_true", help="fold conv->BN pairs into the conv weights (bn=eval)")
-        cmd.add_argument("--save-every", type=int, default=0, metavar="K", help="rewrite the file every K points")
-        cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often")
-        cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    surface_cmd.add_argument("--x", default="-1:1:51", help="alpha grid min:max:num (write --x=-1:1:51)")
-    surface_cmd.add_argument("--y", default=None, help="beta grid min:max:num for a 2D surface (omit for 1D)")
-    surface_cmd.add_argument("--kind", default=None, choices=dirs.KINDS,
-                             help="params (default) or states (with BN buffers)")
-    surface_cmd.add_argument("--norm", default=None, choices=dirs.NORMS,
-                             help="direction normalization (default filter)")
-    surface_cmd.add_argument("--ignore", default=None, choices=dirs.IGNORES,
-                             help="biasbn (default): zero for 1-D tensors; none: normalize them too")
-    surface_cmd.add_argument("--seed", type=int, default=None, help="seed of the random directions (default 0)")
-    surface_cmd.add_argument("--orthogonal", action="store_true", help="Gram-Schmidt the y direction against x")
+        _common_options(cmd)
+        _loss_options(cmd)
+    _plane_options(surface_cmd)
     interp_cmd.add_argument("--checkpoint2", required=True, help="state dict of the second model (theta2)")
     interp_cmd.add_argument("--x", default="-0.5:1.5:41", help="alpha grid min:max:num (alpha=0: theta1, 1: theta2)")
     interp_cmd.add_argument("--kind", default="states", choices=dirs.KINDS,
                             help="states (default: BN statistics move too, so alpha=1 is model 2) or params")
+    _common_options(hessian_cmd, test_split=False)
+    _plane_options(hessian_cmd)
+    hessian_cmd.add_argument("--params", default="all", choices=hessian.PARAMS,
+                             help="Hessian over all parameters, or only the matrices (dim > 1) as the reference")
+    hessian_cmd.add_argument("--tol", type=float, default=1e-2, help="relative Ritz residual that stops Lanczos")
+    hessian_cmd.add_argument("--max-steps", type=_positive, default=100, help="at most this many HVPs per point")
+    hessian_cmd.add_argument("--floor", type=float, default=1e-2,
+                             help="stop refining an end below floor * lambda_max in magnitude")
+    hessian_cmd.add_argument("--lanczos-seed", type=int, default=0, help="seed of the Lanczos start vector")
+    hessian_cmd.add_argument("--method", default="cached", choices=hessian.METHODS,
+                             help="Hessian-vector products: cached (fastest), reverse (least memory), forward")
     return parser
 
 
@@ -146,7 +172,7 @@ def splits(args: argparse.Namespace) -> dict[str, data.Split]:
     chosen = {}
     if args.train_subset != 0:
         chosen["train"] = data.load(args.data, True, args.data_root, args.train_subset)
-    if args.test_subset:
+    if getattr(args, "test_subset", 0):
         chosen["test"] = data.load(args.data, False, args.data_root, args.test_subset)
     if not chosen:
         raise ValueError("--train-subset 0 and --test-subset 0 leave no data; evaluate on at least one split")
@@ -244,7 +270,7 @@ def target_direction(theta1: dict[str, torch.Tensor], theta2: dict[str, torch.Te
 # ---- commands ----------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> io.Surface:
-    """Execute a parsed `surface` or `interpolate` command."""
+    """Execute a parsed `surface`, `interpolate` or `hessian` command."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     log = print if rank == 0 else (lambda message: None)
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
@@ -256,7 +282,7 @@ def run(args: argparse.Namespace) -> io.Surface:
     dir_file = args.dir_file or default_dir_file(args.out)
     kind = args.kind or _stored_kind(dir_file) or "params"
     theta = dirs.weights(model, kind)
-    if args.command == "surface":
+    if args.command in ("surface", "hessian"):
         found = on_rank0(lambda: [_cpu(d) for d in random_plane(args, theta, dir_file, log)])
         found = [_to(d, device) for d in found]
         if len(found) == 2:
@@ -268,6 +294,14 @@ def run(args: argparse.Namespace) -> io.Surface:
                **{f"{name}_data_sha256": cache.tensor_fingerprint(split.images, split.labels)
                   for name, split in chosen.items()}}
     batches = {name: data.batches(split, args.batch_size, device=device) for name, split in chosen.items()}
+    if args.command == "hessian":
+        result = hessian.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], params=args.params,
+                                        tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
+                                        floor=args.floor, method=args.method, request=request, dir_file=dir_file,
+                                        save_every=args.save_every, save_seconds=args.save_seconds,
+                                        progress=not args.no_progress, log=log)
+        log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
+        return result
     result = surface.compute_file(args.out, model, theta, found, xs, ys, data=batches, bn=args.bn,
                                   precision=args.precision, fuse_bn=args.fuse_bn, request=request,
                                   dir_file=dir_file, save_every=args.save_every, save_seconds=args.save_seconds,

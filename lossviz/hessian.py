@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -17,6 +18,8 @@ import torch.nn.functional as F
 from scipy.linalg import eigh_tridiagonal
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp
+
+from lossviz import io, surface
 
 PARAMS = ("all", "matrices")  # "matrices": the reference's tensors with dim > 1 (no biases, no BN)
 METHODS = ("cached", "reverse", "forward")  # see `operator`
@@ -418,3 +421,46 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
             lo[i, j], hi[i, j], ok[i, j] = e.lambda_min, e.lambda_max, e.converged
             hvps += e.hvps
     return EigenMap(np.asarray(xs, float), np.asarray(ys, float), lo, hi, ok, hvps)
+
+
+EIGEN_NAMES = ("min_eig", "max_eig", "converged")  # the arrays of an eigenvalue-map file (reference: min/max_eig)
+
+
+def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, Tensor],
+                   directions: Sequence[Mapping[str, Tensor]], xs: Sequence[float], ys: Sequence[float] | None,
+                   batches: Iterable[Batch], *, params: str = "all", tol: float = 1e-2, max_steps: int = 100,
+                   seed: int = 0, floor: float = 1e-2, loss: Loss = F.cross_entropy, method: str = "cached",
+                   request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
+                   save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
+                   log: Callable[[str], None] | None = print) :
+    """`eigen_map` into a resumable surface file `out` (`lossviz.surface.compute_file`): arrays `min_eig`,
+    `max_eig` (Li et al. Fig. 7, the reference's names) and `converged` (1.0 where Lanczos met `tol`).
+
+    Atomic rewrites, resuming and torch.distributed sharding are those of `compute_file`; a file made with
+    other Lanczos settings, parameters or data (put a data fingerprint in `request`) is refused. `batches`
+    are read only when points remain.
+    """
+    if params not in PARAMS:
+        raise ValueError(f"params={params!r} is not known; valid choices: {', '.join(PARAMS)}")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")
+    _check_tolerances(tol, max_steps, floor)
+    settings = {"quantity": "hessian_extremes", "params": params, "tol": float(tol), "max_steps": int(max_steps),
+                "lanczos_seed": int(seed), "floor": float(floor)}
+    clash = sorted(set(settings) & set(request or {}))
+    if clash:
+        raise ValueError(f"request keys {clash} are reserved for the Lanczos settings")
+    cache: list[Batch] = []
+
+    def values(point: State) -> dict[str, float]:
+        if not cache:
+            device = next(iter(point.values())).device
+            cache.extend((x.to(device), y.to(device)) for x, y in batches)
+            if not cache:
+                raise ValueError("batches is empty; pass at least one (x, y) batch")
+        e = extremes(operator(model, cache, point, params, loss, method), tol, max_steps, seed, floor)
+        return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged)}
+
+    return surface.compute_file(out, model, theta, directions, xs, ys, loss_fn=loss,
+                                request={**settings, **(request or {})}, dir_file=dir_file, resume=resume, save_every=save_every, save_seconds=save_seconds,
+                                progress=progress, log=log, point_values=values, names=EIGEN_NAMES)

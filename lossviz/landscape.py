@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossviz import cache, data, directions, io, models, paths, surface
+from lossviz import cache, data, directions, hessian, io, models, paths, surface, trajectory
 from lossviz.train import TrainResult
 
 
@@ -78,6 +78,79 @@ def interpolation(first: TrainResult, second: TrainResult, sample: Sample, *, po
     return surface.compute_file(out, model, theta1, [directions.between(theta1, theta2)], alphas,
                                 data=_lazy(batches, sample, root), precision=precision,
                                 request={"sample": repr(sample)}, progress=progress, log=None)
+
+
+def eigen_surface(result: TrainResult, sample: Sample, *, points: int = 5, span: float = 1.0, norm: str = "filter",
+                  ignore: str = "biasbn", seed: int = 0, params: str = "all", tol: float = 1e-2,
+                  max_steps: int = 100, floor: float = 1e-2, root: str | Path | None = None,
+                  out_dir: str | Path | None = None, device: str | torch.device = "cpu",
+                  progress: bool = False) -> io.Surface:
+    """min_eig/max_eig of the training-loss Hessian on the plane of `random_surface` with the same seed, points,
+    span, norm and ignore (Li et al. Fig. 7), into a resumable file; the Hessian is over `sample`'s training images.
+    """
+    xs = np.linspace(-span, span, points)
+    spec = {"xs": xs.tolist(), "norm": norm, "ignore": ignore, "seed": seed, "params": params, "tol": tol,
+            "max_steps": max_steps, "floor": floor, "sample": sample}
+    out = _path("eigen", result, spec, out_dir)
+    model = result.model(device)
+    theta = directions.weights(model)
+    dirs = directions.random_directions(model, seed, count=2, norm=norm, ignore=ignore)
+    batches = sample.batches(root)["train"] if not _complete(out) else []
+    return hessian.eigen_map_file(out, model, theta, dirs, xs, xs, batches, params=params, tol=tol,
+                                  max_steps=max_steps, seed=0, floor=floor, request={"sample": repr(sample)},
+                                  progress=progress, log=None)
+
+
+def sharpness(result: TrainResult, sample: Sample, *, tol: float = 1e-2, max_steps: int = 50, samples: int = 10,
+              seed: int = 0, root: str | Path | None = None, device: str | torch.device = "cpu",
+              cache_dir: str | Path | None = None) -> dict[str, float]:
+    """lambda_min, lambda_max (Lanczos) and the Hutchinson trace (with its standard error) of the training-loss
+    Hessian at the run's final weights, over `sample`'s training images; cached like the runs."""
+    def compute() -> dict[str, float]:
+        op = hessian.operator(result.model(device), sample.batches(root)["train"])
+        e = hessian.extremes(op, tol=tol, max_steps=max_steps, seed=seed, floor=1e-2)
+        tr = hessian.trace(op, samples=samples, seed=seed)
+        return {"lambda_min": e.lambda_min, "lambda_max": e.lambda_max, "trace": tr.value,
+                "trace_se": tr.std_error, "test_error": result.test_error}
+
+    spec = {"tol": tol, "max_steps": max_steps, "samples": samples, "seed": seed, "sample": sample}
+    return cache.cached("sharpness", cache.key("sharpness", result.config, spec), compute, cache_dir)
+
+
+@dataclass(frozen=True)
+class PathPlane:
+    """The loss on the plane of a run's two PCA directions, centered at its final weights (Li et al. Fig. 9)."""
+
+    surface: io.Surface
+    pca: trajectory.PCA
+    epochs: tuple[float, ...]  # the epoch of each checkpoint, one per row of pca.coords
+
+
+def pca_surface(result: TrainResult, sample: Sample, *, points: int = 9, margin: float = 0.3,
+                ignore: str | None = "biasbn", root: str | Path | None = None, out_dir: str | Path | None = None,
+                device: str | torch.device = "cpu", progress: bool = False) -> PathPlane:
+    """PCA of the run's checkpoints (`TrainResult.checkpoints`, ending at the final weights) and the loss on
+    that plane, on a grid covering the path with `margin` (a fraction of its extent) on every side."""
+    if len(result.checkpoints) < 3:
+        raise ValueError(f"the run saved {len(result.checkpoints)} checkpoints; a path needs at least 3 "
+                         "(train with checkpoints every epoch)")
+    if margin < 0:
+        raise ValueError(f"margin={margin} must be >= 0")
+    epochs = tuple(sorted(result.checkpoints))
+    path = [result.checkpoints[e] for e in epochs]
+    found = trajectory.pca(path, ignore=ignore)
+    lo, hi = found.coords.min(axis=0), found.coords.max(axis=0)
+    pad = margin * (hi - lo)
+    xs, ys = (np.linspace(a - p, b + p, points) for a, b, p in zip(lo, hi, pad))
+    spec = {"xs": xs.tolist(), "ys": ys.tolist(), "ignore": ignore, "sample": sample}
+    out = _path("pca", result, spec, out_dir)
+    model = result.model(device)
+    theta = {k: v.to(device) for k, v in path[-1].items() if v.is_floating_point()}
+    dirs = [{k: v.to(device) for k, v in d.items()} for d in found.directions]
+    batches = sample.batches(root) if not _complete(out) else {}
+    plane = surface.compute_file(out, model, theta, dirs, xs, ys, data=_lazy(batches, sample, root),
+                                 request={"sample": repr(sample)}, progress=progress, log=None)
+    return PathPlane(plane, found, epochs)
 
 
 def _complete(out: Path) -> bool:

@@ -23,6 +23,7 @@ from matplotlib.transforms import offset_copy
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
 CMAP = "viridis"
+PAPER_LEVELS = {"vmin": 0.1, "vmax": 10.0, "vlevel": 0.5}  # the reference's contour levels: np.arange(0.1, 10, 0.5)
 BAD = "0.85"  # grey for masked (NaN/inf) cells
 Levels = int | Sequence[float] | None
 OUTLINE = [patheffects.withStroke(linewidth=2.0, foreground="0.15")]  # light text/lines readable on any color
@@ -461,6 +462,38 @@ def ensemble_errors(m, member_errors, ensemble_errors, *, title: str | None = No
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _label(ax, xlabel, ylabel, title)
+
+
+def spectrum(grid, density, *, top: Sequence[float] | None = None, title: str | None = None,
+             ax: Axes | None = None) -> Figure:
+    """Hessian spectral density from SLQ (Ghorbani et al. 2019, log scale), top eigenvalues as dashed lines."""
+    t = _series("grid", grid)
+    phi = _series("density", density, t.size)
+    ax = _axes(ax)
+    ax.semilogy(t, np.ma.maximum(phi, 1e-12 * max(float(phi.max()), 1e-300)), color="tab:blue", lw=1.2)
+    for k, value in enumerate(top or ()):
+        ax.axvline(value, color="tab:red", ls="--", lw=0.8, label="top eigenvalues" if k == 0 else None)
+    if top:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _label(ax, r"eigenvalue $\lambda$", "density", title)
+
+
+def sharpness(errors: Sequence[float], values: Sequence[float], labels: Sequence[str], *, ylabel: str,
+              log: bool = False, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """One labeled point per model: a sharpness measure against test error (%)."""
+    e, v = np.asarray(errors, float), np.asarray(values, float)
+    if not (e.shape == v.shape == (len(labels),)):
+        raise ValueError(f"errors, values and labels must have one entry per model; got {e.shape}, {v.shape}, "
+                         f"{len(labels)}")
+    ax = _axes(ax)
+    ax.scatter(e, v, color="tab:blue", zorder=3)
+    for x, y, text in zip(e, v, labels):
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    return _label(ax, "test error (%)", ylabel, title)
 
 
 # ---------------------------------------------------------------- layout and saving

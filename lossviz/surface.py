@@ -349,14 +349,44 @@ def _mismatches(surface: io.Surface, xs: np.ndarray, ys: np.ndarray | None, name
     return problems
 
 
+def _names(data: Mapping | None, point_values: Callable | None, names: Sequence[str] | None) -> list[str]:
+    """The arrays of a file: <split>_loss/_acc of each data split, or the given `names` of `point_values`."""
+    if point_values is None:
+        if names is not None:
+            raise ValueError("names= goes with point_values=; the loss evaluator names its own arrays")
+        if not data:
+            raise ValueError("data must name at least one split, e.g. {'train': batches}")
+        return [f"{s}_{m}" for s in data for m in ("loss", "acc")]
+    names = list(names or [])
+    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"names={names!r} must list the distinct value names point_values returns")
+    if set(names) & {*io.COORDINATES, "done", "dir_file"}:
+        raise ValueError(f"names={names!r} may not use the reserved names {(*io.COORDINATES, 'done', 'dir_file')}")
+    return names
+
+
+def _checked(point_values: Callable[[Tensors], Mapping[str, float]],
+             names: Sequence[str]) -> Callable[[Tensors], dict[str, float]]:
+    """point_values, with a ValueError when it returns other names than promised."""
+    def evaluate_point(point: Tensors) -> dict[str, float]:
+        values = dict(point_values(point))
+        if sorted(values) != sorted(names):
+            raise ValueError(f"point_values returned {sorted(values)}, but names={list(names)}")
+        return {k: float(v) for k, v in values.items()}
+    return evaluate_point
+
+
 def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, torch.Tensor],
                  directions: Sequence[Mapping[str, torch.Tensor]], xs: Sequence[float],
                  ys: Sequence[float] | None = None, *,
-                 data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]], loss_fn: LossFn = F.cross_entropy,
+                 data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]] | None = None,
+                 loss_fn: LossFn = F.cross_entropy,
                  bn: str = "eval", precision: str = "fp32", bn_data: Iterable | None = None, fuse_bn: bool = False,
                  request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
                  save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
-                 log: Callable[[str], None] | None = print) -> io.Surface:
+                 log: Callable[[str], None] | None = print,
+                 point_values: Callable[[Tensors], Mapping[str, float]] | None = None,
+                 names: Sequence[str] | None = None) -> io.Surface:
     """Compute a surface into HDF5 file `out` (see `lossviz.io`), resuming the points it lacks.
 
     The file is rewritten atomically every `save_every` points (0: never by count) and at least every
@@ -365,6 +395,9 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     ValueError and is left untouched. Under torch.distributed every rank calls this with the same
     arguments; ranks evaluate interleaved shares and rank 0 writes. Data are only read when points remain.
     Returns the finished surface (on every rank).
+
+    Other per-point values: `point_values(point) -> {name: value}` for each name in `names` replaces the loss
+    evaluator (then `data` is unused; e.g. `lossviz.hessian.eigen_map_file`).
     """
     _check_request(theta, directions, ys)
     dirs.check_choice("bn", bn, BN_MODES)
@@ -375,7 +408,7 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
         raise ValueError(f"save_every={save_every} must be >= 0 and save_seconds={save_seconds} > 0")
     out = os.fspath(out)
     rank, world = _distributed()
-    names = [f"{s}_{m}" for s in data for m in ("loss", "acc")]
+    names = _names(data, point_values, names)
     state = {**{k: v for k, v in itertools.chain(model.named_parameters(), model.named_buffers())}, **theta}
     attrs = {"format": FORMAT, "theta_sha256": dirs.fingerprint(state),
              "directions_sha256": dirs.fingerprint({f"{i}.{k}": v for i, d in enumerate(directions)
@@ -418,7 +451,8 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
         log(f"computing {len(todo)} of {int(np.prod(io.grid_shape(xs, ys)))} points")
 
     if todo:
-        ev = evaluator(model, data, loss_fn, bn, precision, bn_data, fuse_bn)
+        ev = (_checked(point_values, names) if point_values is not None
+              else evaluator(model, data, loss_fn, bn, precision, bn_data, fuse_bn))
         if rank != 0:
             surface = io.empty_surface(xs, ys, names, attrs, dir_file)
         last = {"time": time.monotonic(), "count": 0}

@@ -53,7 +53,9 @@ def _directions(path: Path, keys: list[str], u: Tensor) -> list[State]:
     for k in final:
         if not final[k].is_floating_point():
             continue
-        cols = _diffs(path, k).T @ u if k in keys else torch.zeros(final[k].numel(), u.shape[1], dtype=u.dtype)
+        device = final[k].device
+        cols = _diffs(path, k).T @ u.to(device) if k in keys else torch.zeros(final[k].numel(), u.shape[1],
+                                                                               dtype=u.dtype, device=device)
         for j, d in enumerate(out):
             d[k] = cols[:, j].reshape(final[k].shape).to(final[k].dtype)
     return out
@@ -76,7 +78,7 @@ def pca(path: Path, ignore: str | None = "biasbn", center: bool = True) -> PCA:
     gram = torch.zeros(m, m, dtype=torch.float64)
     for k in keys:
         d = _diffs(path, k)
-        gram += d @ d.T
+        gram += (d @ d.T).cpu()
     h = torch.eye(m, dtype=torch.float64) - (1.0 / m if center else 0.0)
     gram = h @ gram @ h
     lam, u = torch.linalg.eigh(gram)
@@ -93,7 +95,7 @@ def pca(path: Path, ignore: str | None = "biasbn", center: bool = True) -> PCA:
 
 def project(path: Path, directions: tuple[Mapping[str, Tensor], Mapping[str, Tensor]],
             keys: Sequence[str] | None = None) -> np.ndarray:
-    """Least-squares coordinates (alpha_i, beta_i) of theta_i - theta_n in the span of two directions: (len(path), 2)."""
+    """Least-squares coordinates (alpha_i, beta_i) of theta_i - theta_n in the span of two directions, (n+1, 2)."""
     delta, eta = directions
     keys = list(keys) if keys is not None else [k for k in delta if delta[k].is_floating_point()]
     if set(delta) != set(eta) or not set(keys) <= set(path[-1]):
@@ -113,7 +115,8 @@ def random_path_projection(path: Path, seed: int = 0, ignore: str | None = "bias
     gen = torch.Generator().manual_seed(seed)
     directions = []
     for _ in range(2):
-        d = {k: torch.randn(path[-1][k].shape, generator=gen, dtype=torch.float64) for k in keys}
+        d = {k: torch.randn(path[-1][k].shape, generator=gen, dtype=torch.float64).to(path[-1][k].device)
+             for k in keys}
         norm = _dot(d, d, keys) ** 0.5
         directions.append({k: t / norm for k, t in d.items()})
     return project(path, (directions[0], directions[1]), keys)

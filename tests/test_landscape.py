@@ -67,3 +67,29 @@ def test_summary_of_a_bowl_and_of_a_rough_surface():
 def test_bad_input():
     with pytest.raises(ValueError, match="dims"):
         landscape.random_surface(None, SAMPLE, dims=3)
+
+
+def test_pca_surface_centers_on_the_final_weights(tmp_path):
+    config = CONFIG.replace(checkpoint_epochs=(0.0, 0.5, 1.0), train_subset=64)
+    run = train.train(config, cache_dir=tmp_path, progress=False)
+    plane = landscape.pca_surface(run, SAMPLE, points=3, margin=0.5, out_dir=tmp_path)
+    assert plane.epochs == (0.0, 0.5, 1.0) and plane.surface.complete and plane.surface["train_loss"].shape == (3, 3)
+    x, y = plane.surface.xcoordinates, plane.surface.ycoordinates
+    assert x[0] < plane.pca.coords[:, 0].min() and x[-1] > plane.pca.coords[:, 0].max()  # the path is inside
+    assert y[0] < plane.pca.coords[:, 1].min() and y[-1] > plane.pca.coords[:, 1].max()
+    model = run.model()
+    theta = {k: v for k, v in run.checkpoints[1.0].items() if v.is_floating_point()}
+    point = {k: v + x[2] * plane.pca.directions[0][k] + y[0] * plane.pca.directions[1][k] for k, v in theta.items()}
+    loss, _ = surface.evaluate(model, point, SAMPLE.batches()["train"])
+    assert abs(plane.surface["train_loss"][0, 2] - loss) < 1e-5 * max(1.0, loss)
+    with pytest.raises(ValueError, match="checkpoints"):
+        landscape.pca_surface(train.train(CONFIG, cache_dir=tmp_path, progress=False), SAMPLE)
+
+
+def test_eigen_surface_center_and_sharpness_agree(runs, tmp_path):
+    small = landscape.Sample("synthetic", train_subset=8, batch_size=4)
+    m = landscape.eigen_surface(runs[0], small, points=3, tol=1e-2, max_steps=25, out_dir=tmp_path)
+    assert m.complete and sorted(m.values) == ["converged", "max_eig", "min_eig"]
+    s = landscape.sharpness(runs[0], small, tol=1e-2, max_steps=25, samples=3, cache_dir=tmp_path)
+    assert abs(m["max_eig"][1, 1] - s["lambda_max"]) < 2e-2 * s["lambda_max"]  # same point, same Hessian
+    assert s["lambda_max"] > 0 and s["test_error"] == runs[0].test_error

@@ -308,7 +308,7 @@ def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel:
     ax = _axes(ax, figsize=(6.0, 4.8), projection="3d")
     norm = Normalize(zs.min(), zs.max())
     cm = _cmap(cmap)
-    rgba = _shade(x, y, zs, norm, cm)
+    rgba = _shade(x, y, _face_values(zs), norm, cm)
     X, Y = np.meshgrid(x, y)
     step_r, step_c = max(1, len(y) // 120), max(1, len(x) // 120)
     ax.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
@@ -322,6 +322,19 @@ def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel:
     else:
         ax.set_zlabel(_zname(zlabel, log))
     return _label(ax, xlabel, ylabel, title)
+
+
+def _face_values(z: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """Each grid cell's mean over its four corners, where plot_surface reads the cell's color (its first corner).
+
+    On coarse grids with steep walls, coloring a cell by one corner paints the bottom of a basin with
+    the color of its rim.
+    """
+    if min(z.shape) < 2:
+        return z
+    cells = (z[:-1, :-1] + z[1:, :-1] + z[:-1, 1:] + z[1:, 1:]) / 4.0
+    return np.ma.concatenate([np.ma.concatenate([cells, cells[:, -1:]], axis=1),
+                              np.ma.concatenate([cells[-1:], cells[-1:, -1:]], axis=1)], axis=0)
 
 
 def _shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, cmap: Colormap) -> np.ndarray:

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast bench publish clean-runs
+.PHONY: setup run test test-fast bench clean-runs
 
 setup: $(STAMP)
 

@@ -11,19 +11,25 @@ evaluated three ways:
     fp32, model.eval(), contiguous NCHW memory, loss.item() * batch size summed over batches.
 (b) lossviz fp32: `surface.scan` with its defaults (data prepared once, channels_last), at the
     fastest of a few batch sizes (or `--batch-size`).
-(c) lossviz's fastest mode: the fastest of bf16 autocast and/or fuse_bn=True at a few batch sizes
-    whose loss on a probe subset is within 1e-2 (relative) of fp32.
+(c) lossviz's fastest mode: the fastest of bf16 autocast and/or fuse_bn=True (at (b)'s batch size;
+    bf16 + fuse_bn also at the others) whose loss on the probe is within 1e-2 (relative) of fp32.
+The probe that picks (b) and (c) is one evaluation of the grid's corner on the first 1,000 images
+(or fewer) per candidate; it is not part of any way's time.
 
 Prints images x points / s of each and the ratios to (a), the achieved GFLOP/s (forward FLOPs of one
 image from FlopCounterMode, times images x points) against fp32 and bf16 4096x4096 matmul peaks
-measured in the same run (before and after, best of both), the largest relative differences of the
-(b) and (c) grids from (a), and the peak resident memory of each way (Linux: the process's VmHWM,
-reset before each way; elsewhere the cumulative ru_maxrss; DataLoader worker processes not counted).
+measured in the same run (best of 3 before and 3 after), the largest differences of the (b) and (c)
+grids from (a), the peak resident memory of each way (Linux: the process's VmHWM, reset before each
+way; elsewhere the cumulative ru_maxrss; the DataLoader's worker processes not counted), and which
+of the targets were met.
 
-Cost: every way does images x points forward passes. ResNet-56 needs ~0.25 GFLOP per image, so the
-defaults (5,000 x 25 = 125,000 passes per way) take ~30-45 minutes on 2 cores; `--model resnet20`
-(~0.08 GFLOP) about a third of that; `--images 500` a tenth. Timings on a shared machine are noisy:
-set OMP_NUM_THREADS (or `--threads`) explicitly and look at the load average.
+Cost: every way does images x points forward passes (ResNet-56: 0.25 GFLOP each, ResNet-20: 0.08).
+On one AVX-512 core (Zen 4, ~95 GFLOP/s fp32 and ~195 bf16 matmul) the defaults take about 17 minutes
+for ResNet-56 and 6 for `--model resnet20`; two idle cores roughly halve that; `--images 1000` takes
+a fifth. On a machine shared with other jobs, threads spinning at OpenMP barriers can slow every
+way several-fold and unevenly: set OMP_NUM_THREADS (or `--threads`) explicitly, watch the load
+average printed, and prefer `--threads 1` or OMP_WAIT_POLICY=PASSIVE there. The CPU seconds printed
+next to the wall time show how much of the machine the process got.
 """
 from __future__ import annotations
 
@@ -42,7 +48,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lossviz import cache, data, models, surface
@@ -227,9 +232,8 @@ def lossviz_way(model: nn.Module, split: data.Split, directions: list[dict], xs:
 
 def probe(model: nn.Module, subset: data.Split, point: dict, batch_size: int, precision: str,
           fuse_bn: bool) -> tuple[float, float]:
-    """(images/s, loss) of one evaluation of `point` on `subset`, after a one-batch warm-up."""
+    """(images/s, loss) of one evaluation of `point` on `subset` (a first call costs only ~1% more than later ones)."""
     batches = list(data.batches(subset, batch_size))
-    surface.evaluator(model, {"w": batches[:1]}, precision=precision, fuse_bn=fuse_bn)(point)
     ev = surface.evaluator(model, {"probe": batches}, precision=precision, fuse_bn=fuse_bn)
     start = time.perf_counter()
     loss = ev(point)["probe_loss"]
@@ -290,6 +294,10 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads "
           f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
           f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1) - torch.get_num_threads() + 0.5  # others run
+    if busy and torch.get_num_threads() > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        print("note: other processes hold CPUs; threads that spin at OpenMP barriers can then slow every way "
+              "several-fold (try OMP_WAIT_POLICY=PASSIVE or --threads 1)", flush=True)
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     peaks = {name: matmul_peak(dtype) for name, dtype in dtypes.items()}
 

@@ -17,12 +17,7 @@ LANCZOS = ["--tol", "1e-2", "--max-steps", "25"]
 GRID = ["--x=-0.5:0.5:3", "--y=-0.5:0.5:2"]  # 6 points, non-square
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -112,7 +112,7 @@ SMOKE = Profile(
 )
 
 QUICK = Profile(
-    name="quick", dataset="cifar10", seed=0, progress=True, precision="fp32",
+    name="quick", dataset="cifar10", seed=0, progress=True, precision="bf16",
     first_model="resnet20",
     landscape=Landscape(epochs=8, train_subset=4_000, test_subset=2_000, batch_model="resnet20", batch_small=128,
                         batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=15,

@@ -1,11 +1,12 @@
-# lossviz: `make run` runs the course at PROFILE (default quick); `make test` runs all tests.
+# lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests;
+# `make publish` refreshes the outputs committed in notebooks/.
 PROFILE ?= quick
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast bench clean-runs
+.PHONY: setup run publish test test-fast bench clean-runs
 
 setup: $(STAMP)
 
@@ -17,6 +18,10 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	$(PY) -m lossviz.runner --profile $(PROFILE)
+
+# re-execute notebooks/ in place at the quick profile, so the committed notebooks show real outputs
+publish: $(STAMP)
+	$(PY) -m lossviz.publish
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -7,7 +7,8 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 MODULES = ("data", "models", "schedules", "train", "cache", "profiles", "runner", "directions", "surface",
-           "io", "plot", "hessian", "trajectory", "curves", "ensembles", "explorer", "report", "paths", "vtk")
+           "io", "plot", "hessian", "trajectory", "curves", "ensembles", "explorer", "report", "paths", "vtk",
+           "landscape", "course", "gallery", "animation", "publish")
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -39,22 +39,31 @@ def _path(kind: str, result: TrainResult, spec: dict, out_dir: str | Path | None
     return folder / f"{kind}-{result.config.model}-{digest}.h5"
 
 
+def surface_path(result: TrainResult, sample: Sample, *, dims: int = 2, points: int = 21, span: float = 1.0,
+                 norm: str = "filter", ignore: str = "biasbn", seed: int = 0, bn: str = "eval",
+                 precision: str = "fp32", out_dir: str | Path | None = None) -> Path:
+    """The file `random_surface` with these arguments reads or writes."""
+    if dims not in (1, 2):
+        raise ValueError(f"dims={dims} must be 1 or 2")
+    xs = np.linspace(-span, span, points)
+    spec = {"dims": dims, "xs": xs.tolist(), "norm": norm, "ignore": ignore, "seed": seed, "bn": bn,
+            "precision": precision, "sample": sample}
+    return _path("surface", result, spec, out_dir)
+
+
 def random_surface(result: TrainResult, sample: Sample, *, dims: int = 2, points: int = 21,
                    span: float = 1.0, norm: str = "filter", ignore: str = "biasbn", seed: int = 0,
                    bn: str = "eval", precision: str = "fp32", root: str | Path | None = None,
                    out_dir: str | Path | None = None, device: str | torch.device = "cpu",
                    progress: bool = False) -> io.Surface:
     """Loss and accuracy around a trained run along `dims` seeded random directions (Li et al. sec. 4-5)."""
-    if dims not in (1, 2):
-        raise ValueError(f"dims={dims} must be 1 or 2")
     xs = np.linspace(-span, span, points)
-    spec = {"dims": dims, "xs": xs.tolist(), "norm": norm, "ignore": ignore, "seed": seed, "bn": bn,
-            "precision": precision, "sample": sample}
-    out = _path("surface", result, spec, out_dir)
+    out = surface_path(result, sample, dims=dims, points=points, span=span, norm=norm, ignore=ignore, seed=seed,
+                       bn=bn, precision=precision, out_dir=out_dir)
     model = result.model(device)
     theta = directions.weights(model)
     dirs = directions.random_directions(model, seed, count=dims, norm=norm, ignore=ignore)
-    batches = sample.batches(root) if not _complete(out) else {}
+    batches = sample.batches(root) if not complete(out) else {}
     return surface.compute_file(out, model, theta, dirs, xs, xs if dims == 2 else None,
                                 data=_lazy(batches, sample, root), bn=bn, precision=precision,
                                 request={"sample": repr(sample)}, progress=progress, log=None)
@@ -74,7 +83,7 @@ def interpolation(first: TrainResult, second: TrainResult, sample: Sample, *, po
     model = first.model(device)
     theta1 = directions.weights(model, kind)
     theta2 = directions.weights(second.model(device), kind)
-    batches = sample.batches(root) if not _complete(out) else {}
+    batches = sample.batches(root) if not complete(out) else {}
     return surface.compute_file(out, model, theta1, [directions.between(theta1, theta2)], alphas,
                                 data=_lazy(batches, sample, root), precision=precision,
                                 request={"sample": repr(sample)}, progress=progress, log=None)
@@ -95,7 +104,7 @@ def eigen_surface(result: TrainResult, sample: Sample, *, points: int = 5, span:
     model = result.model(device)
     theta = directions.weights(model)
     dirs = directions.random_directions(model, seed, count=2, norm=norm, ignore=ignore)
-    batches = sample.batches(root)["train"] if not _complete(out) else []
+    batches = sample.batches(root)["train"] if not complete(out) else []
     return hessian.eigen_map_file(out, model, theta, dirs, xs, xs, batches, params=params, tol=tol,
                                   max_steps=max_steps, seed=0, floor=floor, request={"sample": repr(sample)},
                                   progress=progress, log=None)
@@ -147,13 +156,13 @@ def pca_surface(result: TrainResult, sample: Sample, *, points: int = 9, margin:
     model = result.model(device)
     theta = {k: v.to(device) for k, v in path[-1].items() if v.is_floating_point()}
     dirs = [{k: v.to(device) for k, v in d.items()} for d in found.directions]
-    batches = sample.batches(root) if not _complete(out) else {}
+    batches = sample.batches(root) if not complete(out) else {}
     plane = surface.compute_file(out, model, theta, dirs, xs, ys, data=_lazy(batches, sample, root),
                                  request={"sample": repr(sample)}, progress=progress, log=None)
     return PathPlane(plane, found, epochs)
 
 
-def _complete(out: Path) -> bool:
+def complete(out: Path) -> bool:
     """True when a finished result file exists (then the data need not be loaded)."""
     try:
         return out.exists() and io.load_surface(out).complete

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+STATIC_ENV = "LOSSVIZ_STATIC"  # "1": notebooks run unattended (runner, publish, tests) and show static figures
+
 
 def project_dir(start: Path | None = None) -> Path:
     """The nearest folder at or above `start` (default: cwd) holding `lossviz/` and `notebooks/`, else cwd."""

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lossviz import profiles
+from lossviz.paths import STATIC_ENV
 from lossviz.report import index_page, key_results
 
 
@@ -64,19 +66,32 @@ def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] 
     if not selected:
         raise ValueError(f"only={only} matches no notebook in {notebook_dir}")
     runs = []
-    for notebook in selected:
-        print(f"[{profile}] {notebook.stem} ...", end=" ", flush=True)
-        run = run_one(notebook, out_dir, profile, parameters or {}, kernel)
-        print(f"{'ok' if run.ok else 'FAILED'} in {run.seconds:.1f} s" + ("" if run.ok else f" ({run.error})"), flush=True)
-        if html_pages and (out_dir / notebook.name).exists():
-            render_html(out_dir / notebook.name)
-        runs.append(run)
+    static, os.environ[STATIC_ENV] = os.environ.get(STATIC_ENV), "1"  # kernels inherit it: no live widgets
+    try:
+        for notebook in selected:
+            runs.append(_run_and_render(notebook, out_dir, profile, parameters or {}, kernel, html_pages))
+    finally:
+        if static is None:
+            os.environ.pop(STATIC_ENV, None)
+        else:
+            os.environ[STATIC_ENV] = static
     (out_dir / "index.html").write_text(index_page(runs, profile), encoding="utf-8")
     print("\nnotebook                          seconds  status")
     for run in runs:
         print(f"{run.name:<32} {run.seconds:8.1f}  {'ok' if run.ok else 'FAILED'}")
     print(f"{'total':<32} {sum(r.seconds for r in runs):8.1f}")
     return runs
+
+
+def _run_and_render(notebook: Path, out_dir: Path, profile: str, parameters: dict, kernel: str,
+                    html_pages: bool) -> NotebookRun:
+    """Run one notebook, print its outcome, render its HTML page."""
+    print(f"[{profile}] {notebook.stem} ...", end=" ", flush=True)
+    run = run_one(notebook, out_dir, profile, parameters, kernel)
+    print(f"{'ok' if run.ok else 'FAILED'} in {run.seconds:.1f} s" + ("" if run.ok else f" ({run.error})"), flush=True)
+    if html_pages and (out_dir / notebook.name).exists():
+        render_html(out_dir / notebook.name)
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

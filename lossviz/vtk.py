@@ -81,6 +81,24 @@ def write_vtp(path: str | os.PathLike, x, y, z, *, zmax: float | None = None, lo
     return _write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
+def write_path_vtp(path: str | os.PathLike, xyz) -> Path:
+    """Write a path (an optimizer trajectory or a curve, (n, 3) points) as an ASCII .vtp polyline, atomically."""
+    pts = np.asarray(xyz, dtype=np.float32)
+    if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) < 2 or not np.isfinite(pts).all():
+        raise ValueError(f"xyz must be an (n >= 2, 3) array of finite points, got shape {pts.shape}")
+    root = ET.Element("VTKFile", type="PolyData", version="0.1", byte_order="LittleEndian")
+    piece = ET.SubElement(ET.SubElement(root, "PolyData"), "Piece", NumberOfPoints=str(len(pts)),
+                          NumberOfVerts="0", NumberOfLines="1", NumberOfStrips="0", NumberOfPolys="0")
+    ET.SubElement(ET.SubElement(piece, "Points"), "DataArray", type="Float32", Name="Points",
+                  NumberOfComponents="3", format="ascii").text = _ascii(pts, "%.9g")
+    lines = ET.SubElement(piece, "Lines")
+    ET.SubElement(lines, "DataArray", type="Int64", Name="connectivity", format="ascii").text = \
+        _ascii(np.arange(len(pts)), "%d")
+    ET.SubElement(lines, "DataArray", type="Int64", Name="offsets", format="ascii").text = _ascii(np.array([len(pts)]), "%d")
+    ET.indent(root, space="  ")
+    return _write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
 def _write_atomic(path: Path, data: bytes) -> Path:
     """Write bytes to a temp file beside path, then os.replace it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)

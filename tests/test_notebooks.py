@@ -21,13 +21,15 @@ def executed(tmp_path_factory):
     mp.setenv("LOSSVIZ_CACHE", str(env_cache))
     mp.setenv("LOSSVIZ_OUT", str(tmp_path_factory.mktemp("out")))
     mp.chdir(ROOT)
+    before = {nb.name: nb.read_bytes() for nb in NOTEBOOKS}
     runs = runner.run_suite("smoke", ROOT / "notebooks", out, html_pages=False)
+    assert {nb.name: nb.read_bytes() for nb in NOTEBOOKS} == before, "running the suite modified notebooks/"
     yield out / "smoke", {r.name: r for r in runs}
     mp.undo()
 
 
-def test_there_are_notebooks():
-    assert [nb.stem[:2] for nb in NOTEBOOKS] == [f"{i:02d}" for i in range(len(NOTEBOOKS))]
+def test_there_are_eleven_notebooks_numbered_in_order():
+    assert [nb.stem[:2] for nb in NOTEBOOKS] == [f"{i:02d}" for i in range(11)]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -58,7 +60,8 @@ def test_nbval_rechecks_the_smoke_outputs(executed, tmp_path):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
          "--sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), *notebooks],
         cwd=ROOT, capture_output=True, text=True,
-        env={**__import__("os").environ, "LOSSVIZ_CACHE": str(tmp_path / "cache"), "LOSSVIZ_OUT": str(tmp_path / "out")},
+        env={**__import__("os").environ, "LOSSVIZ_CACHE": str(tmp_path / "cache"), "LOSSVIZ_OUT": str(tmp_path / "out"),
+             "LOSSVIZ_STATIC": "1"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 

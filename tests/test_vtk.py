@@ -79,3 +79,20 @@ def test_write_is_atomic(tmp_path):
     vtk.write_vtp(path, X, Y, 2 * BOWL)  # overwrite in place
     assert os.listdir(path.parent) == ["s.vtp"]
     np.testing.assert_allclose(vtk.read_vtp_points(path)[1]["train_loss"], 2 * BOWL.ravel(), rtol=1e-6)
+
+
+def test_path_is_written_as_one_polyline(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    xyz = np.array([[0.0, 0.0, 1.0], [0.5, 0.1, 0.7], [1.0, 0.3, 0.2]])
+    out = vtk.write_path_vtp(tmp_path / "path.vtp", xyz)
+    piece = ET.parse(out).getroot().find("PolyData/Piece")
+    assert piece.get("NumberOfLines") == "1" and piece.get("NumberOfPolys") == "0"
+    points = np.array(piece.find("Points/DataArray").text.split(), float).reshape(-1, 3)
+    assert np.allclose(points, xyz, atol=1e-6)
+    lines = {el.get("Name"): el.text.split() for el in piece.findall("Lines/DataArray")}
+    assert lines["connectivity"] == ["0", "1", "2"] and lines["offsets"] == ["3"]
+    for bad in (xyz[:1], xyz[:, :2], np.array([[0, 0, np.nan], [1, 1, 1]])):
+        with pytest.raises(ValueError, match="xyz"):
+            vtk.write_path_vtp(tmp_path / "bad.vtp", bad)
+    assert not (tmp_path / "bad.vtp").exists()

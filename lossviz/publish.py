@@ -1,0 +1,110 @@
+"""`make publish`: re-execute the course notebooks in place at the quick profile, without volatile metadata.
+
+Each notebook runs with papermill into a temporary file beside it; only a notebook that ran to the end
+replaces the committed one (atomically), after `strip` removed what changes from run to run (timings,
+papermill bookkeeping, progress bars, local paths), so a second publish of the same results is a no-op.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lossviz import paths, runner
+from lossviz.paths import STATIC_ENV
+
+VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
+VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
+PROGRESS = re.compile(r"\r|\d+it/s|s/it\]|\|[#█▏▎▍▌▋▊▉ ]+\|")  # tqdm and similar progress bars
+
+
+def _text(value: str | list[str]) -> str:
+    """Notebook text, stored either as one string or as a list of lines."""
+    return "".join(value) if isinstance(value, list) else value
+
+
+def _is_progress(output: dict) -> bool:
+    """A stderr stream that only draws progress bars."""
+    return (output.get("output_type") == "stream" and output.get("name") == "stderr"
+            and bool(PROGRESS.search(_text(output.get("text", "")))))
+
+
+def _unlocal(text: str, local: list[str]) -> str:
+    """Text with this machine's folders (the project, the home folder) written relative."""
+    for prefix in local:
+        text = text.replace(prefix + os.sep, "").replace(prefix, ".")
+    return text
+
+
+def strip(nb: dict, local: list[str] | None = None) -> dict:
+    """A copy of a notebook (nbformat dict) without run-specific metadata, progress bars or local paths.
+
+    `local`: folder paths to write relative in outputs (default: the project folder)."""
+    local = [str(paths.project_dir())] if local is None else local
+    out = copy.deepcopy(nb)
+    for key in VOLATILE_NOTEBOOK_KEYS:
+        out.get("metadata", {}).pop(key, None)
+    for cell in out.get("cells", []):
+        for key in VOLATILE_CELL_KEYS:
+            cell.get("metadata", {}).pop(key, None)
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if _is_progress(output):
+                continue
+            if output.get("output_type") == "stream":
+                output["text"] = _unlocal(_text(output.get("text", "")), local)
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, (str, list)):
+                    output["data"][mime] = _unlocal(_text(value), local)
+            kept.append(output)
+        cell["outputs"] = kept
+    return out
+
+
+def publish_one(notebook: Path, kernel: str = "python3") -> float:
+    """Execute one notebook at its default parameters into a temp file, strip it, replace the original."""
+    import nbformat
+    import papermill
+
+    fd, tmp = tempfile.mkstemp(dir=notebook.parent, prefix=f".{notebook.stem}.", suffix=".ipynb")
+    os.close(fd)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(notebook), tmp, kernel_name=kernel, cwd=str(Path.cwd()),
+                                   progress_bar=False)
+        nb = strip(nbformat.read(tmp, as_version=4))
+        nbformat.write(nbformat.from_dict(nb), tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, notebook)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: python -m lossviz.publish [--only 03 10]."""
+    parser = argparse.ArgumentParser(description="Re-execute the notebooks in place (quick profile) and strip them.")
+    parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
+    parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 03 10")
+    args = parser.parse_args(argv)
+    os.environ[STATIC_ENV] = "1"  # the kernels papermill starts inherit it: static figures, no widgets
+    selected = [nb for nb in runner.notebooks(args.notebooks)
+                if not args.only or any(nb.stem.startswith(o) for o in args.only)]
+    if not selected:
+        raise ValueError(f"only={args.only} matches no notebook in {args.notebooks}")
+    for notebook in selected:
+        print(f"[publish] {notebook.stem} ...", end=" ", flush=True)
+        print(f"{publish_one(notebook):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

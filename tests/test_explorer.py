@@ -1,0 +1,110 @@
+"""The explorer's logic without a browser: views, cached vs live surfaces, the interpolation point, callbacks."""
+import matplotlib
+import numpy as np
+import pytest
+
+from lossviz import explorer, landscape, surface, train
+from lossviz.explorer import Explorer, View
+from lossviz.schedules import Schedule
+from lossviz.train import TrainConfig
+
+matplotlib.use("Agg")
+CONFIG = TrainConfig(model="resnet20", dataset="synthetic", train_subset=128, test_subset=64, epochs=1,
+                     batch_size=32, schedule=Schedule("constant", 0.05))
+SAMPLE = landscape.Sample("synthetic", train_subset=64, test_subset=32, batch_size=32)
+LIVE = landscape.Sample("synthetic", train_subset=32, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def ex(tmp_path_factory, one_thread):
+    cache_dir, out = tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("out")
+    a, b = (train.train(CONFIG.replace(seed=s), cache_dir=cache_dir, progress=False) for s in (0, 1))
+    line = landscape.interpolation(a, b, SAMPLE, points=5, span=(0.0, 1.0), out_dir=out)
+    landscape.random_surface(a, SAMPLE, dims=2, points=3, seed=0, out_dir=out)  # what a notebook computed
+    return Explorer(runs={"a": a, "b": b}, captions={"a": "run a", "b": "run b"}, line=line, line_label="alpha",
+                    sample=SAMPLE, live_sample=LIVE, live_points=5, out_dir=out)
+
+
+@pytest.mark.parametrize("change, field", [({"model": "c"}, "model"), ({"kind": "4d"}, "kind"),
+                                           ({"alpha": 1.5}, "alpha"), ({"points": 2}, "points"),
+                                           ({"seed": -1}, "seed")])
+def test_bad_views_are_refused_naming_the_field(ex, change, field):
+    view = View("a", points=3)
+    with pytest.raises(ValueError, match=field):
+        explorer.check(ex, explorer.update(view, *next(iter(change.items()))))
+
+
+def test_update_changes_one_field_and_refuses_unknown_ones():
+    view = View("a")
+    assert explorer.update(view, "kind", "3d") == View("a", kind="3d")
+    assert view.kind == "contour"  # views are values
+    with pytest.raises(ValueError, match="name='colour'"):
+        explorer.update(view, "colour", "red")
+
+
+def test_cached_surface_is_read_from_its_file(ex, monkeypatch):
+    assert explorer.cached(ex, View("a", points=3))
+    monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a cached surface"))
+    s, from_cache = explorer.surface(ex, View("a", points=3))
+    assert from_cache and s.complete and s["train_loss"].shape == (3, 3)
+
+
+def test_other_grids_are_computed_live_on_the_small_sample(ex):
+    view = View("b", kind="1d", seed=3, points=3)
+    assert not explorer.cached(ex, view)
+    s, from_cache = explorer.surface(ex, view)
+    assert not from_cache and s.complete and s["train_loss"].shape == (3,)
+    expected = landscape.random_surface(ex.runs["b"], LIVE, dims=1, points=3, seed=3, out_dir=ex.out_dir)
+    assert np.array_equal(s["train_loss"], expected["train_loss"])
+    assert "test_loss" not in s.values  # the live sample has no test split
+
+
+def test_large_uncached_grids_are_refused(ex):
+    with pytest.raises(ValueError, match="points=7"):
+        explorer.surface(ex, View("a", seed=5, points=7))
+
+
+def test_point_on_the_interpolation(ex):
+    x, loss = ex.line.xcoordinates, ex.line["train_loss"]
+    assert abs(explorer.on_line(ex.line, float(x[2])) - float(loss[2])) < 1e-12
+    mid = (x[1] + x[2]) / 2
+    assert abs(explorer.on_line(ex.line, mid) - (loss[1] + loss[2]) / 2) < 1e-9
+    with pytest.raises(ValueError, match="alpha"):
+        explorer.on_line(ex.line, 2.0)
+
+
+@pytest.mark.parametrize("kind", explorer.KINDS)
+def test_render_draws_the_surface_and_the_point(ex, kind):
+    view = View("a", kind=kind, alpha=0.25, points=3)
+    fig = explorer.render(ex, view)
+    assert (fig.axes[0].name == "3d") == (kind == "3d")
+    marker = [ln for ax in fig.axes for ln in ax.lines if ln.get_marker() == "o" and ln.get_color() == "tab:orange"]
+    assert len(marker) == 1 and marker[0].get_xdata()[0] == 0.25
+    assert abs(marker[0].get_ydata()[0] - explorer.on_line(ex.line, 0.25)) < 1e-12
+
+
+def test_controls_call_draw_with_the_changed_view(ex):
+    drawn = []
+    box, current = explorer.controls(ex, View("a", points=3), drawn.append)
+    (model, kind), (alpha, seed, points) = box.children[0].children, box.children[1].children
+    model.value = "b"
+    kind.value = "1d"
+    alpha.value = 0.75
+    seed.value = 2
+    points.value = 5
+    assert drawn == [View("b", points=3), View("b", kind="1d", points=3), View("b", kind="1d", alpha=0.75, points=3),
+                     View("b", kind="1d", alpha=0.75, seed=2, points=3),
+                     View("b", kind="1d", alpha=0.75, seed=2, points=5)]
+    assert current() == drawn[-1]
+
+
+def test_show_is_static_when_unattended(ex, monkeypatch):
+    monkeypatch.setenv(explorer.STATIC_ENV, "1")
+    assert explorer.static_mode()
+    figures = explorer.show(ex, View("a", points=3), extra=(View("b", kind="1d", points=3),))
+    assert len(figures) == 2
+    monkeypatch.setenv(explorer.STATIC_ENV, "0")
+    assert not explorer.static_mode()
+    assert explorer.show(ex, View("a", points=3)) == []  # live: widgets, no static figures
+    with pytest.raises(ValueError, match="model"):
+        explorer.show(ex, View("zzz"), static=True)

@@ -28,8 +28,8 @@ def interpolations(P: Profile, runs: dict[tuple[int, float], TrainResult], root:
     """{weight decay: the linear interpolation from the small-batch to the large-batch minimizer} (notebook 01)."""
     small, large = P.landscape.batch_small, P.landscape.batch_large
     return {wd: landscape.interpolation(runs[small, wd], runs[large, wd], P.landscape.sample(P.dataset),
-                                        points=P.landscape.interpolation_points, root=root, out_dir=out_dir,
-                                        device=device)
+                                        points=P.landscape.interpolation_points, precision=P.precision, root=root,
+                                        out_dir=out_dir, device=device)
             for wd in P.landscape.weight_decays}
 
 
@@ -42,10 +42,22 @@ def model_runs(P: Profile, names: tuple[str, ...], root: str | Path | None = Non
 
 def model_planes(P: Profile, runs: dict[str, TrainResult], seed: int = 0, root: str | Path | None = None,
                  out_dir: str | Path | None = None, device: str | torch.device = "cpu") -> dict[str, io.Surface]:
-    """The filter-normalized 2D surface around each run, on the profile's grid and sample (notebooks 03, 04)."""
-    return {name: landscape.random_surface(run, P.landscape.sample(P.dataset), dims=2, points=P.landscape.points_2d,
-                                           seed=seed, root=root, out_dir=out_dir, device=device)
+    """The filter-normalized 2D surface around each run, on the profile's grid and training sample (notebooks
+    02-04), at the profile's precision."""
+    return {name: landscape.random_surface(run, P.landscape.sample(P.dataset, test=False), dims=2,
+                                           points=P.landscape.points_2d, seed=seed, precision=P.precision, root=root,
+                                           out_dir=out_dir, device=device)
             for name, run in runs.items()}
+
+
+def lines_1d(P: Profile, runs: dict, norm: str = "filter", seed: int = 0, root: str | Path | None = None,
+             out_dir: str | Path | None = None, device: str | torch.device = "cpu") -> dict[object, io.Surface]:
+    """The 1D surface around each run along one random direction, train and test (notebook 02); without
+    normalization the direction is short (span 0.02), as its raw length dwarfs the weights' scale."""
+    return {key: landscape.random_surface(run, P.landscape.sample(P.dataset), dims=1, points=P.landscape.points_1d,
+                                          span=0.02 if norm == "none" else 1.0, norm=norm, seed=seed,
+                                          precision=P.precision, root=root, out_dir=out_dir, device=device)
+            for key, run in runs.items()}
 
 
 def path_planes(P: Profile, runs: dict[str, TrainResult], root: str | Path | None = None,
@@ -53,7 +65,7 @@ def path_planes(P: Profile, runs: dict[str, TrainResult], root: str | Path | Non
                 ) -> dict[str, landscape.PathPlane]:
     """Each run's optimizer path on its PCA plane, with the loss there (notebook 06)."""
     return {label: landscape.pca_surface(run, P.landscape.sample(P.dataset, test=False), points=P.landscape.points_2d,
-                                         root=root, out_dir=out_dir, device=device)
+                                         precision=P.precision, root=root, out_dir=out_dir, device=device)
             for label, run in runs.items()}
 
 

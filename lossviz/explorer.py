@@ -45,9 +45,10 @@ class Explorer:
     captions: Mapping[str, str]
     line: io.Surface  # an interpolation (`landscape.interpolation`) between two minima
     line_label: str  # its x-axis label, e.g. "alpha (0: batch 128, 1: batch 1000)"
-    sample: landscape.Sample  # the images the notebooks' (cached) surfaces were computed on
+    samples: Mapping[int, landscape.Sample]  # {dims: the images the notebooks' (cached) 1D / 2D surfaces used}
     live_sample: landscape.Sample  # the smaller sample of surfaces computed live
     live_points: int = 11  # the largest grid (points per axis) computed live
+    precision: str = "fp32"  # of the surfaces, as the notebooks computed them
     root: str | Path | None = None
     out_dir: str | Path | None = None
     device: str | torch.device = "cpu"
@@ -82,13 +83,14 @@ def _dims(view: View) -> int:
 
 def _surface(ex: Explorer, view: View, sample: landscape.Sample) -> io.Surface:
     return landscape.random_surface(ex.runs[view.model], sample, dims=_dims(view), points=view.points,
-                                    seed=view.seed, root=ex.root, out_dir=ex.out_dir, device=ex.device)
+                                    seed=view.seed, precision=ex.precision, root=ex.root, out_dir=ex.out_dir,
+                                    device=ex.device)
 
 
 def cached(ex: Explorer, view: View) -> bool:
     """True when the notebooks already computed this surface (on the full sample) and saved it."""
-    path = landscape.surface_path(ex.runs[view.model], ex.sample, dims=_dims(view), points=view.points,
-                                  seed=view.seed, out_dir=ex.out_dir)
+    path = landscape.surface_path(ex.runs[view.model], ex.samples[_dims(view)], dims=_dims(view), points=view.points,
+                                  seed=view.seed, precision=ex.precision, out_dir=ex.out_dir)
     return landscape.complete(path)
 
 
@@ -96,7 +98,7 @@ def surface(ex: Explorer, view: View) -> tuple[io.Surface, bool]:
     """The view's surface and whether it is the cached one (else computed live on `live_sample`)."""
     check(ex, view)
     if cached(ex, view):
-        return _surface(ex, view, ex.sample), True
+        return _surface(ex, view, ex.samples[_dims(view)]), True
     if view.points > ex.live_points:
         raise ValueError(f"points={view.points} is not cached for seed {view.seed}, and live computation is "
                          f"limited to points <= {ex.live_points}; choose fewer points or a cached grid")

@@ -136,7 +136,8 @@ class PathPlane:
 
 
 def pca_surface(result: TrainResult, sample: Sample, *, points: int = 9, margin: float = 0.3,
-                ignore: str | None = "biasbn", root: str | Path | None = None, out_dir: str | Path | None = None,
+                ignore: str | None = "biasbn", precision: str = "fp32", root: str | Path | None = None,
+                out_dir: str | Path | None = None,
                 device: str | torch.device = "cpu", progress: bool = False) -> PathPlane:
     """PCA of the run's checkpoints (`TrainResult.checkpoints`, ending at the final weights) and the loss on
     that plane, on a grid covering the path with `margin` (a fraction of its extent) on every side."""
@@ -151,14 +152,14 @@ def pca_surface(result: TrainResult, sample: Sample, *, points: int = 9, margin:
     lo, hi = found.coords.min(axis=0), found.coords.max(axis=0)
     pad = margin * (hi - lo)
     xs, ys = (np.linspace(a - p, b + p, points) for a, b, p in zip(lo, hi, pad))
-    spec = {"xs": xs.tolist(), "ys": ys.tolist(), "ignore": ignore, "sample": sample}
+    spec = {"xs": xs.tolist(), "ys": ys.tolist(), "ignore": ignore, "precision": precision, "sample": sample}
     out = _path("pca", result, spec, out_dir)
     model = result.model(device)
     theta = {k: v.to(device) for k, v in path[-1].items() if v.is_floating_point()}
     dirs = [{k: v.to(device) for k, v in d.items()} for d in found.directions]
     batches = sample.batches(root) if not complete(out) else {}
     plane = surface.compute_file(out, model, theta, dirs, xs, ys, data=_lazy(batches, sample, root),
-                                 request={"sample": repr(sample)}, progress=progress, log=None)
+                                 precision=precision, request={"sample": repr(sample)}, progress=progress, log=None)
     return PathPlane(plane, found, epochs)
 
 

@@ -32,22 +32,47 @@ def key_results(notebook: Path) -> dict:
     return found
 
 
+def overview(notebook: Path) -> tuple[str, str]:
+    """A notebook's title (its first heading) and its first PNG figure (base64), for the index page."""
+    import nbformat
+
+    title, figure = notebook.stem, ""
+    for cell in nbformat.read(str(notebook), as_version=4).cells:
+        if cell.cell_type == "markdown" and title == notebook.stem:
+            heading = next((line.lstrip("# ").strip() for line in cell.source.splitlines() if line.startswith("#")), "")
+            title = heading or title
+        for output in cell.get("outputs", []) if not figure else []:
+            figure = output.get("data", {}).get("image/png", "") or figure
+            if figure:
+                break
+    return title, figure.replace("\n", "")
+
+
 def index_page(runs: list[NotebookRun], profile: str) -> str:
     """An HTML index linking every notebook with its run time and key numbers."""
     rows = []
     for run in runs:
         status = "ok" if run.ok else f"FAILED: {html.escape(run.error)}"
-        numbers = "<br>".join(f"{html.escape(k)}: {html.escape(_fmt(v))}" for k, v in run.results.items())
-        rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td><a href='{run.name}.html'>{run.name}</a></td>"
-                    f"<td>{run.seconds:.0f} s</td><td>{status}</td><td>{numbers}</td></tr>")
+        numbers = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(_fmt(v))}</li>"
+                          for k, v in run.results.items())
+        thumb = (f"<a href='{run.name}.html'><img src='data:image/png;base64,{run.figure}' alt=''></a>"
+                 if run.figure else "")
+        rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td class='nb'><a href='{run.name}.html'>{run.name}</a>"
+                    f"<div class='title'>{html.escape(run.title)}</div></td><td class='thumb'>{thumb}</td>"
+                    f"<td class='num'>{run.seconds:.0f} s</td><td>{status}</td><td><ul>{numbers}</ul></td></tr>")
     total = sum(r.seconds for r in runs)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>lossviz: {profile} run</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.5em;text-align:left;vertical-align:top}}
-tr.fail td{{background:#fde8e8}}th{{background:#f3f5f8}}a{{color:#1a5fb4}}</style></head><body>
+<style>body{{font-family:system-ui,sans-serif;max-width:78em;margin:2em auto;padding:0 1em;color:#222}}
+h1{{font-weight:600}}table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #e3e6ea;padding:.6em;text-align:left;vertical-align:top}}
+th{{background:#f3f5f8;font-weight:600}}tr.fail td{{background:#fde8e8}}a{{color:#1a5fb4;text-decoration:none}}
+td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}
+td.thumb img{{width:15em;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
+ul{{margin:0;padding-left:1em;font-size:.88em;columns:2}}code{{color:#444}}</style></head><body>
 <h1>lossviz — the <code>{profile}</code> run</h1>
-<p>{len(runs)} notebooks, {sum(r.ok for r in runs)} succeeded, {total / 60:.1f} minutes in all.</p>
-<table><tr><th>notebook</th><th>run time</th><th>status</th><th>key numbers</th></tr>
+<p>{len(runs)} notebooks, {sum(r.ok for r in runs)} succeeded, {total / 60:.1f} minutes in all.
+Each name opens the executed notebook.</p>
+<table><tr><th>notebook</th><th>first figure</th><th>run time</th><th>status</th><th>key numbers</th></tr>
 {''.join(rows)}</table></body></html>"""
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lossviz import profiles
 from lossviz.paths import STATIC_ENV
-from lossviz.report import index_page, key_results
+from lossviz.report import index_page, key_results, overview
 
 
 
@@ -23,6 +23,8 @@ class NotebookRun:
     ok: bool
     error: str
     results: dict
+    title: str = ""
+    figure: str = ""  # the first PNG output, base64
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -44,7 +46,8 @@ def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kerne
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     seconds = time.perf_counter() - start
     results = key_results(out) if out.exists() else {}
-    return NotebookRun(notebook.stem, seconds, not error, error, results)
+    title, figure = overview(out) if out.exists() else (notebook.stem, "")
+    return NotebookRun(notebook.stem, seconds, not error, error, results, title, figure)
 
 
 def render_html(notebook: Path) -> None:

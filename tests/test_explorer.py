@@ -22,7 +22,7 @@ def ex(tmp_path_factory, one_thread):
     line = landscape.interpolation(a, b, SAMPLE, points=5, span=(0.0, 1.0), out_dir=out)
     landscape.random_surface(a, SAMPLE, dims=2, points=3, seed=0, out_dir=out)  # what a notebook computed
     return Explorer(runs={"a": a, "b": b}, captions={"a": "run a", "b": "run b"}, line=line, line_label="alpha",
-                    sample=SAMPLE, live_sample=LIVE, live_points=5, out_dir=out)
+                    samples={1: SAMPLE, 2: SAMPLE}, live_sample=LIVE, live_points=5, out_dir=out)
 
 
 @pytest.mark.parametrize("change, field", [({"model": "c"}, "model"), ({"kind": "4d"}, "kind"),

@@ -1,0 +1,31 @@
+"""Key numbers printed by notebooks, read back; the notebook overview and the HTML index page."""
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from lossviz import report
+from lossviz.runner import NotebookRun
+
+
+def test_recorded_numbers_and_overview_are_read_back(tmp_path, capsys):
+    report.record(error=12.5, model="resnet20")
+    line = capsys.readouterr().out
+    nb = new_notebook(cells=[new_markdown_cell("Intro\n# 03 · Depth and skip connections\ntext"),
+                             new_code_cell("", outputs=[new_output("display_data", data={"image/png": "AAA\nBBB"})]),
+                             new_code_cell("", outputs=[new_output("stream", name="stdout", text=line)]),
+                             new_code_cell("", outputs=[new_output("display_data", data={"image/png": "CCC"})])])
+    path = tmp_path / "03_depth.ipynb"
+    nbformat.write(nb, str(path))
+    assert report.key_results(path) == {"error": 12.5, "model": "resnet20"}
+    assert report.overview(path) == ("03 · Depth and skip connections", "AAABBB")
+
+
+def test_index_page_links_every_notebook_with_time_numbers_and_failures():
+    runs = [NotebookRun("00_intro", 12.3, True, "", {"test_error": 53.25}, "00 · Intro", "QUJD"),
+            NotebookRun("01_lines", 75.0, False, "ValueError: <bad>", {}, "01 · Lines", "")]
+    page = report.index_page(runs, "quick")
+    assert "href='00_intro.html'" in page and "href='01_lines.html'" in page
+    assert "12 s" in page and "75 s" in page and "1.5 minutes" in page
+    assert "test_error" in page and "53.25" in page
+    assert "FAILED: ValueError: &lt;bad&gt;" in page and "<bad>" not in page
+    assert "data:image/png;base64,QUJD" in page and page.count("<img") == 1
+    assert "1 succeeded" in page

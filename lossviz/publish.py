@@ -20,6 +20,8 @@ from lossviz.paths import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
+README_FIGURES = ("10_depth_3d.png", "10_width_3d.png", "10_pca_paths_3d.png", "10_curve_3d.png", "10_pca_path.gif",
+                  "01_interpolation.png", "02_random_1d.png", "08_line_vs_curve.png", "07_snapshot_plane.png")
 PROGRESS = re.compile(r"\r|\d+it/s|s/it\]|\|[#█▏▎▍▌▋▊▉ ]+\|")  # tqdm and similar progress bars
 
 
@@ -89,6 +91,23 @@ def publish_one(notebook: Path, kernel: str = "python3") -> float:
     return time.perf_counter() - start
 
 
+def copy_figures(source: Path, target: Path, names: tuple[str, ...] = README_FIGURES) -> list[Path]:
+    """Copy the README's figures from a run's output folder (atomically each); all must exist."""
+    missing = [n for n in names if not (source / n).is_file()]
+    if missing:
+        raise ValueError(f"source={str(source)!r} lacks {', '.join(missing)}: run the notebooks first")
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in names:
+        fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write((source / name).read_bytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target / name)
+        copied.append(target / name)
+    return copied
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: python -m lossviz.publish [--only 03 10]."""
     parser = argparse.ArgumentParser(description="Re-execute the notebooks in place (quick profile) and strip them.")
@@ -103,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     for notebook in selected:
         print(f"[publish] {notebook.stem} ...", end=" ", flush=True)
         print(f"{publish_one(notebook):.1f} s", flush=True)
+    if not args.only:
+        copied = copy_figures(paths.output_dir("quick"), args.notebooks / "figures")
+        print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
     return 0
 
 

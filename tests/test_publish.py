@@ -72,3 +72,16 @@ def test_publish_replaces_a_notebook_only_after_a_full_run(tmp_path, monkeypatch
         publish.publish_one(bad)
     assert bad.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["00_good.ipynb", "01_bad.ipynb"]  # no temp files
+
+
+def test_readme_figures_are_copied_only_when_all_exist(tmp_path):
+    source, target = tmp_path / "out", tmp_path / "figures"
+    source.mkdir()
+    (source / "a.png").write_bytes(b"png a")
+    with pytest.raises(ValueError, match="b.png"):
+        publish.copy_figures(source, target, ("a.png", "b.png"))
+    assert not target.exists()
+    (source / "b.png").write_bytes(b"png b")
+    copied = publish.copy_figures(source, target, ("a.png", "b.png"))
+    assert [p.read_bytes() for p in copied] == [b"png a", b"png b"]
+    assert sorted(p.name for p in target.iterdir()) == ["a.png", "b.png"]

@@ -40,7 +40,7 @@ def overview(notebook: Path) -> tuple[str, str]:
     for cell in nbformat.read(str(notebook), as_version=4).cells:
         if cell.cell_type == "markdown" and title == notebook.stem:
             heading = next((line.lstrip("# ").strip() for line in cell.source.splitlines() if line.startswith("#")), "")
-            title = heading or title
+            title = heading.replace("$", "") or title  # LaTeX math ($M$) reads as plain text in HTML
         for output in cell.get("outputs", []) if not figure else []:
             figure = output.get("data", {}).get("image/png", "") or figure
             if figure:
@@ -67,7 +67,7 @@ h1{{font-weight:600}}table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #e3e6ea;padding:.6em;text-align:left;vertical-align:top}}
 th{{background:#f3f5f8;font-weight:600}}tr.fail td{{background:#fde8e8}}a{{color:#1a5fb4;text-decoration:none}}
 td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}
-td.thumb img{{width:15em;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
+td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
 ul{{margin:0;padding-left:1em;font-size:.88em;columns:2}}code{{color:#444}}</style></head><body>
 <h1>lossviz — the <code>{profile}</code> run</h1>
 <p>{len(runs)} notebooks, {sum(r.ok for r in runs)} succeeded, {total / 60:.1f} minutes in all.

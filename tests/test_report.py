@@ -9,14 +9,14 @@ from lossviz.runner import NotebookRun
 def test_recorded_numbers_and_overview_are_read_back(tmp_path, capsys):
     report.record(error=12.5, model="resnet20")
     line = capsys.readouterr().out
-    nb = new_notebook(cells=[new_markdown_cell("Intro\n# 03 · Depth and skip connections\ntext"),
+    nb = new_notebook(cells=[new_markdown_cell("Intro\n# 03 · Depth and $M$ skip connections\ntext"),
                              new_code_cell("", outputs=[new_output("display_data", data={"image/png": "AAA\nBBB"})]),
                              new_code_cell("", outputs=[new_output("stream", name="stdout", text=line)]),
                              new_code_cell("", outputs=[new_output("display_data", data={"image/png": "CCC"})])])
     path = tmp_path / "03_depth.ipynb"
     nbformat.write(nb, str(path))
     assert report.key_results(path) == {"error": 12.5, "model": "resnet20"}
-    assert report.overview(path) == ("03 · Depth and skip connections", "AAABBB")
+    assert report.overview(path) == ("03 · Depth and M skip connections", "AAABBB")
 
 
 def test_index_page_links_every_notebook_with_time_numbers_and_failures():

@@ -22,7 +22,8 @@ def path_animation(x, y, z, path_xy, epochs: Sequence[float] | None = None, *, t
     ep = np.arange(len(path)) if epochs is None else np.asarray(epochs, dtype=float)
     if ep.shape != (len(path),):
         raise ValueError(f"epochs must give one epoch per row of path_xy ({len(path)}), got shape {ep.shape}")
-    fig = plot.trajectory(x, y, z, path[:1], epochs=ep[:1], explained=explained, log=log, title=title,
+    first = int(ep[0]) if float(ep[0]).is_integer() else float(ep[0])  # labelled "0", not "0.0"
+    fig = plot.trajectory(x, y, z, path[:1], epochs=[first], explained=explained, log=log, title=title,
                           n_labels=0)
     ax = fig.axes[0]
     trail, = ax.plot([], [], "-", color="tab:red", lw=1.8, zorder=4)

@@ -122,7 +122,7 @@ QUICK = Profile(
                         hessian_subset=50, hessian_points=3),
     ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=6, train_subset=4_000,
                         test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
-                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=3, curve_bends=1, curve_points=7),
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=20, curve_bends=1, curve_points=11),
 )
 
 PAPER = Profile(

@@ -22,6 +22,7 @@ VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
 README_FIGURES = ("10_depth_3d.png", "10_width_3d.png", "10_pca_paths_3d.png", "10_curve_3d.png", "10_pca_path.gif",
                   "01_interpolation.png", "02_random_1d.png", "08_line_vs_curve.png", "07_snapshot_plane.png")
+WIDGET = "application/vnd.jupyter.widget-view+json"  # a live widget: blank on GitHub, a new model_id each run
 PROGRESS = re.compile(r"\r|\d+it/s|s/it\]|\|[#█▏▎▍▌▋▊▉ ]+\|")  # tqdm and similar progress bars
 
 
@@ -31,7 +32,9 @@ def _text(value: str | list[str]) -> str:
 
 
 def _is_progress(output: dict) -> bool:
-    """A stderr stream that only draws progress bars."""
+    """A progress bar: a stderr stream drawing one, or a widget (tqdm in Jupyter), whose state is not saved."""
+    if WIDGET in output.get("data", {}):
+        return True
     return (output.get("output_type") == "stream" and output.get("name") == "stderr"
             and bool(PROGRESS.search(_text(output.get("text", "")))))
 

@@ -22,6 +22,8 @@ def executed_notebook(project: str) -> dict:
         new_output("stream", name="stderr", text="UserWarning: a real warning\n"),
         new_output("stream", name="stdout", text=f"wrote {project}/out/quick/fig.png\n"),
         new_output("display_data", data={"text/plain": f"PosixPath('{project}/data')"}),
+        new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "3f2a"},
+                                         "text/plain": "curve:   0%|          | 0/20 [00:00<?, ?it/s]"}),
     ]
     return json.loads(nbformat.writes(nb))
 
@@ -33,7 +35,7 @@ def test_strip_removes_what_changes_between_runs():
     assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in clean["cells"])
     assert clean["cells"][0]["metadata"]["tags"] == ["parameters"]
     outputs = clean["cells"][1]["outputs"]
-    assert [o.get("name") for o in outputs] == ["stderr", "stdout", None]  # the progress bar is gone
+    assert [o.get("name") for o in outputs] == ["stderr", "stdout", None]  # both progress bars are gone
     assert outputs[0]["text"] == "UserWarning: a real warning\n"
     assert outputs[1]["text"] == "wrote out/quick/fig.png\n"
     assert outputs[2]["data"]["text/plain"] == "PosixPath('data')"

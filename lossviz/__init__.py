@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 MODULES = ("data", "models", "schedules", "train", "cache", "profiles", "runner", "directions", "surface",
            "io", "plot", "hessian", "trajectory", "curves", "ensembles", "explorer", "report", "paths", "vtk",
-           "landscape", "course", "gallery", "animation", "publish")
+           "landscape", "course", "gallery", "animation", "publish", "files")
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 
-from lossviz import plot
+from lossviz import files, plot
 
 
 def path_animation(x, y, z, path_xy, epochs: Sequence[float] | None = None, *, title: str | None = None,
@@ -49,15 +48,6 @@ def save_gif(anim: FuncAnimation, path: str | os.PathLike, *, fps: int = 3, dpi:
         raise ValueError(f"path={str(path)!r} must end in .gif")
     if fps < 1:
         raise ValueError(f"fps={fps} must be >= 1")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".gif")
-    os.close(fd)
-    try:
-        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic(path, suffix=".gif") as tmp:  # the writer picks the format from the suffix
+        anim.save(str(tmp), writer=PillowWriter(fps=fps), dpi=dpi)
     return path

@@ -6,13 +6,12 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import torch
 
-from lossviz import paths
+from lossviz import files, paths
 
 CACHE_VERSION = 1
 T = TypeVar("T")
@@ -55,17 +54,10 @@ def tensor_fingerprint(*tensors: torch.Tensor) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to `path` so that a reader never sees a partial file (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.atomic(path, mode=None) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def save(path: Path, obj: Any) -> None:

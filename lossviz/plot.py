@@ -7,7 +7,6 @@ none calls `plt.show()`. Surfaces follow one convention: `z[j, i]` is the value 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from matplotlib.colors import Colormap, LightSource, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
+
+from lossviz import files
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
 CMAP = "viridis"
@@ -607,15 +608,6 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     valid = fig.canvas.get_supported_filetypes()
     if fmt not in valid:
         raise ValueError(f"path suffix {path.suffix!r} is not a figure format; valid: {', '.join(sorted(valid))}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     return path

@@ -11,11 +11,10 @@ import copy
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from lossviz import paths, runner
+from lossviz import files, paths, runner
 from lossviz.paths import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
@@ -78,19 +77,12 @@ def publish_one(notebook: Path, kernel: str = "python3") -> float:
     import nbformat
     import papermill
 
-    fd, tmp = tempfile.mkstemp(dir=notebook.parent, prefix=f".{notebook.stem}.", suffix=".ipynb")
-    os.close(fd)
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(str(notebook), tmp, kernel_name=kernel, cwd=str(Path.cwd()),
+    with files.atomic(notebook, suffix=".ipynb") as tmp:
+        papermill.execute_notebook(str(notebook), str(tmp), kernel_name=kernel, cwd=str(Path.cwd()),
                                    progress_bar=False)
-        nb = strip(nbformat.read(tmp, as_version=4))
-        nbformat.write(nbformat.from_dict(nb), tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, notebook)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        nb = strip(nbformat.read(str(tmp), as_version=4))
+        nbformat.write(nbformat.from_dict(nb), str(tmp))
     return time.perf_counter() - start
 
 
@@ -99,14 +91,10 @@ def copy_figures(source: Path, target: Path, names: tuple[str, ...] = README_FIG
     missing = [n for n in names if not (source / n).is_file()]
     if missing:
         raise ValueError(f"source={str(source)!r} lacks {', '.join(missing)}: run the notebooks first")
-    target.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in names:
-        fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write((source / name).read_bytes())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target / name)
+        with files.atomic(target / name) as tmp:
+            tmp.write_bytes((source / name).read_bytes())
         copied.append(target / name)
     return copied
 

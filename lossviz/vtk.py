@@ -6,11 +6,12 @@ cell becomes two triangles; the value is also stored as a point-data scalar arra
 from __future__ import annotations
 
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+
+from lossviz import files
 
 
 def _surface(x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,17 +102,8 @@ def write_path_vtp(path: str | os.PathLike, xyz) -> Path:
 
 def _write_atomic(path: Path, data: bytes) -> Path:
     """Write bytes to a temp file beside path, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic(path) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

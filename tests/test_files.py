@@ -1,9 +1,16 @@
 """Atomic writes: the new file appears whole on success; on failure the old one stays and no temp file is left."""
+import os
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from lossviz import files
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_replaces_the_file_only_when_the_block_succeeds(tmp_path):
@@ -25,3 +32,38 @@ def test_mode_none_keeps_a_private_file(tmp_path):
         assert tmp.suffix == ".gif"
         tmp.write_bytes(b"x")
     assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o600
+
+
+def _killed_writer(target) -> Path:
+    """Start a writer that stops inside `atomic(target)`, kill -9 it, and return the temp file it left."""
+    code = ("import sys, time; from lossviz import files\n"
+            "with files.atomic(sys.argv[1]) as tmp:\n"
+            "    tmp.write_bytes(b'half'); print(tmp, flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        tmp = Path(proc.stdout.readline().strip())
+        assert files.temp_files(target) == [tmp]
+        # while the writer lives, its temp file is left alone however old it is
+        os.utime(tmp, (time.time() - 3600, time.time() - 3600))
+        assert files.clean_stale(target) == [] and tmp.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+    return tmp
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "result.h5"
+    tmp = _killed_writer(target)
+    assert tmp.exists() and not target.exists()  # kill -9: the temp file stays, the target never appeared
+    young = tmp_path / f".{target.name}.abcdefgh.tmp"  # unlocked but just created: its writer may be starting
+    young.write_bytes(b"")
+    other = tmp_path / ".result.h5.old.tmp"  # not a name atomic() makes: never touched
+    other.write_bytes(b"keep")
+    os.utime(tmp, (time.time() - 10, time.time() - 10))
+    with files.atomic(target) as new:
+        new.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert not tmp.exists() and young.exists() and other.read_bytes() == b"keep"
+    assert files.temp_files(target) == [young]

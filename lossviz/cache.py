@@ -6,10 +6,19 @@ import hashlib
 import io
 import json
 import os
+import pickle
+import sys
+import warnings
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import IO, Any, Callable, TypeVar
 
+import numpy as np
 import torch
+
+try:
+    from numpy._core.multiarray import scalar as _numpy_scalar
+except ImportError:  # numpy < 2
+    from numpy.core.multiarray import scalar as _numpy_scalar
 
 from lossviz import files, paths
 
@@ -68,13 +77,75 @@ def save(path: Path, obj: Any) -> None:
     write_atomic(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
 
 
+def _project_dataclasses() -> list[type]:
+    """The dataclasses of the imported lossviz modules that unpickle as plain data (no custom __setstate__/__new__)."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name != "lossviz" and not name.startswith("lossviz."):
+            continue
+        for obj in list(vars(module).values()):
+            if (isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == name
+                    and not {"__setstate__", "__new__", "__reduce__", "__reduce_ex__"} & set(vars(obj))):
+                found.append(obj)
+    return found
+
+
+def safe_globals() -> list:
+    """What `torch_load` accepts besides tensors and containers: numpy scalars and the project's dataclasses."""
+    numeric = [type(np.dtype(code)) for code in "?bhilqBHILQefdgFDG"]  # not object or structured dtypes
+    return [_numpy_scalar, (_numpy_scalar, "numpy.core.multiarray.scalar"), np.dtype, *numeric,
+            *_project_dataclasses()]
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's type and the first line of its message (torch's unpickling messages run for pages)."""
+    text = str(error).split("WeightsUnpickler error:")[-1]  # torch's reason follows pages of advice
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0].split('. ')[0][:200]}" if lines else type(error).__name__
+
+
+def _global_name(allowed: Any) -> str:
+    """The dotted name under which an allowed global appears in a pickle."""
+    return allowed[1] if isinstance(allowed, tuple) else f"{allowed.__module__}.{allowed.__qualname__}"
+
+
+def torch_load(source: str | os.PathLike | IO[bytes], what: str, hint: str = "") -> Any:
+    """torch.load(weights_only=True) on the CPU, allowing `safe_globals()`: pickled code is never run.
+
+    Raise ValueError naming `what` (e.g. "checkpoint 'a.pt'") when the file holds other objects (refused,
+    not loaded) or cannot be read at all (truncated, not a torch file); `hint` says what to do instead.
+    """
+    allowed = safe_globals()
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        try:
+            if hasattr(source, "seek"):
+                source.seek(0)
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(source)
+        except Exception:  # not a zip checkpoint (e.g. garbage bytes): no names to list
+            names = []
+        names = [n for n in names if n not in {_global_name(g) for g in allowed}]
+        problem = (f"holds pickled objects ({', '.join(names[:4])}) that could run code: refused, not loaded"
+                   if names else f"cannot be read ({_first_line(error)})")
+    except Exception as error:  # truncated zip, wrong magic number, end of file: many types
+        problem = f"cannot be read ({_first_line(error)})"
+    raise ValueError(f"{what} {problem}" + (f"; {hint}" if hint else ""))
+
+
 def load(path: Path) -> Any:
-    """Load what `save` wrote; raise ValueError if the file is truncated or corrupted."""
+    """Load what `save` wrote; raise ValueError if the file is truncated, corrupted or holds anything but data.
+
+    Entries are unpickled with weights_only=True (`torch_load`): a planted entry cannot run code.
+    """
     raw = Path(path).read_bytes()
     header, _, payload = raw.partition(b"\n")
     if hashlib.sha256(payload).hexdigest().encode() != header:
         raise ValueError(f"cache entry {path} is corrupted (checksum mismatch)")
-    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+    return torch_load(io.BytesIO(payload), f"cache entry {path}")
 
 
 def cached(name: str, cache_key: str, compute: Callable[[], T], cache_dir: str | Path | None = None) -> T:
@@ -85,7 +156,9 @@ def cached(name: str, cache_key: str, compute: Callable[[], T], cache_dir: str |
             entry = load(path)
             if entry["key"] == cache_key:
                 return entry["value"]
-        except Exception:  # a truncated or corrupted entry is recomputed, never loaded
+        except ValueError as error:  # truncated, corrupted or refused: recomputed and replaced, never run
+            warnings.warn(f"{error}; recomputing it", stacklevel=2)
+        except (KeyError, TypeError):  # readable, but not an entry `cached` wrote
             pass
     value = compute()
     save(path, {"key": cache_key, "value": value})

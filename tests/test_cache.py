@@ -1,10 +1,14 @@
 """Cache hits, misses, corruption and atomic writes."""
+import hashlib
+import io
+
+import numpy as np
 import pytest
 import torch
 
 from lossviz import cache
 from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.train import TrainConfig, TrainResult
 
 
 def counting(value):
@@ -47,9 +51,10 @@ def test_corrupted_entry_is_recomputed_not_loaded(tmp_path, damage):
         path.write_bytes(raw[:-100] + bytes([raw[-100] ^ 0xFF]) + raw[-99:])
     else:
         path.write_bytes(b"not a cache entry")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="corrupted|cannot be read"):
         cache.load(path)
-    result = cache.cached("t", k, compute, tmp_path)
+    with pytest.warns(UserWarning, match="recomputing"):
+        result = cache.cached("t", k, compute, tmp_path)
     assert len(calls) == 2 and torch.equal(result, torch.ones(1000))
     assert torch.equal(cache.load(path)["value"], torch.ones(1000))  # rewritten whole
 
@@ -66,3 +71,58 @@ def test_atomic_write_leaves_no_temp_files_and_keeps_old_file_on_failure(tmp_pat
 def test_unhashable_value_is_rejected():
     with pytest.raises(TypeError, match="cannot hash"):
         cache.key(object())
+
+
+class Payload:
+    """An object whose unpickling opens (creates) a file: what a planted cache entry could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def plant(path, value) -> None:
+    """Write an entry the way `cache.save` does (valid checksum), holding `value`."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    payload = buffer.getvalue()
+    path.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+
+
+def test_planted_entry_is_refused_not_executed(tmp_path):
+    k = cache.key("planted")
+    path = tmp_path / f"t-{k[:20]}.pt"
+    marker = tmp_path / "pwned"
+    plant(path, {"key": k, "value": Payload(marker)})
+    raw = path.read_bytes()
+    torch.load(io.BytesIO(raw.partition(b"\n")[2]), weights_only=False)  # the payload is live: unsafe loading runs it
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(ValueError, match=r"cache entry .* holds pickled objects \((io|builtins)\.open\).*refused"):
+        cache.load(path)
+    assert not marker.exists()
+    compute, calls = counting(torch.arange(4.0))
+    with pytest.warns(UserWarning, match="refused, not loaded; recomputing"):
+        result = cache.cached("t", k, compute, tmp_path)
+    assert len(calls) == 1 and torch.equal(result, torch.arange(4.0)) and not marker.exists()
+    assert path.read_bytes() != raw and torch.equal(cache.load(path)["value"], torch.arange(4.0))  # replaced
+
+
+def test_project_dataclasses_and_numpy_scalars_round_trip(tmp_path):
+    config = TrainConfig(model="resnet20", dataset="synthetic", schedule=Schedule("cosine"), init=TrainConfig())
+    value = TrainResult(config, {"w": torch.ones(2)}, {1.0: {"w": torch.zeros(2)}},
+                        [{"epoch": 1, "test_acc": np.float64(0.25)}])
+    cache.save(tmp_path / "e.pt", value)
+    back = cache.load(tmp_path / "e.pt")
+    assert type(back) is TrainResult and back.config == config and back.config.init == TrainConfig()
+    assert torch.equal(back.checkpoints[1.0]["w"], torch.zeros(2)) and back.log[0]["test_acc"] == 0.25
+    assert back.test_error == 75.0
+
+
+def test_unreadable_file_is_a_value_error_naming_it(tmp_path):
+    path = tmp_path / "x.pt"
+    path.write_bytes(b"\x80\x02garbage")
+    with pytest.raises(ValueError, match=r"checkpoint x cannot be read \(.*\); save a state dict"):
+        cache.torch_load(path, "checkpoint x", "save a state dict")

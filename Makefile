@@ -1,14 +1,15 @@
 # lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests;
-# `make publish` refreshes the outputs committed in notebooks/.
+# `make publish` refreshes the outputs committed in notebooks/; `make slides` builds the reveal.js decks.
 PROFILE ?= quick
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
 
-.PHONY: setup run publish test test-fast bench clean-runs
+.PHONY: setup run publish slides test test-fast bench clean-runs
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,18 +17,30 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+# reveal.js and MathJax from the npm registry, copied beside the decks and pages so they work offline
+$(WEB_STAMP): web/package.json
+	cd web && npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+run: $(STAMP) $(WEB_STAMP)
 	$(PY) -m lossviz.runner --profile $(PROFILE)
 
 # re-execute notebooks/ in place at the quick profile, so the committed notebooks show real outputs
 publish: $(STAMP)
 	$(PY) -m lossviz.publish
 
-test: $(STAMP)
+# decks of the published notebooks into runs/published/slides, and of the run at PROFILE (if it was run)
+slides: $(STAMP) $(WEB_STAMP)
+	$(PY) -m lossviz.slides build notebooks --out runs/published/slides
+	@if ls runs/$(PROFILE)/[0-9][0-9]_*.ipynb >/dev/null 2>&1; then \
+		$(PY) -m lossviz.slides build runs/$(PROFILE); \
+	else echo "no executed notebooks in runs/$(PROFILE): 'make run PROFILE=$(PROFILE)' builds them and their decks"; fi
+
+test: $(STAMP) $(WEB_STAMP)
 	$(PY) -m pytest -q tests
 
-test-fast: $(STAMP)
-	$(PY) -m pytest -q tests -m "not notebooks"
+test-fast: $(STAMP) $(WEB_STAMP)
+	$(PY) -m pytest -q tests -m "not notebooks and not browser"
 
 bench: $(STAMP)
 	$(PY) bench/train_throughput.py

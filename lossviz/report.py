@@ -57,21 +57,25 @@ def index_page(runs: list[NotebookRun], profile: str) -> str:
                           for k, v in run.results.items())
         thumb = (f"<a href='{run.name}.html'><img src='data:image/png;base64,{run.figure}' alt=''></a>"
                  if run.figure else "")
+        deck = (f"<div class='deck'><a href='{html.escape(run.slides)}'>slides</a></div>"
+                if run.slides else "")
         rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td class='nb'><a href='{run.name}.html'>{run.name}</a>"
-                    f"<div class='title'>{html.escape(run.title)}</div></td><td class='thumb'>{thumb}</td>"
+                    f"<div class='title'>{html.escape(run.title)}</div>{deck}</td><td class='thumb'>{thumb}</td>"
                     f"<td class='num'>{run.seconds:.0f} s</td><td>{status}</td><td><ul>{numbers}</ul></td></tr>")
     total = sum(r.seconds for r in runs)
+    decks = (", <em>slides</em> its reveal.js deck (offline; all decks: <a href='slides/index.html'>slides/</a>)"
+             if any(r.slides for r in runs) else "")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>lossviz: {profile} run</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:78em;margin:2em auto;padding:0 1em;color:#222}}
 h1{{font-weight:600}}table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #e3e6ea;padding:.6em;text-align:left;vertical-align:top}}
 th{{background:#f3f5f8;font-weight:600}}tr.fail td{{background:#fde8e8}}a{{color:#1a5fb4;text-decoration:none}}
-td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}
+td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}div.deck{{margin-top:.3em}}
 td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
 ul{{margin:0;padding-left:1em;font-size:.88em;columns:2}}code{{color:#444}}</style></head><body>
 <h1>lossviz — the <code>{profile}</code> run</h1>
 <p>{len(runs)} notebooks, {sum(r.ok for r in runs)} succeeded, {total / 60:.1f} minutes in all.
-Each name opens the executed notebook.</p>
+Each name opens the executed notebook{decks}.</p>
 <table><tr><th>notebook</th><th>first figure</th><th>run time</th><th>status</th><th>key numbers</th></tr>
 {''.join(rows)}</table></body></html>"""
 

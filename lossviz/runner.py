@@ -5,12 +5,14 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lossviz import profiles
 from lossviz.paths import STATIC_ENV
 from lossviz.report import index_page, key_results, overview
+
+SLIDES_DIR = "slides"  # the decks of a run, beside its index page
 
 
 
@@ -25,6 +27,7 @@ class NotebookRun:
     results: dict
     title: str = ""
     figure: str = ""  # the first PNG output, base64
+    slides: str = ""  # the slide deck, relative to the index page ("" when none was built)
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -51,12 +54,28 @@ def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kerne
 
 
 def render_html(notebook: Path) -> None:
-    """Write an HTML rendering beside an executed notebook."""
+    """Write an HTML rendering beside an executed notebook; it needs no network (MathJax from slides/)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    from lossviz import slides
+
+    mathjax = f"{SLIDES_DIR}/{slides.MATHJAX}" if not slides.missing_assets() else ""
+    body = slides.page_html(nbformat.read(str(notebook), as_version=4), mathjax_url=mathjax)
     notebook.with_suffix(".html").write_text(body, encoding="utf-8")
+
+
+def build_decks(runs: list[NotebookRun], out_dir: Path) -> list[NotebookRun]:
+    """Slide decks of the executed notebooks in out_dir/slides (when reveal.js is installed), noted in the runs."""
+    from lossviz import slides
+
+    missing = slides.missing_assets()
+    if missing:
+        print(f"no slide decks: {', '.join(missing)} not installed (make setup)", flush=True)
+        return runs
+    executed = [out_dir / f"{run.name}.ipynb" for run in runs if (out_dir / f"{run.name}.ipynb").exists()]
+    decks = {deck.name for deck in slides.build(executed, out_dir / SLIDES_DIR)} if executed else set()
+    return [replace(run, slides=f"{SLIDES_DIR}/{slides.deck_name(Path(run.name))}")
+            if slides.deck_name(Path(run.name)) in decks else run for run in runs]
 
 
 def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] | None = None,
@@ -78,6 +97,8 @@ def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] 
             os.environ.pop(STATIC_ENV, None)
         else:
             os.environ[STATIC_ENV] = static
+    if html_pages:
+        runs = build_decks(runs, out_dir)
     (out_dir / "index.html").write_text(index_page(runs, profile), encoding="utf-8")
     print("\nnotebook                          seconds  status")
     for run in runs:

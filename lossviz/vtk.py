@@ -1,7 +1,9 @@
 """Export a loss surface to VTK XML PolyData (.vtp, ASCII) for ParaView, like the reference's h52vtp.py.
 
 Grid point (x[i], y[j]) with value z[j, i] becomes point k = j * nx + i at (x[i], y[j], z[j, i]); each grid
-cell becomes two triangles; the value is also stored as a point-data scalar array for coloring.
+cell becomes two triangles; the value is also stored as a point-data scalar array for coloring. Where z is
+NaN the loss is undefined: the point-data array `defined` holds 0 there (1 elsewhere) and no triangle
+touches the point, so ParaView shows a hole instead of a plane at some made-up height.
 """
 from __future__ import annotations
 
@@ -60,18 +62,22 @@ def write_vtp(path: str | os.PathLike, x, y, z, *, zmax: float | None = None, lo
               name: str = "train_loss") -> Path:
     """Write the surface z[j, i] over (x[i], y[j]) as an ASCII .vtp of triangles, atomically; returns the path."""
     x, y, z = _surface(x, y, z)
-    if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"name={name!r} must be a non-empty identifier (letters, digits, _)")
+    if not name or not name.replace("_", "").isalnum() or name == "defined":
+        raise ValueError(f"name={name!r} must be a non-empty identifier (letters, digits, _) other than 'defined'")
     h = heights(z, zmax=zmax, log=log).astype(np.float32)
+    defined = ~(np.isnan(z) | (z == -np.inf))  # +inf is a loss above every clip level: drawn at the clip
     X, Y = np.meshgrid(x, y)
     pts = np.stack([X.ravel(), Y.ravel(), h.ravel()], axis=1).astype(np.float32)
     tri = triangles(x.size, y.size)
+    tri = tri[defined.ravel()[tri].all(axis=1)]  # undefined points are holes, not part of the surface
     root = ET.Element("VTKFile", type="PolyData", version="0.1", byte_order="LittleEndian")
     piece = ET.SubElement(ET.SubElement(root, "PolyData"), "Piece", NumberOfPoints=str(len(pts)),
                           NumberOfVerts="0", NumberOfLines="0", NumberOfStrips="0", NumberOfPolys=str(len(tri)))
     pd = ET.SubElement(piece, "PointData", Scalars=name)
     ET.SubElement(pd, "DataArray", type="Float32", Name=name, NumberOfComponents="1", format="ascii",
-                  RangeMin=f"{h.min():.9g}", RangeMax=f"{h.max():.9g}").text = _ascii(h, "%.9g")
+                  RangeMin=f"{h[defined].min():.9g}", RangeMax=f"{h[defined].max():.9g}").text = _ascii(h, "%.9g")
+    ET.SubElement(pd, "DataArray", type="UInt8", Name="defined", NumberOfComponents="1", format="ascii",
+                  RangeMin=str(int(defined.min())), RangeMax=str(int(defined.max()))).text = _ascii(defined, "%d")
     ET.SubElement(ET.SubElement(piece, "Points"), "DataArray", type="Float32", Name="Points",
                   NumberOfComponents="3", format="ascii").text = _ascii(pts, "%.9g")
     polys = ET.SubElement(piece, "Polys")

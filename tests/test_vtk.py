@@ -19,7 +19,7 @@ def test_round_trip_points_and_scalars(tmp_path):
     want = np.stack([XX.ravel(), YY.ravel(), BOWL.ravel()], axis=1)  # point j * nx + i = (x_i, y_j, z[j, i])
     np.testing.assert_allclose(points, want.astype(np.float32), rtol=1e-7)
     np.testing.assert_allclose(scalars["train_loss"], BOWL.ravel().astype(np.float32), rtol=1e-7)
-    assert list(scalars) == ["train_loss"]
+    assert list(scalars) == ["train_loss", "defined"] and np.all(scalars["defined"] == 1)
 
 
 def test_triangles_cover_the_grid_counter_clockwise(tmp_path):
@@ -65,6 +65,23 @@ def test_nonfinite_values_become_the_clip_level(tmp_path):
     points, _, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
     assert np.all(np.isfinite(points))
     assert points[0, 2] == pytest.approx(3.0) and points[1 * len(X) + 2, 2] == pytest.approx(3.0)
+
+
+def test_nan_points_are_marked_undefined_and_left_out_of_the_surface(tmp_path):
+    z = BOWL.copy()
+    z[2, 3] = np.nan  # an interior point: it touches 6 triangles
+    z[4, 6] = np.inf  # a corner: a loss too large to represent, drawn at the clip level
+    points, scalars, tri = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
+    nan_k, inf_k = 2 * len(X) + 3, 4 * len(X) + 6
+    assert scalars["defined"][nan_k] == 0 and np.sum(scalars["defined"] == 0) == 1
+    assert nan_k not in tri and inf_k in tri
+    assert len(tri) == 2 * (len(X) - 1) * (len(Y) - 1) - 6
+    assert points[inf_k, 2] == pytest.approx(3.0)
+    full = vtk.triangles(len(X), len(Y))
+    kept = {tuple(t) for t in tri}
+    assert kept == {tuple(t) for t in full if nan_k not in t}  # every triangle away from the hole is kept
+    with pytest.raises(ValueError, match="other than 'defined'"):
+        vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, name="defined")
 
 
 def test_bad_inputs_name_the_parameter(tmp_path):

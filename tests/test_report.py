@@ -29,3 +29,16 @@ def test_index_page_links_every_notebook_with_time_numbers_and_failures():
     assert "FAILED: ValueError: &lt;bad&gt;" in page and "<bad>" not in page
     assert "data:image/png;base64,QUJD" in page and page.count("<img") == 1
     assert "1 succeeded" in page
+
+
+def test_index_page_escapes_every_string():
+    evil = "<script>alert(1)</script>"
+    runs = [NotebookRun(f"00_a'b\"{evil}", 1.0, True, "", {f"k{evil}": f"v{evil}"}, f"t{evil}", "QUJD' onerror='x"),
+            NotebookRun("01 two&three", 2.0, True, "", {}, "ok", "QUJD")]
+    page = report.index_page(runs, f"quick{evil}")
+    assert "<script>" not in page and "onerror" not in page  # a figure that is not base64 is dropped
+    assert page.count("&lt;script&gt;") == 6  # page title, heading, name, notebook title, key, value
+    assert "href='00_a%27b%22%3Cscript%3Ealert%281%29%3C/script%3E.html'" in page
+    assert ">00_a&#x27;b&quot;&lt;script&gt;alert(1)&lt;/script&gt;</a>" in page
+    assert "href='01%20two%26three.html'" in page and ">01 two&amp;three</a>" in page
+    assert "data:image/png;base64,QUJD'" in page and page.count("<img") == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,7 +14,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz import cache, data, models
+from lossviz import cache, data, errors, models
 from lossviz import directions as dirs
 from lossviz import hessian, io, surface
 from lossviz.train import PRECISIONS
@@ -94,6 +93,8 @@ def _plane_options(cmd: argparse.ArgumentParser) -> None:
                      help="biasbn (default): zero for 1-D tensors; none: normalize them too")
     cmd.add_argument("--seed", type=int, default=None, help="seed of the random directions (default 0)")
     cmd.add_argument("--orthogonal", action="store_true", help="Gram-Schmidt the y direction against x")
+    cmd.add_argument("--reuse-directions", action="store_true",
+                     help="use an existing --dir-file even if it was made for another checkpoint")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +132,7 @@ def load_state(path: str) -> dict[str, torch.Tensor]:
     """A state dict from torch.save: the dict itself, or its 'state_dict' entry (reference checkpoints)."""
     if not Path(path).is_file():
         raise ValueError(f"checkpoint {path!r} does not exist")
-    stored = torch.load(path, map_location="cpu", weights_only=True)
+    stored = cache.torch_load(path, f"checkpoint {path!r}", "save model.state_dict() with torch.save")
     if isinstance(stored, dict) and isinstance(stored.get("state_dict"), dict):
         stored = stored["state_dict"]
     if not isinstance(stored, dict) or not all(isinstance(v, torch.Tensor) for v in stored.values()):
@@ -167,16 +168,49 @@ def resolve_device(text: str, local_rank: int) -> torch.device:
     return device
 
 
+def split_names(args: argparse.Namespace) -> list[str]:
+    """The data splits a command evaluates on: 'train' and/or 'test'."""
+    names = [name for name, wanted in (("train", args.train_subset != 0),
+                                       ("test", bool(getattr(args, "test_subset", 0)))) if wanted]
+    if not names:
+        raise ValueError("--train-subset 0 and --test-subset 0 leave no data; evaluate on at least one split")
+    return names
+
+
 def splits(args: argparse.Namespace) -> dict[str, data.Split]:
     """The requested data splits by name ('train' and/or 'test')."""
-    chosen = {}
-    if args.train_subset != 0:
-        chosen["train"] = data.load(args.data, True, args.data_root, args.train_subset)
-    if getattr(args, "test_subset", 0):
-        chosen["test"] = data.load(args.data, False, args.data_root, args.test_subset)
-    if not chosen:
-        raise ValueError("--train-subset 0 and --test-subset 0 leave no data; evaluate on at least one split")
-    return chosen
+    subsets = {"train": args.train_subset, "test": getattr(args, "test_subset", 0)}
+    return {name: data.load(args.data, name == "train", args.data_root, subsets[name]) for name in split_names(args)}
+
+
+def check_path(path: str, option: str) -> None:
+    """Raise ValueError unless `path` can be written as a file: no folder above it is a file, and it is no folder."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{option} {path} is a folder; name a file")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+            break
+
+
+def check_files(out: str, dir_file: str) -> None:
+    """Check --out and --dir-file before any work: writable paths, and existing files of the right kind."""
+    check_path(out, "--out")
+    check_path(dir_file, "--dir-file")
+    if Path(out).exists():
+        try:
+            io.load_surface(out)
+        except ValueError as error:
+            raise ValueError(f"--out {out} exists and is not a surface file this command can resume ({error}); "
+                             f"it was not changed: choose another --out, or remove it") from None
+    if Path(dir_file).exists():
+        try:
+            io.direction_attrs(dir_file)
+        except ValueError as error:
+            raise ValueError(f"--dir-file {dir_file} exists and is not a direction file ({error}); "
+                             f"it was not changed: choose another --dir-file, or remove it") from None
 
 
 def on_rank0(compute: Callable[[], Any]) -> Any:
@@ -222,9 +256,15 @@ def _stored_kind(dir_file: str) -> str | None:
 
 
 def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_file: str,
-                 log: Callable[[str], None]) -> list[dict[str, torch.Tensor]]:
-    """Load the directions from `dir_file`, or draw, normalize and save them there (rank 0)."""
+                 log: Callable[[str], None]) -> tuple[list[dict[str, torch.Tensor]], list[dict] | None]:
+    """The directions (on the CPU) read from `dir_file`, with None; or drawn and normalized, with the attributes
+    to save them with once the request is checked (`io.save_directions`). Rank 0 only.
+
+    A direction file records the fingerprint of the weights it was made for (`theta_sha256`); one made for
+    other weights is refused unless --reuse-directions.
+    """
     count = 1 if args.y is None else 2
+    made_for = dirs.fingerprint(_cpu(theta))
     asked = {k: getattr(args, k) for k in ("kind", "norm", "ignore", "seed") if getattr(args, k) is not None}
     if args.orthogonal:
         asked["orthogonal"] = True
@@ -236,35 +276,35 @@ def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_f
             if have is not None and have != value:
                 raise ValueError(f"--{name}={value} but {dir_file} was made with {name}={have}; "
                                  f"drop --{name}, or choose another --dir-file/--out")
+        if stored[0].get("theta_sha256", made_for) != made_for and not args.reuse_directions:
+            raise ValueError(f"--dir-file {dir_file} was made for another checkpoint than {args.checkpoint}; "
+                             f"pass --reuse-directions to use it anyway, or choose another --dir-file/--out")
         if len(found) < count:
             raise ValueError(f"{dir_file} holds 1 direction; a 2D surface (--y) needs 2: choose another --dir-file")
         if len(found) > count:
             log(f"using the xdirection of {dir_file} (it also holds a ydirection) for this 1D surface")
         log(f"directions read from {dir_file}")
-        return found[:count]
+        return [_cpu(d) for d in found[:count]], None
     settings = {**DEFAULTS, "kind": "params", "orthogonal": False, **asked}
     found = dirs.random_directions(theta, settings["seed"], count, settings["norm"], settings["ignore"])
     if settings["orthogonal"] and count == 2:
         found[1] = dirs.orthogonalize(found[1], found[0])
-    io.save_directions(dir_file, [_cpu(d) for d in found], [{**settings, "axis": axis} for axis in "xy"[:count]])
-    log(f"directions written to {dir_file}")
-    return found
+    return [_cpu(d) for d in found], [{**settings, "axis": axis, "theta_sha256": made_for} for axis in "xy"[:count]]
 
 
 def target_direction(theta1: dict[str, torch.Tensor], theta2: dict[str, torch.Tensor], dir_file: str,
-                     kind: str, log: Callable[[str], None]) -> dict[str, torch.Tensor]:
-    """theta2 - theta1, saved to `dir_file` (or checked against it when it exists)."""
-    delta = dirs.between(theta1, theta2)
+                     kind: str) -> tuple[list[dict[str, torch.Tensor]], list[dict] | None]:
+    """[theta2 - theta1] on the CPU, checked against `dir_file` when it exists (then with None), else with the
+    attributes to save it with once the request is checked. Rank 0 only."""
+    delta = _cpu(dirs.between(theta1, theta2))
     if Path(dir_file).exists():
         stored = io.load_directions(dir_file, theta1)[0]
-        if dirs.fingerprint(_cpu(stored)) != dirs.fingerprint(_cpu(delta)):
+        if dirs.fingerprint(_cpu(stored)) != dirs.fingerprint(delta):
             raise ValueError(f"{dir_file} holds another direction than checkpoint2 - checkpoint; "
                              f"choose another --dir-file/--out")
-    else:
-        io.save_directions(dir_file, [_cpu(delta)], [{"kind": kind, "norm": "none", "ignore": "none", "axis": "x",
-                                                      "target": dirs.fingerprint(_cpu(theta2))}])
-        log(f"direction theta2 - theta1 written to {dir_file}")
-    return delta
+        return [delta], None
+    return [delta], [{"kind": kind, "norm": "none", "ignore": "none", "axis": "x",
+                      "theta_sha256": dirs.fingerprint(_cpu(theta1)), "target": dirs.fingerprint(_cpu(theta2))}]
 
 
 # ---- commands ----------------------------------------------------------------------------------------------
@@ -276,36 +316,47 @@ def run(args: argparse.Namespace) -> io.Surface:
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
     xs = parse_grid(args.x, "x")
     ys = parse_grid(args.y, "y") if getattr(args, "y", None) is not None else None
+    arrays = len(hessian.EIGEN_NAMES) if args.command == "hessian" else 2 * len(split_names(args))
+    surface.check_size(io.grid_shape(xs, ys), arrays)
+    dir_file = args.dir_file or default_dir_file(args.out)
+    check_files(args.out, dir_file)  # nothing is written before the request is checked
     chosen = splits(args)
     num_classes = data.NUM_CLASSES[args.data]
     model = load_model(args.model, args.checkpoint, num_classes, device)
-    dir_file = args.dir_file or default_dir_file(args.out)
     kind = args.kind or _stored_kind(dir_file) or "params"
     theta = dirs.weights(model, kind)
     if args.command in ("surface", "hessian"):
-        found = on_rank0(lambda: [_cpu(d) for d in random_plane(args, theta, dir_file, log)])
-        found = [_to(d, device) for d in found]
-        if len(found) == 2:
-            log(f"cosine similarity between x and y directions: {dirs.cosine(*found):.6f}")
+        cpu_found, dir_attrs = on_rank0(lambda: random_plane(args, theta, dir_file, log))
     else:
         theta2 = dirs.weights(load_model(args.model, args.checkpoint2, num_classes, device), kind)
-        found = [_to(on_rank0(lambda: _cpu(target_direction(theta, theta2, dir_file, kind, log))), device)]
+        cpu_found, dir_attrs = on_rank0(lambda: target_direction(theta, theta2, dir_file, kind))
+    found = [_to(d, device) for d in cpu_found]
+    if len(found) == 2:
+        log(f"cosine similarity between x and y directions: {dirs.cosine(*found):.6f}")
+
+    def write_directions() -> None:
+        """Save new directions once compute_file has checked the request (rank 0)."""
+        if dir_attrs is not None:
+            io.save_directions(dir_file, cpu_found, dir_attrs)
+            log(f"directions written to {dir_file}")
+
     request = {"model": args.model, "data": args.data, "kind": kind,
                **{f"{name}_data_sha256": cache.tensor_fingerprint(split.images, split.labels)
                   for name, split in chosen.items()}}
+    request["batch_size"] = args.batch_size  # the batches change the sums, and the BN statistics when recomputed
     batches = {name: data.batches(split, args.batch_size, device=device) for name, split in chosen.items()}
     if args.command == "hessian":
         result = hessian.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], params=args.params,
                                         tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
                                         floor=args.floor, method=args.method, request=request, dir_file=dir_file,
                                         save_every=args.save_every, save_seconds=args.save_seconds,
-                                        progress=not args.no_progress, log=log)
+                                        progress=not args.no_progress, log=log, on_start=write_directions)
         log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
         return result
     result = surface.compute_file(args.out, model, theta, found, xs, ys, data=batches, bn=args.bn,
                                   precision=args.precision, fuse_bn=args.fuse_bn, request=request,
                                   dir_file=dir_file, save_every=args.save_every, save_seconds=args.save_seconds,
-                                  progress=not args.no_progress, log=log)
+                                  progress=not args.no_progress, log=log, on_start=write_directions)
     log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
     return result
 
@@ -327,12 +378,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     started = _init_distributed(args.device)
-    try:
+
+    def command() -> int:
         run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"python -m lossviz {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return 0
+
+    try:
+        return errors.exit_status(f"python -m lossviz {args.command}", command)
     finally:
         if started:
             dist.destroy_process_group()
-    return 0

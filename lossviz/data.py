@@ -57,13 +57,28 @@ def check_dataset(name: str) -> None:
 
 
 def _read_batches(folder: Path, files: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read pickled CIFAR batches (the standard python format) into arrays."""
+    """Read pickled CIFAR batches (the standard python format) into arrays.
+
+    The batches are pickles, which can run code when read: like torchvision, lossviz trusts the files
+    under the data root (downloaded from the CIFAR site, or copied there by you). A damaged file is a
+    ValueError naming it.
+    """
     images, labels = [], []
     for file in files:
-        with open(folder / file, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
-        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(entry[label_key], dtype=np.int64))
+        path = folder / file
+        try:
+            with open(path, "rb") as f:
+                entry = pickle.load(f, encoding="latin1")
+            x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            y = np.asarray(entry[label_key], dtype=np.int64)
+        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, IndexError) as error:
+            raise ValueError(f"{path} is not a readable CIFAR batch ({type(error).__name__}: "
+                             f"{' '.join(str(error).split())[:120]}); replace it with the original file, "
+                             f"or remove its folder to download it again") from None
+        if len(x) != len(y):
+            raise ValueError(f"{path} holds {len(x)} images but {len(y)} labels; replace it with the original file")
+        images.append(x)
+        labels.append(y)
     return np.concatenate(images), np.concatenate(labels)
 
 

@@ -34,6 +34,8 @@ def atomic(path: str | os.PathLike, suffix: str = ".tmp", mode: int | None = 0o6
         yield Path(tmp)
         if mode is not None:
             os.chmod(tmp, mode)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)  # readers of `path` that lock it (HDF5 does) must not see our lock
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

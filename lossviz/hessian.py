@@ -432,7 +432,7 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
                    seed: int = 0, floor: float = 1e-2, loss: Loss = F.cross_entropy, method: str = "cached",
                    request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
                    save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
-                   log: Callable[[str], None] | None = print) :
+                   log: Callable[[str], None] | None = print, on_start: Callable[[], None] | None = None) :
     """`eigen_map` into a resumable surface file `out` (`lossviz.surface.compute_file`): arrays `min_eig`,
     `max_eig` (Li et al. Fig. 7, the reference's names) and `converged` (1.0 where Lanczos met `tol`).
 
@@ -463,4 +463,4 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
 
     return surface.compute_file(out, model, theta, directions, xs, ys, loss_fn=loss,
                                 request={**settings, **(request or {})}, dir_file=dir_file, resume=resume, save_every=save_every, save_seconds=save_seconds,
-                                progress=progress, log=log, point_values=values, names=EIGEN_NAMES)
+                                progress=progress, log=log, point_values=values, names=EIGEN_NAMES, on_start=on_start)

@@ -15,8 +15,10 @@ corrupt file.
 """
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -47,6 +49,17 @@ def _h5_bytes(write) -> bytes:
     with h5py.File(buffer, "w") as f:
         write(f)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _reading(path: str | Path, what: str) -> Iterator[h5py.File]:
+    """Open an HDF5 file to read; a missing, truncated or non-HDF5 file is a ValueError naming it and `what`."""
+    try:
+        with h5py.File(path, "r") as f:
+            yield f
+    except (OSError, KeyError, RuntimeError) as error:  # h5py's errors for damaged files
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ValueError(f"{path} is not a readable {what} (truncated, damaged or not HDF5: {reason})") from None
 
 
 def _attr(value: Any) -> Any:
@@ -85,7 +98,7 @@ def save_directions(path: str | Path, directions: Sequence[Mapping[str, torch.Te
 
 def direction_attrs(path: str | Path) -> list[dict[str, Any]]:
     """The attributes of each direction group (empty for files of the reference code)."""
-    with h5py.File(path, "r") as f:
+    with _reading(path, "direction file") as f:
         return [{k: _attr(v) for k, v in f[axis].attrs.items() if k != "names"} for axis in AXES if axis in f]
 
 
@@ -97,7 +110,7 @@ def load_directions(path: str | Path, theta: Mapping[str, torch.Tensor]) -> list
     """
     keys = list(theta)
     result = []
-    with h5py.File(path, "r") as f:
+    with _reading(path, "direction file") as f:
         if AXES[0] not in f:
             raise ValueError(f"{path} is not a direction file: it has no 'xdirection' group")
         for axis in AXES:
@@ -194,7 +207,7 @@ def load_surface(path: str | Path) -> Surface:
     reference's own rule). Reference 2D arrays are allocated (len(x), len(y)) but filled in
     meshgrid order, so a non-square one is reshaped to (len(y), len(x)) by its flat order.
     """
-    with h5py.File(path, "r") as f:
+    with _reading(path, "surface file") as f:
         if "xcoordinates" not in f:
             raise ValueError(f"{path} is not a surface file: it has no 'xcoordinates' dataset")
         xs = np.asarray(f["xcoordinates"][()], dtype=np.float64)

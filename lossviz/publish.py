@@ -1,8 +1,9 @@
 """`make publish`: re-execute the course notebooks in place at the quick profile, without volatile metadata.
 
-Each notebook runs with papermill into a temporary file beside it; only a notebook that ran to the end
-replaces the committed one (atomically), after `strip` removed what changes from run to run (timings,
-papermill bookkeeping, progress bars, local paths), so a second publish of the same results is a no-op.
+Each notebook runs with papermill into a temporary folder outside `notebooks/` (a killed publish leaves
+nothing there); only a notebook that ran to the end replaces the committed one (atomically), after `strip`
+removed what changes from run to run (timings, papermill bookkeeping, progress bars, local paths), so a
+second publish of the same results is a no-op.
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import copy
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from lossviz import files, paths, runner
+from lossviz import errors, files, paths, runner
 from lossviz.paths import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
@@ -73,15 +75,17 @@ def strip(nb: dict, local: list[str] | None = None) -> dict:
 
 
 def publish_one(notebook: Path, kernel: str = "python3") -> float:
-    """Execute one notebook at its default parameters into a temp file, strip it, replace the original."""
+    """Execute one notebook at its default parameters into a temp folder, strip it, replace the original."""
     import nbformat
     import papermill
 
     start = time.perf_counter()
-    with files.atomic(notebook, suffix=".ipynb") as tmp:
-        papermill.execute_notebook(str(notebook), str(tmp), kernel_name=kernel, cwd=str(Path.cwd()),
+    with tempfile.TemporaryDirectory(prefix="lossviz-publish-") as folder:
+        executed = Path(folder) / notebook.name
+        papermill.execute_notebook(str(notebook), str(executed), kernel_name=kernel, cwd=str(Path.cwd()),
                                    progress_bar=False)
-        nb = strip(nbformat.read(str(tmp), as_version=4))
+        nb = strip(nbformat.read(str(executed), as_version=4))
+    with files.atomic(notebook, suffix=".ipynb") as tmp:
         nbformat.write(nbformat.from_dict(nb), str(tmp))
     return time.perf_counter() - start
 
@@ -105,18 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 03 10")
     args = parser.parse_args(argv)
-    os.environ[STATIC_ENV] = "1"  # the kernels papermill starts inherit it: static figures, no widgets
-    selected = [nb for nb in runner.notebooks(args.notebooks)
-                if not args.only or any(nb.stem.startswith(o) for o in args.only)]
-    if not selected:
-        raise ValueError(f"only={args.only} matches no notebook in {args.notebooks}")
-    for notebook in selected:
-        print(f"[publish] {notebook.stem} ...", end=" ", flush=True)
-        print(f"{publish_one(notebook):.1f} s", flush=True)
-    if not args.only:
-        copied = copy_figures(paths.output_dir("quick"), args.notebooks / "figures")
-        print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
-    return 0
+
+    def command() -> int:
+        selected = runner.select(args.notebooks, args.only)
+        os.environ[STATIC_ENV] = "1"  # the kernels papermill starts inherit it: static figures, no widgets
+        for notebook in selected:
+            print(f"[publish] {notebook.stem} ...", end=" ", flush=True)
+            print(f"{publish_one(notebook):.1f} s", flush=True)
+        if not args.only:
+            copied = copy_figures(paths.output_dir("quick"), args.notebooks / "figures")
+            print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
+        return 0
+
+    return errors.exit_status("python -m lossviz.publish", command)
 
 
 if __name__ == "__main__":

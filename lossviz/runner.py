@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lossviz import profiles
+from lossviz import errors, profiles
 from lossviz.paths import STATIC_ENV
 from lossviz.report import index_page, key_results, overview
 
@@ -33,6 +33,20 @@ class NotebookRun:
 def notebooks(folder: Path) -> list[Path]:
     """The course notebooks, numbered NN_topic.ipynb, in order."""
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(folder: Path, only: list[str] | None = None) -> list[Path]:
+    """The notebooks of `folder` whose names start with one of `only` (all when None or empty).
+
+    ValueError when the folder does not exist or nothing matches, naming the notebooks there."""
+    if not Path(folder).is_dir():
+        raise ValueError(f"notebook folder {str(folder)!r} does not exist")
+    found = notebooks(Path(folder))
+    selected = [nb for nb in found if not only or any(nb.stem.startswith(o) for o in only)]
+    if not selected:
+        names = ", ".join(nb.stem for nb in found) or "none"
+        raise ValueError(f"only={only} matches no notebook in {str(folder)!r}; valid choices: {names}")
+    return selected
 
 
 def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kernel: str) -> NotebookRun:
@@ -82,11 +96,9 @@ def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] 
               parameters: dict | None = None, kernel: str = "python3", html_pages: bool = True) -> list[NotebookRun]:
     """Execute the notebooks (all, or those whose names start with one of `only`) and write the index."""
     profiles.get(profile)  # unknown profile: ValueError before any work
+    selected = select(notebook_dir, only)  # before anything is written
     out_dir = out_root / profile
     out_dir.mkdir(parents=True, exist_ok=True)
-    selected = [nb for nb in notebooks(notebook_dir) if not only or any(nb.stem.startswith(o) for o in only)]
-    if not selected:
-        raise ValueError(f"only={only} matches no notebook in {notebook_dir}")
     runs = []
     static, os.environ[STATIC_ENV] = os.environ.get(STATIC_ENV), "1"  # kernels inherit it: no live widgets
     try:
@@ -127,8 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 00 03")
     parser.add_argument("--no-html", action="store_true")
     args = parser.parse_args(argv)
-    runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
-    return 0 if all(r.ok for r in runs) else 1
+
+    def command() -> int:
+        runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
+        return 0 if all(r.ok for r in runs) else 1
+
+    return errors.exit_status("python -m lossviz.runner", command)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ Batches = list[tuple[torch.Tensor, torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BN_MODES = ("eval", "recompute")
 FORMAT = "lossviz-surface-1"
+MAX_POINTS_ENV = "LOSSVIZ_MAX_POINTS"  # raises (or lowers) the cap on grid points
+DEFAULT_MAX_POINTS = 1_000_000  # a 1000 x 1000 grid; the papers' largest is 51 x 51 (hours on a GPU)
+LATER_ATTRS = ("device", "dtype", "batch_size")  # recorded later: finished files written before lack them
 
 
 # ---- data ---------------------------------------------------------------------------------------------
@@ -144,9 +147,11 @@ class _Sweep(nn.Module):
 
 
 def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
-    """Number of correct argmax predictions, or None when (logits, y) are not a classification batch."""
+    """Number of correct argmax predictions (NaN when a logit is NaN or infinite: no prediction is defined),
+    or None when (logits, y) are not a classification batch."""
     if logits.dim() == 2 and not y.is_floating_point() and y.dim() == 1:
-        return (logits.argmax(1) == y).sum()
+        right = (logits.argmax(1) == y).sum().double()
+        return torch.where(torch.isfinite(logits).all(), right, math.nan)
     return None
 
 
@@ -207,7 +212,7 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
                 total, correct = functional_call(sweep, point, (batches, loss_fn))
                 count = sum(len(y) for _, y in batches)
                 result[f"{name}_loss"] = float(total) / count
-                result[f"{name}_acc"] = math.nan if correct is None else 100.0 * int(correct) / count
+                result[f"{name}_acc"] = math.nan if correct is None else 100.0 * float(correct) / count
         return result
 
     return evaluate_point
@@ -223,13 +228,61 @@ def evaluate(model: nn.Module, theta: Mapping[str, torch.Tensor] | None,
 
 # ---- grids ----------------------------------------------------------------------------------------------
 
-def grid(start: float, stop: float, num: int) -> np.ndarray:
-    """`num` evenly spaced coordinates from start to stop (the reference's `--x=min:max:num`)."""
+def max_points() -> int:
+    """The cap on the points of one grid: `$LOSSVIZ_MAX_POINTS` if set, else DEFAULT_MAX_POINTS."""
+    text = os.environ.get(MAX_POINTS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_POINTS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{MAX_POINTS_ENV}={text!r} must be a positive whole number of points")
+    return value
+
+
+def grid(start: float, stop: float, num: int, limit: int | None = None) -> np.ndarray:
+    """`num` evenly spaced coordinates from start to stop (the reference's `--x=min:max:num`).
+
+    One point needs start == stop (it would be start alone); at most `limit` points (default `max_points()`).
+    """
     if int(num) != num or num < 1:
         raise ValueError(f"num={num} must be a positive whole number of points")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"grid bounds must be finite; got start={start}, stop={stop}")
+    if num == 1 and start != stop:
+        raise ValueError(f"num=1 gives the single point {start:g}, not a range to {stop:g}: "
+                         f"use num >= 2, or start = stop for one point")
+    limit = max_points() if limit is None else limit
+    if num > limit:
+        raise ValueError(f"num={int(num):,} is more than the {limit:,} points a grid may hold; "
+                         f"raise the limit with {MAX_POINTS_ENV}=N if you mean it")
     return np.linspace(start, stop, int(num))
+
+
+def check_size(shape: Sequence[int], arrays: int, limit: int | None = None) -> None:
+    """Raise ValueError if a grid of `shape` holding `arrays` value arrays has more than `limit` points
+    (default `max_points()`), or if its arrays would need more than half of the free memory."""
+    points = int(np.prod([int(n) for n in shape], dtype=object))
+    limit = max_points() if limit is None else limit
+    where = " x ".join(f"{int(n):,}" for n in shape)
+    if points > limit:
+        raise ValueError(f"the grid ({where}) has {points:,} points, more than the limit of {limit:,}; "
+                         f"raise it with {MAX_POINTS_ENV}=N if you mean it")
+    needed = 3 * points * (8 * arrays + 1)  # the arrays, the masked copy written and the file's bytes
+    free = _free_memory()
+    if free is not None and needed > free / 2:
+        raise ValueError(f"the grid ({where}) needs about {needed / 2**30:.1f} GiB for its {arrays} arrays, more "
+                         f"than half of the {free / 2**30:.1f} GiB of free memory; use a coarser grid")
+
+
+def _free_memory() -> int | None:
+    """Bytes of free physical memory, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def coordinates(xs: np.ndarray, ys: np.ndarray | None, index: int) -> tuple[float, float | None]:
@@ -343,6 +396,8 @@ def _mismatches(surface: io.Surface, xs: np.ndarray, ys: np.ndarray | None, name
     if sorted(surface.values) != sorted(names):
         problems.append(f"arrays {sorted(surface.values)} vs requested {sorted(names)}")
     for key, value in attrs.items():
+        if key not in surface.attrs and key in LATER_ATTRS and surface.complete:
+            continue  # a finished file of an older lossviz, which did not record it: nothing will be added
         stored = surface.attrs.get(key)
         if stored != value:
             problems.append(f"{key}: file has {stored!r}, request {value!r}")
@@ -386,7 +441,7 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
                  save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
                  log: Callable[[str], None] | None = print,
                  point_values: Callable[[Tensors], Mapping[str, float]] | None = None,
-                 names: Sequence[str] | None = None) -> io.Surface:
+                 names: Sequence[str] | None = None, on_start: Callable[[], None] | None = None) -> io.Surface:
     """Compute a surface into HDF5 file `out` (see `lossviz.io`), resuming the points it lacks.
 
     The file is rewritten atomically every `save_every` points (0: never by count) and at least every
@@ -398,6 +453,11 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
 
     Other per-point values: `point_values(point) -> {name: value}` for each name in `names` replaces the loss
     evaluator (then `data` is unused; e.g. `lossviz.hessian.eigen_map_file`).
+
+    The request is checked before anything is written: the grid against `check_size`, an existing `out`
+    against the request (the device type and dtype of theta are part of it). Then rank 0 calls `on_start()`
+    (e.g. to write the direction file) before it writes `out`. On KeyboardInterrupt (Ctrl-C, or SIGTERM
+    raised as one) the points finished so far are saved to `out` before the exception goes on.
     """
     _check_request(theta, directions, ys)
     dirs.check_choice("bn", bn, BN_MODES)
@@ -414,13 +474,16 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
              "directions_sha256": dirs.fingerprint({f"{i}.{k}": v for i, d in enumerate(directions)
                                                     for k, v in d.items()}),
              "bn": bn, "fuse_bn": bool(fuse_bn), "precision": precision,
-             "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__)}
+             "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__),
+             "device": next(iter(theta.values())).device.type,
+             "dtype": ",".join(sorted({str(v.dtype) for v in theta.values() if v.is_floating_point()}))}
     for key, value in (request or {}).items():
         if key in attrs:
             raise ValueError(f"request key {key!r} is reserved; reserved keys: {', '.join(attrs)}")
         attrs[key] = value
     xs = np.asarray(xs, dtype=np.float64)
     ys = None if ys is None else np.asarray(ys, dtype=np.float64)
+    check_size(io.grid_shape(xs, ys), len(names))
 
     surface, todo, error = None, None, None
     if rank == 0:
@@ -433,8 +496,12 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
                 if problems:
                     raise ValueError(f"out={out!r} holds a surface for another request ({'; '.join(problems)}); "
                                      f"it was not changed: choose another output file or remove it")
+                if on_start is not None:
+                    on_start()
             else:
                 surface = io.empty_surface(xs, ys, names, attrs, dir_file)
+                if on_start is not None:
+                    on_start()
                 io.save_surface(out, surface)
             todo = [int(i) for i in np.flatnonzero(~surface.done.ravel())]
         except (ValueError, OSError) as problem:
@@ -463,7 +530,15 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
                 io.save_surface(out, surface)
                 last["time"], last["count"] = time.monotonic(), 0
 
-        _fill(surface, todo, theta, directions, ev, save, progress)
+        try:
+            _fill(surface, todo, theta, directions, ev, save, progress)
+        except KeyboardInterrupt:
+            if rank == 0:
+                io.save_surface(out, surface)
+                if log is not None:
+                    log(f"interrupted: {int(surface.done.sum())} of {surface.done.size} points are saved in {out}; "
+                        f"run the same command again to compute the rest")
+            raise
     if world > 1:
         box = [surface if rank == 0 else None]
         dist.broadcast_object_list(box, src=0)

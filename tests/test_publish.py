@@ -87,3 +87,15 @@ def test_readme_figures_are_copied_only_when_all_exist(tmp_path):
     copied = publish.copy_figures(source, target, ("a.png", "b.png"))
     assert [p.read_bytes() for p in copied] == [b"png a", b"png b"]
     assert sorted(p.name for p in target.iterdir()) == ["a.png", "b.png"]
+
+
+def test_publish_executes_outside_the_notebook_folder(tmp_path, monkeypatch):
+    """A killed publish must leave nothing in notebooks/: while the notebook runs, its folder holds only itself."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    notebook = folder / "00_look.ipynb"
+    write(notebook, "import os; print(sorted(os.listdir('notebooks')))")
+    publish.publish_one(notebook)
+    assert nbformat.read(str(notebook), as_version=4).cells[1].outputs[0]["text"] == "['00_look.ipynb']\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["00_look.ipynb"]

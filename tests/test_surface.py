@@ -278,3 +278,124 @@ def test_far_points_store_nan_and_inf_as_they_are(tmp_path, net, batches):
     assert back.complete and np.isfinite(back["train_loss"][0])
     assert not np.isfinite(back["train_loss"][1]) and back["train_loss"][1] != -1
     assert np.array_equal(back["train_loss"], s["train_loss"], equal_nan=True)
+
+
+def test_nan_points_store_nan_accuracy(tmp_path, net, batches):
+    """Where the logits are NaN no class is predicted: accuracy is NaN, not the share of class 0 (argmax of NaN)."""
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    out = tmp_path / "far.h5"
+    surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None, progress=False)
+    back = io.load_surface(out)
+    assert np.isnan(back["train_loss"][1]) and np.isnan(back["train_acc"][1])
+    share_of_class_0 = 100.0 * float(sum((y == 0).sum() for _, y in batches)) / 48
+    assert share_of_class_0 > 0  # what argmax of NaN logits would have recorded
+    assert back["train_acc"][0] == pytest.approx(direct(net, theta, batches)[1])
+
+
+# ---- request limits and identity -------------------------------------------------------------------------
+
+def test_grid_refuses_one_point_over_a_range_and_more_points_than_the_limit(monkeypatch):
+    with pytest.raises(ValueError, match="num=1 gives the single point -1, not a range to 1"):
+        surface.grid(-1, 1, 1)
+    assert surface.grid(0.5, 0.5, 1).tolist() == [0.5]
+    with pytest.raises(ValueError, match=r"num=1,000,000,000 is more than the 1,000,000 .*LOSSVIZ_MAX_POINTS=N"):
+        surface.grid(-1, 1, 1e9)  # refused before np.linspace allocates 8 GB
+    monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "2000000")
+    assert len(surface.grid(-1, 1, 1_500_000)) == 1_500_000
+    monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "10")
+    assert len(surface.grid(-1, 1, 10)) == 10
+    with pytest.raises(ValueError, match="num=11 is more than the 10 points"):
+        surface.grid(-1, 1, 11)
+    monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "many")
+    with pytest.raises(ValueError, match="LOSSVIZ_MAX_POINTS='many' must be a positive whole number"):
+        surface.grid(-1, 1, 3)
+
+
+def test_check_size_counts_points_and_estimates_memory(monkeypatch):
+    surface.check_size((100, 100), 4)
+    with pytest.raises(ValueError, match=r"\(1,001 x 1,000\) has 1,001,000 points, more than the limit of 1,000,000"):
+        surface.check_size((1001, 1000), 4)
+    monkeypatch.setattr(surface, "_free_memory", lambda: 2 * 3 * 100 * (8 * 4 + 1) - 1)  # just under twice the need
+    with pytest.raises(ValueError, match=r"\(10 x 10\) needs about .* GiB for its 4 arrays, more than half"):
+        surface.check_size((10, 10), 4)
+    surface.check_size((10, 10), 3)
+
+
+def test_device_and_dtype_are_part_of_the_request(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    out = tmp_path / "s.h5"
+    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False)
+    stored = io.load_surface(out)
+    assert stored.attrs["device"] == "cpu" and stored.attrs["dtype"] == "torch.float32"
+    stored.done[1] = False
+    stored.attrs["device"] = "cuda"  # as if started on a GPU
+    io.save_surface(out, stored)
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="device: file has 'cuda', request 'cpu'"):
+        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+    wide = copy.deepcopy(net).double()
+    with pytest.raises(ValueError, match="dtype: file has 'torch.float32', request 'torch.float64'"):
+        surface.compute_file(out, wide, dirs.weights(wide), [{k: v.double() for k, v in delta.items()}], [0.0, 1.0],
+                             data={"train": [(x.double(), y) for x, y in batches]}, log=None)
+    assert out.read_bytes() == before
+
+
+def test_finished_files_of_older_versions_are_read_unfinished_ones_refused(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    out = tmp_path / "old.h5"
+    full = surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None,
+                                progress=False)
+    old = io.load_surface(out)
+    for key in ("device", "dtype"):
+        del old.attrs[key]  # not recorded before
+    io.save_surface(out, old)
+    again = surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+    assert np.array_equal(again["train_loss"], full["train_loss"])
+    old.done[1] = False
+    io.save_surface(out, old)
+    with pytest.raises(ValueError, match="device: file has None, request 'cpu'"):
+        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+
+
+def test_on_start_runs_only_after_the_request_is_checked(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta, eta = dirs.random_directions(net, 0, 2)
+    out = tmp_path / "s.h5"
+    calls = []
+    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False,
+                         on_start=lambda: calls.append(out.exists()))
+    assert calls == [False]  # before the file is first written
+    with pytest.raises(ValueError, match="another request"):
+        surface.compute_file(out, net, theta, [eta], [0.0, 1.0], data={"train": batches}, log=None,
+                             on_start=lambda: calls.append("mismatch"))
+    with pytest.raises(ValueError, match="more than the limit"):
+        surface.compute_file(tmp_path / "big.h5", net, theta, [delta, eta], np.zeros(1001), np.zeros(1000),
+                             data={"train": batches}, log=None, on_start=lambda: calls.append("big"))
+    assert calls == [False] and not (tmp_path / "big.h5").exists()
+
+
+def test_interrupt_saves_the_finished_points(tmp_path, net, batches):
+    theta = dirs.weights(net)
+    delta = dirs.random_direction(net, 0)
+    out = tmp_path / "s.h5"
+    seen = []
+
+    def values(point):
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the 4th point
+        seen.append(float(point["fc.bias"][0]))
+        return {"b": float(point["fc.bias"][0])}
+
+    messages = []
+    xs = [0.0, 1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(KeyboardInterrupt):
+        surface.compute_file(out, net, theta, [delta], xs, point_values=values, names=["b"], log=messages.append,
+                             progress=False, save_seconds=3600)
+    saved = io.load_surface(out)
+    assert saved.done.tolist() == [True, True, True, False, False]
+    expected = [float(theta["fc.bias"][0] + x * delta["fc.bias"][0]) for x in xs[:3]]
+    np.testing.assert_allclose(saved["b"][:3], expected, rtol=1e-6)
+    assert messages[-1].startswith(f"interrupted: 3 of 5 points are saved in {out}")

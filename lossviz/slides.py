@@ -26,8 +26,10 @@ SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 CODE_CHOICES = ("tagged", "show", "hide")  # hide the code of cells tagged HIDE_CODE, show all, hide all
 HIDE_CODE = "hide-code"
 WEB_ENV = "LOSSVIZ_WEB"  # a folder holding reveal.js/ and mathjax/ as npm installs them
-MAX_LINES = 14  # lines of text one slide holds at the decks' font size
-FIGURE_LINES = 9  # a figure takes the room of this many lines of text
+MAX_LINES = 15  # lines of text (about 90 characters each) one slide holds at the decks' font size
+FIGURE_LINES = 12  # a figure needs at least the room of this many lines (so it shares a slide with 3 at most)
+LINE_PX, FIGURE_PX = 36, 610  # a line of text, and a figure alone on its slide, in pixels of the 1280x720 slide
+CHARS_PER_LINE = 90
 LIST_ITEM = re.compile(r"[-*] |\d+\. ")
 FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -106,48 +108,60 @@ def _heading(source: str) -> bool:
     return source.lstrip().startswith("#")
 
 
+def _lines(text: str) -> int:
+    """Lines a markdown text takes on a slide: long lines wrap, a heading takes two."""
+    return sum(2 if line.startswith("#") else max(1, -(-len(line) // CHARS_PER_LINE))
+               for line in text.strip("\n").splitlines()) or 1
+
+
+def _size(cell: dict) -> tuple[int, bool]:
+    """The lines a cell takes on a slide, and whether it is a figure (code cells: their output only)."""
+    if cell.get("cell_type") == "markdown":
+        return _lines(_text(cell.get("source", ""))), False
+    if _figures(cell):
+        return FIGURE_LINES, True
+    return _output_lines(cell), False
+
+
+def _hidden(cell: dict) -> bool:
+    """A cell no slide shows: setup code, the parameters and key numbers (speaker notes), code without output."""
+    source, tags = _text(cell.get("source", "")), _tags(cell)
+    return cell.get("cell_type") == "code" and ("import lossviz" in source or "parameters" in tags
+                                                 or "injected-parameters" in tags or _records(cell)
+                                                 or not cell.get("outputs"))
+
+
 def slide_types(nb: dict) -> list[str]:
     """The slide type of each cell, from its role.
 
-    The first cell is the title slide; a markdown heading starts a slide; a figure gets a sub-slide of its
-    own unless it fits under the text before it; the parameters (and papermill's injected ones) and the
-    cell with the key numbers become speaker notes; setup cells and code without output are skipped."""
+    The first cell is the title slide; a markdown heading starts a slide; a figure or a printed table gets
+    a sub-slide of its own unless it fits under the text before it (text that introduces it moves along),
+    and nothing follows a figure on its slide;
+    the parameters (and papermill's injected ones) and the cell with the key numbers become speaker notes;
+    setup cells and code without output are skipped."""
+    cells = nb.get("cells", [])
     types: list[str] = []
-    used = MAX_LINES  # lines used on the current slide
-    figure = False  # the current slide shows a figure
-    for index, cell in enumerate(nb.get("cells", [])):
-        source = _text(cell.get("source", ""))
-        tags = _tags(cell)
-        lines = source.count("\n") + 1
-        if index == 0:
-            kind, used, figure = "slide", lines, False
-        elif cell.get("cell_type") == "markdown":
-            if _heading(source):
-                kind, used, figure = "slide", lines, False
-            elif figure or used + lines > MAX_LINES:
-                kind, used, figure = "subslide", lines, False
-            else:
-                kind, used = "-", used + lines
-        elif cell.get("cell_type") != "code":
-            kind = "skip"
-        elif "import lossviz" in source:
-            kind = "skip"
-        elif "parameters" in tags or "injected-parameters" in tags or _records(cell):
-            kind = "notes"
-        elif not cell.get("outputs"):
-            kind = "skip"
-        elif _figures(cell):
-            if figure or used > MAX_LINES - FIGURE_LINES:
-                kind, used = "subslide", FIGURE_LINES
-            else:
-                kind, used = "-", used + FIGURE_LINES
-            figure = True
+    used, figure = 0, False  # lines used on the current slide; whether it shows a figure
+    for index, cell in enumerate(cells):
+        source, tags = _text(cell.get("source", "")), _tags(cell)
+        lines, is_figure = _size(cell)
+        if _hidden(cell) and index:
+            notes = "import lossviz" not in source and ("parameters" in tags or "injected-parameters" in tags
+                                                         or _records(cell))
+            types.append("notes" if notes else "skip")
+            continue
+        follower = cells[index + 1] if index + 1 < len(cells) else {}
+        introduces = (cell.get("cell_type") == "markdown" and follower.get("cell_type") == "code"
+                      and not _hidden(follower))
+        needed, shows_figure = lines, is_figure
+        if introduces:  # text introducing an output stays with it
+            needed, shows_figure = lines + _size(follower)[0], _size(follower)[1]
+        if index == 0 or cell.get("cell_type") == "markdown" and _heading(source):
+            kind, used, figure = "slide", lines, is_figure
+        elif used + needed <= MAX_LINES and not figure:  # a figure fills the rest of its slide
+            kind, used, figure = "-", used + lines, figure or is_figure
         else:
-            lines = _output_lines(cell)
-            if figure or used + lines > MAX_LINES:
-                kind, used, figure = "subslide", lines, False
-            else:
-                kind, used = "-", used + lines
+            kind, used, figure = "subslide", lines, is_figure
         types.append(kind)
     return types
 
@@ -193,16 +207,16 @@ def split_long(nb: dict, max_lines: int = MAX_LINES) -> dict:
     cells = []
     for cell in out.get("cells", []):
         source = _text(cell.get("source", ""))
-        if cell.get("cell_type") != "markdown" or source.count("\n") + 1 <= max_lines:
+        if cell.get("cell_type") != "markdown" or _lines(source) <= max_lines:
             cells.append(cell)
             continue
         heading = source.splitlines()[0] if _heading(source) else ""
-        budget = max_lines - 2 if heading else max_lines  # a continuation repeats the heading and a blank line
+        budget = max_lines - 3 if heading else max_lines  # a continuation repeats the heading and a blank line
         chunks: list[str] = []
         for block in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. )", source):  # paragraphs and list items
             tight = LIST_ITEM.match(block) and chunks and LIST_ITEM.match(chunks[-1].split("\n\n")[-1])
             joined = chunks[-1] + ("\n" if tight else "\n\n") + block if chunks else block
-            if chunks and joined.count("\n") + 1 <= budget:
+            if chunks and _lines(joined) <= budget:
                 chunks[-1] = joined
             else:
                 chunks.append(block)
@@ -219,10 +233,54 @@ def split_long(nb: dict, max_lines: int = MAX_LINES) -> dict:
     return out
 
 
+def split_figures(nb: dict) -> dict:
+    """A copy in which a code cell showing several figures becomes one cell per figure, each on its own
+    sub-slide (the first keeps the cell's code and slide type)."""
+    out = copy.deepcopy(nb)
+    cells = []
+    for cell in out.get("cells", []):
+        outputs = cell.get("outputs", [])
+        starts = [i for i, o in enumerate(outputs) if _figures({"outputs": [o]})][1:]
+        if cell.get("cell_type") != "code" or not starts:
+            cells.append(cell)
+            continue
+        for n, (a, b) in enumerate(zip([0, *starts], [*starts, len(outputs)])):
+            part = copy.deepcopy(cell)
+            part["outputs"] = outputs[a:b]
+            if n:
+                part["id"], part["source"] = f"{cell.get('id', 'cell')}-{n}", ""
+                part["metadata"]["slideshow"] = {"slide_type": "subslide"}
+                part["metadata"]["tags"] = [*_tags(cell), HIDE_CODE]
+            cells.append(part)
+    out["cells"] = cells
+    return out
+
+
+def size_figures(nb: dict) -> dict:
+    """A copy whose figures have a display height that fills the room their slide leaves (pixels)."""
+    out = copy.deepcopy(nb)
+    used = 0
+    for cell in out.get("cells", []):
+        kind = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
+        if kind in ("skip", "notes", "fragment"):
+            continue
+        used = 0 if kind in ("slide", "subslide") else used
+        lines, figure = _size(cell)
+        if figure:
+            for output in cell.get("outputs", []):
+                for mime in FIGURES:
+                    if mime in output.get("data", {}):
+                        meta = output.setdefault("metadata", {}).setdefault(mime, {})
+                        meta.pop("width", None)
+                        meta["height"] = max(FIGURE_PX - used * LINE_PX, FIGURE_PX // 2)
+        used += lines
+    return out
+
+
 def _for_deck(nb: dict, code: str) -> dict:
     """The notebook as a deck shows it: metadata filled in, long text split, code hidden per `code` (speaker
     notes keep theirs), and the plain-text results beside figures (a saved file's path) dropped."""
-    out = split_long(mark(nb))
+    out = split_figures(split_long(mark(nb)))
     for cell in out["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -234,7 +292,7 @@ def _for_deck(nb: dict, code: str) -> dict:
         if _figures(cell):
             cell["outputs"] = [o for o in cell.get("outputs", [])
                                if o.get("output_type") != "execute_result" or _figures({"outputs": [o]})]
-    return out
+    return size_figures(out)
 
 
 def _exporter(kind: str, mathjax_url: str):

@@ -29,7 +29,7 @@ def course_notebook() -> dict:
              new_markdown_cell("## Training"),
              new_code_cell("runs = train()"),  # no output
              printed("print(captions)", "ResNet-20, 53.45%\nResNet-56, 63.65%\n"),
-             new_markdown_cell("## Surfaces\n\nFilter-normalized."),
+             new_markdown_cell("## Surfaces\nFilter-normalized."),
              figure("fig = contours()  # CONTOUR_CODE"),
              figure("fig = surfaces_3d()"),
              new_markdown_cell("What to look for: the basin narrows."),
@@ -195,3 +195,24 @@ def test_the_run_index_links_the_decks(tmp_path, monkeypatch):
 def test_runs_without_decks_get_no_links():
     page = report.index_page([runner.NotebookRun("03_depth", 1.0, True, "", {}, "03 · Depth")], "smoke")
     assert "slides" not in page
+
+
+def test_a_cell_with_several_figures_becomes_one_subslide_per_figure():
+    cell = figure("explorer()  # EXPLORER")
+    cell.outputs += [new_output("display_data", data={"image/png": PNG}) for _ in range(2)]
+    nb = slides.mark(new_notebook(cells=[new_markdown_cell("# T"), cell]))
+    split = slides.split_figures(nb)
+    assert [len(c.outputs) for c in split.cells[1:]] == [1, 1, 1]
+    assert [c.metadata["slideshow"]["slide_type"] for c in split.cells] == ["slide", "-", "subslide", "subslide"]
+    assert [c.source for c in split.cells[1:]] == ["explorer()  # EXPLORER", "", ""]
+    assert slides.deck_html(nb).count("<img") == 3
+
+
+def test_figures_fill_the_room_their_slide_leaves():
+    nb = slides.mark(course_notebook())
+    sized = slides.size_figures(nb)
+    heights = [o.metadata["image/png"]["height"] for c in sized.cells for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {})]
+    under_heading = slides.FIGURE_PX - slides._lines(nb.cells[6].source) * slides.LINE_PX
+    assert heights == [under_heading, slides.FIGURE_PX]  # below "## Surfaces" and its line; alone
+    assert re.findall(r'<img[^>]*?style="height: (\d+)px"', slides.deck_html(nb), flags=re.S) == [str(h) for h in heights]

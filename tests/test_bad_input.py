@@ -174,6 +174,13 @@ def test_resume_with_another_batch_size_is_refused(work, tmp_path):
     assert "it was not changed" in line and io.load_surface(out).done.sum() == 1
 
 
+def test_another_request_writes_no_direction_file(work):
+    """a.h5 was made with seed 0: new directions (seed 3, a new --dir-file) are drawn, but not saved."""
+    line = refused(["surface", *base(work), "--x=-1:1:2", "--seed", "3", "--dir-file", "seed3.h5", "--out", "a.h5"],
+                   work, "holds a surface for another request (directions_sha256")
+    assert "it was not changed" in line
+
+
 def test_directions_made_for_another_checkpoint_are_refused_unless_asked(work, tmp_path, capsys):
     dir_file = str(work / "a.directions.h5")
     line = refused(["surface", *base(work, "b.pt"), "--x=-1:1:2", "--dir-file", dir_file, "--out", "b.h5"],

@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--epochs", type=int, default=None, help="default: the quick profile's")
     args = parser.parse_args()
-    base = profiles.QUICK.first_run()
+    base = profiles.get("quick").first_run()
     if args.epochs:
         base = base.replace(epochs=args.epochs)
     try:

@@ -17,7 +17,7 @@ from torch import nn
 from lossviz import cache, data, errors, models
 from lossviz import directions as dirs
 from lossviz import hessian, io, surface
-from lossviz.train import PRECISIONS
+from lossviz import precision as precisions
 
 DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
 
@@ -68,18 +68,22 @@ def _common_options(cmd: argparse.ArgumentParser, test_split: bool = True) -> No
     cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
     cmd.add_argument("--dir-file", default=None,
                      help="direction HDF5 file (default: next to --out); reused if it exists")
-    cmd.add_argument("--batch-size", type=_positive, default=1000)
+    cmd.add_argument("--batch-size", type=_positive, default=None,
+                     help="images per forward pass (default: fast for the device, 128 on CPUs, 1000 on GPUs)")
     cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
     cmd.add_argument("--save-every", type=int, default=0, metavar="K", help="rewrite the file every K points")
     cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _loss_options(cmd: argparse.ArgumentParser) -> None:
+def _loss_options(cmd: argparse.ArgumentParser, bn: str = "eval") -> None:
     """How the loss is evaluated at a point (surface, interpolate)."""
-    cmd.add_argument("--precision", default="fp32", choices=PRECISIONS)
-    cmd.add_argument("--bn", default="eval", choices=surface.BN_MODES,
-                     help="eval: BN running statistics as stored; recompute: re-estimate them at each point")
+    cmd.add_argument("--precision", default="auto", choices=precisions.CHOICES,
+                     help="auto (default): bf16 autocast where the device computes bf16 natively (AMX or "
+                          "AVX512-BF16 CPUs, CUDA), else fp32")
+    cmd.add_argument("--bn", default=bn, choices=surface.BN_MODES,
+                     help=f"eval: BN running statistics as stored; recompute: re-estimate them at each point "
+                          f"on the first split's images (default {bn})")
     cmd.add_argument("--fuse-bn", action="store_true", help="fold conv->BN pairs into the conv weights (bn=eval)")
 
 
@@ -106,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     hessian_cmd = commands.add_parser("hessian", help="Hessian min_eig/max_eig on the random plane (Li et al. Fig. 7)")
     for cmd in (surface_cmd, interp_cmd):
         _common_options(cmd)
-        _loss_options(cmd)
+    _loss_options(surface_cmd)
+    _loss_options(interp_cmd, bn="recompute")  # interpolated BN variances go negative outside [0, 1]
     _plane_options(surface_cmd)
     interp_cmd.add_argument("--checkpoint2", required=True, help="state dict of the second model (theta2)")
     interp_cmd.add_argument("--x", default="-0.5:1.5:41", help="alpha grid min:max:num (alpha=0: theta1, 1: theta2)")
@@ -343,8 +348,9 @@ def run(args: argparse.Namespace) -> io.Surface:
     request = {"model": args.model, "data": args.data, "kind": kind,
                **{f"{name}_data_sha256": cache.tensor_fingerprint(split.images, split.labels)
                   for name, split in chosen.items()}}
-    request["batch_size"] = args.batch_size  # the batches change the sums, and the BN statistics when recomputed
-    batches = {name: data.batches(split, args.batch_size, device=device) for name, split in chosen.items()}
+    batch_size = args.batch_size or data.eval_batch_size(device)
+    request["batch_size"] = batch_size  # the batches change the sums, and the BN statistics when recomputed
+    batches = {name: data.batches(split, batch_size, device=device) for name, split in chosen.items()}
     if args.command == "hessian":
         result = hessian.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], params=args.params,
                                         tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
@@ -353,12 +359,27 @@ def run(args: argparse.Namespace) -> io.Surface:
                                         progress=not args.no_progress, log=log, on_start=write_directions)
         log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
         return result
+    precision = precisions.resolve(args.precision, device)
+    log(precisions.describe(args.precision, device) + f"; batch size {batch_size}")
     result = surface.compute_file(args.out, model, theta, found, xs, ys, data=batches, bn=args.bn,
-                                  precision=args.precision, fuse_bn=args.fuse_bn, request=request,
+                                  precision=precision, fuse_bn=args.fuse_bn, request=request,
                                   dir_file=dir_file, save_every=args.save_every, save_seconds=args.save_seconds,
                                   progress=not args.no_progress, log=log, on_start=write_directions)
     log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
+    log_undefined(result, args.bn, log)
     return result
+
+
+def log_undefined(result: io.Surface, bn: str, log: Callable[[str], None]) -> None:
+    """Say which points have an undefined (NaN or infinite) loss, and what may help."""
+    bad = result.undefined()
+    if not bad:
+        return
+    shown = ", ".join("(" + ", ".join(f"{c:g}" for c in point) + ")" for point in bad[:8])
+    hint = ("; with --bn eval, BN running variances interpolated outside [0, 1] can go negative: "
+            "--bn recompute re-estimates them at each point" if bn == "eval" else "")
+    log(f"warning: {len(bad)} of {result.done.size} points have an undefined loss (NaN/inf), at "
+        f"{shown}{', ...' if len(bad) > 8 else ''}{hint}")
 
 
 def _init_distributed(device: str) -> bool:

@@ -222,9 +222,10 @@ class PathResult:
 
 
 def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_split: data.Split,
-                   test_split: data.Split, weight_decay: float = 0.0, batch_size: int = 500,
+                   test_split: data.Split, weight_decay: float = 0.0, batch_size: int | None = None,
                    device: str | torch.device = "cpu") -> dict[str, float]:
     """Train and test loss and error of weights theta, on a copy of `model` with BN recomputed on train_split."""
+    batch_size = batch_size or data.eval_batch_size(device)
     net = copy.deepcopy(model).to(device)
     with torch.no_grad():
         for k, p in net.named_parameters():
@@ -247,7 +248,7 @@ def ts(points: int = 61) -> list[float]:
 
 def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]], t: Sequence[float],
                   train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
-                  batch_size: int = 500, device: str | torch.device = "cpu") -> PathResult:
+                  batch_size: int | None = None, device: str | torch.device = "cpu") -> PathResult:
     """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each."""
     if len(thetas) != len(t):
         raise ValueError(f"{len(thetas)} thetas and {len(t)} values of t must match")
@@ -257,7 +258,7 @@ def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]]
 
 
 def evaluate_curve(model: nn.Module, curve: Curve, train_split: data.Split, test_split: data.Split,
-                   points: int = 61, weight_decay: float = 0.0, batch_size: int = 500,
+                   points: int = 61, weight_decay: float = 0.0, batch_size: int | None = None,
                    device: str | torch.device = "cpu") -> PathResult:
     """Train/test loss and error along phi(t) at `points` values of t."""
     grid = ts(points)
@@ -267,7 +268,7 @@ def evaluate_curve(model: nn.Module, curve: Curve, train_split: data.Split, test
 
 def evaluate_line(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
                   train_split: data.Split, test_split: data.Split, points: int = 61, weight_decay: float = 0.0,
-                  batch_size: int = 500, device: str | torch.device = "cpu") -> PathResult:
+                  batch_size: int | None = None, device: str | torch.device = "cpu") -> PathResult:
     """The same along the straight line (1 - t) theta1 + t theta2, whose barrier the curve removes."""
     names = [k for k, _ in model.named_parameters()]
     ends = [parameters(theta1, names), parameters(theta2, names)]

@@ -190,6 +190,17 @@ def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4) 
     return picked.permute(0, 3, 1, 2).contiguous()
 
 
+# Evaluation batch sizes by device type. On 2-core CPUs (Sapphire Rapids and EPYC, ResNet-20/56, fp32 and
+# bf16) 128 was the fastest or within a few percent of it and 1,000 up to 2x slower (bench/surface_throughput.py
+# prints the sweep); on a GPU larger batches keep it busy.
+EVAL_BATCH_SIZES = {"cpu": 128, "cuda": 1000}
+
+
+def eval_batch_size(device: str | torch.device = "cpu") -> int:
+    """The evaluation batch size that is fast on `device` (128 on CPUs, 1,000 on GPUs)."""
+    return EVAL_BATCH_SIZES.get(torch.device(device).type, EVAL_BATCH_SIZES["cpu"])
+
+
 def batches(
     split: Split,
     batch_size: int,

@@ -221,9 +221,10 @@ def recompute_bn(model: nn.Module, split: data.Split, batch_size: int = 128,
     return model
 
 
-def probabilities(model: nn.Module, split: data.Split, batch_size: int = 500,
+def probabilities(model: nn.Module, split: data.Split, batch_size: int | None = None,
                   device: str | torch.device = "cpu") -> torch.Tensor:
     """Softmax outputs p(y | x, theta) of `model` in eval mode, (N, classes) float32 on the CPU."""
+    batch_size = batch_size or data.eval_batch_size(device)
     was_training = model.training
     model.eval()
     with torch.inference_mode():

@@ -176,7 +176,9 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     `method`: "cached" builds each batch's gradient graph once and per product only back-propagates through
     it (fastest: ~1.3-1.5x "reverse" on CPU, bench/hessian.py; but it holds ~3.5 MB per CIFAR image for
     ResNet-20); "reverse" recomputes forward and double backward per product (least memory); "forward" is
-    torch.func jvp of grad (forward-over-reverse), measured slower than "reverse" on CPU.
+    torch.func jvp of grad (forward-over-reverse). Which of "reverse" and "forward" is faster depends on the
+    machine (one 2-core CPU measured 1.59 vs 1.40 s per product, another the opposite order):
+    bench/hessian.py times all three side by side.
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")

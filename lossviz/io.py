@@ -165,6 +165,14 @@ class Surface:
         """True when every point is computed."""
         return bool(self.done.all())
 
+    def undefined(self) -> list[tuple[float, ...]]:
+        """Coordinates (x,) or (x, y) of the computed points where some loss is NaN or infinite."""
+        losses = [v for k, v in self.values.items() if k.endswith("_loss")] or list(self.values.values())
+        bad = self.done & np.logical_or.reduce([~np.isfinite(v) for v in losses]) if losses else self.done & False
+        if self.ycoordinates is None:
+            return [(float(self.xcoordinates[i]),) for i in np.flatnonzero(bad)]
+        return [(float(self.xcoordinates[i]), float(self.ycoordinates[j])) for j, i in zip(*np.nonzero(bad))]
+
 
 def grid_shape(xs: np.ndarray, ys: np.ndarray | None) -> tuple[int, ...]:
     """(len(x),) for 1D, (len(y), len(x)) for 2D, the np.meshgrid(x, y) layout."""

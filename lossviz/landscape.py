@@ -18,7 +18,7 @@ class Sample:
     dataset: str
     train_subset: int
     test_subset: int = 0  # 0: no test split
-    batch_size: int = 500
+    batch_size: int = 128  # fast on CPUs (lossviz.data.EVAL_BATCH_SIZES); BN recomputation also uses it
 
     def splits(self, root: str | Path | None = None) -> dict[str, data.Split]:
         """The named splits: {"train": ..., "test": ...} (test only when test_subset > 0)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import torch
+
+from lossviz import precision as precisions
 from lossviz.landscape import Sample
 from lossviz.schedules import Schedule
 from lossviz.train import TrainConfig
@@ -73,7 +76,7 @@ class Profile:
     dataset: str
     seed: int
     progress: bool
-    precision: str
+    precision: str  # fp32, bf16, or auto (resolved by `get` for the device at hand)
     first_model: str  # notebook 00's first trained network
     landscape: Landscape
     ensembles: Ensembles
@@ -112,7 +115,7 @@ SMOKE = Profile(
 )
 
 QUICK = Profile(
-    name="quick", dataset="cifar10", seed=0, progress=True, precision="bf16",
+    name="quick", dataset="cifar10", seed=0, progress=True, precision="auto",
     first_model="resnet20",
     landscape=Landscape(epochs=8, train_subset=4_000, test_subset=2_000, batch_model="resnet20", batch_small=128,
                         batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=15,
@@ -144,12 +147,19 @@ PAPER = Profile(
 )
 
 
-def get(name: str) -> Profile:
-    """The profile called `name` (smoke, quick or paper)."""
+def get(name: str, device: str | torch.device = "cpu") -> Profile:
+    """The profile called `name` (smoke, quick or paper), its precision "auto" resolved for `device`."""
     profiles = {p.name: p for p in (SMOKE, QUICK, PAPER)}
     if name not in profiles:
         raise ValueError(f"profile={name!r} is not known; valid choices: {', '.join(NAMES)}")
-    return profiles[name]
+    profile = profiles[name]
+    return dataclasses.replace(profile, precision=precisions.resolve(profile.precision, device))
+
+
+def precision_line(name: str, device: str | torch.device = "cpu") -> str:
+    """Which precision profile `name` runs in on `device`, and why (printed by the runner)."""
+    get(name, device)  # unknown profile: ValueError
+    return precisions.describe({p.name: p for p in (SMOKE, QUICK, PAPER)}[name].precision, device)
 
 
 def replace(profile: Profile, **changes) -> Profile:

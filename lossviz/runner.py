@@ -95,7 +95,8 @@ def build_decks(runs: list[NotebookRun], out_dir: Path) -> list[NotebookRun]:
 def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] | None = None,
               parameters: dict | None = None, kernel: str = "python3", html_pages: bool = True) -> list[NotebookRun]:
     """Execute the notebooks (all, or those whose names start with one of `only`) and write the index."""
-    profiles.get(profile)  # unknown profile: ValueError before any work
+    line = profiles.precision_line(profile)  # unknown profile: ValueError before any work
+    print(f"[{profile}] {line}", flush=True)
     selected = select(notebook_dir, only)  # before anything is written
     out_dir = out_root / profile
     out_dir.mkdir(parents=True, exist_ok=True)

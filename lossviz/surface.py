@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 
 from lossviz import directions as dirs
 from lossviz import io
-from lossviz.train import PRECISIONS, autocast
+from lossviz import precision as precisions
+from lossviz.precision import autocast
 
 Tensors = dict[str, torch.Tensor]
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
@@ -169,13 +170,14 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
     Accuracy is NaN when the batches are not (logits, class labels).
     """
     dirs.check_choice("bn", bn, BN_MODES)
-    dirs.check_choice("precision", precision, PRECISIONS)
+    precisions.check(precision)
     if fuse_bn and bn != "eval":
         raise ValueError(f"fuse_bn=True needs bn='eval' (got bn={bn!r}); BN statistics are recomputed per point")
     if not data:
         raise ValueError("data must name at least one split, e.g. {'train': batches}")
     if device is None:
         device = next(itertools.chain(model.parameters(), model.buffers())).device
+    precision = precisions.resolve(precision, device)
     prepared = {name: prepare(batches, device) for name, batches in data.items()}
     bn_batches = prepare(bn_data, device) if bn_data is not None else next(iter(prepared.values()))
     shell = _shell(model).eval()
@@ -446,7 +448,7 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
 
     The file is rewritten atomically every `save_every` points (0: never by count) and at least every
     `save_seconds`, and at the end. An existing file made for another request (model state, directions,
-    grid, splits, loss, BN mode, precision or the `request` entries, e.g. a data fingerprint) raises
+    grid, splits, loss, BN mode, precision (with "auto" resolved for the model's device) or the `request` entries, e.g. a data fingerprint) raises
     ValueError and is left untouched. Under torch.distributed every rank calls this with the same
     arguments; ranks evaluate interleaved shares and rank 0 writes. Data are only read when points remain.
     Returns the finished surface (on every rank).
@@ -461,7 +463,8 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     """
     _check_request(theta, directions, ys)
     dirs.check_choice("bn", bn, BN_MODES)
-    dirs.check_choice("precision", precision, PRECISIONS)
+    precisions.check(precision)
+    precision = precisions.resolve(precision, next(itertools.chain(model.parameters(), model.buffers())).device)
     if fuse_bn and bn != "eval":
         raise ValueError(f"fuse_bn=True needs bn='eval' (got bn={bn!r}); BN statistics are recomputed per point")
     if save_every < 0 or save_seconds <= 0:

@@ -1,7 +1,6 @@
 """Seeded training on in-memory tensors, with per-iteration learning rates, checkpoints and a disk cache."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -12,10 +11,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lossviz import cache, data, models
+from lossviz import precision as precisions
+from lossviz.precision import autocast
 from lossviz.schedules import Schedule
 
 OPTIMIZERS = ("sgd", "adam")
-PRECISIONS = ("fp32", "bf16")
 State = dict[str, torch.Tensor]
 
 
@@ -36,7 +36,7 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)
     augment: bool = True
     seed: int = 0
-    precision: str = "fp32"
+    precision: str = "fp32"  # fp32 or bf16: resolve "auto" first (lossviz.precision.resolve)
     checkpoint_epochs: tuple[float, ...] = ()  # save the weights after these (possibly fractional) epochs
     init: TrainConfig | None = None  # start from the final weights of this run (e.g. FGE)
     init_epoch: float | None = None  # with init: start from its checkpoint at this epoch instead (FGE)
@@ -47,8 +47,7 @@ class TrainConfig:
             raise ValueError(f"model={self.model!r} is not in the zoo; valid choices: {', '.join(models.names())}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r}; valid choices: {', '.join(PRECISIONS)}")
+        precisions.check(self.precision, allow_auto=False)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs={self.epochs} and batch_size={self.batch_size} must be >= 1")
         if any(not 0 <= e <= self.epochs for e in self.checkpoint_epochs):
@@ -83,18 +82,10 @@ class TrainResult:
         return net.to(device).eval()
 
 
-def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager:
-    """bf16 autocast for precision='bf16', else a no-op."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision!r}; valid choices: {', '.join(PRECISIONS)}")
-    if precision == "bf16":
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def evaluate(model: nn.Module, split: data.Split, batch_size: int = 500, precision: str = "fp32",
+def evaluate(model: nn.Module, split: data.Split, batch_size: int | None = None, precision: str = "fp32",
              device: str | torch.device = "cpu") -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` (in eval mode) on a split."""
+    """Mean cross-entropy and accuracy of `model` (in eval mode) on a split (batch size: fast for `device`)."""
+    batch_size = batch_size or data.eval_batch_size(device)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0

@@ -39,7 +39,8 @@ def workdir(tmp_path_factory) -> Path:
 
 def common(workdir: Path, out: str) -> list[str]:
     return ["--model", "resnet20", "--checkpoint", str(workdir / "a.pt"), "--data", "synthetic",
-            "--train-subset", "4", "--batch-size", "4", "--device", "cpu", "--no-progress", "--out", str(workdir / out)]
+            "--train-subset", "4", "--batch-size", "4", "--device", "cpu", "--precision", "fp32", "--no-progress",
+            "--out", str(workdir / out)]
 
 
 def same_surface(a: io.Surface, b: io.Surface) -> bool:
@@ -75,7 +76,8 @@ def test_surface_file_matches_direct_evaluation(workdir, reference, capsys):
 
 
 def test_interpolate_endpoints_are_the_two_models(workdir, capsys):
-    args = [*common(workdir, "line.h5"), "--checkpoint2", str(workdir / "b.pt"), "--x=0:1:2", "--test-subset", "4"]
+    args = [*common(workdir, "line.h5"), "--checkpoint2", str(workdir / "b.pt"), "--x=0:1:2", "--test-subset", "4",
+            "--bn", "eval"]
     assert cli.main(["interpolate", *args]) == 0
     line = io.load_surface(workdir / "line.h5")
     assert line.ycoordinates is None and list(line.xcoordinates) == [0.0, 1.0]
@@ -84,6 +86,40 @@ def test_interpolate_endpoints_are_the_two_models(workdir, capsys):
         expected = surface.evaluate(model, None, data.batches(data.synthetic(4), 4))[0]
         assert line["train_loss"][k] == pytest.approx(expected, rel=1e-5)
     assert "computing 2 of 2 points" in capsys.readouterr().out
+
+
+def test_interpolate_recomputes_bn_by_default_so_no_point_is_undefined(workdir, tmp_path, capsys):
+    """Outside [0, 1] interpolated BN variances go negative: NaN with --bn eval (and said so), finite by default."""
+    theta_a = torch.load(workdir / "a.pt")
+    theta_b = dict(theta_a)
+    for k in [k for k in theta_a if k.endswith("running_var")]:
+        theta_a[k] = torch.full_like(theta_a[k], 0.1)
+        theta_b[k] = torch.full_like(theta_b[k], 1.0)  # at alpha = -0.5: 1.5 * 0.1 - 0.5 * 1.0 < 0
+    torch.save(theta_a, tmp_path / "a.pt")
+    torch.save(theta_b, tmp_path / "b.pt")
+    args = ["--model", "resnet20", "--checkpoint", str(tmp_path / "a.pt"), "--checkpoint2", str(tmp_path / "b.pt"),
+            "--data", "synthetic", "--train-subset", "8", "--device", "cpu", "--no-progress", "--x=-0.5:1:4"]
+    assert cli.main(["interpolate", *args, "--out", str(tmp_path / "eval.h5"), "--bn", "eval"]) == 0
+    said = capsys.readouterr().out
+    assert np.isnan(io.load_surface(tmp_path / "eval.h5")["train_loss"][0])
+    assert "1 of 4 points have an undefined loss" in said and "(-0.5)" in said and "--bn recompute" in said
+    assert cli.main(["interpolate", *args, "--out", str(tmp_path / "default.h5")]) == 0
+    line = io.load_surface(tmp_path / "default.h5")
+    assert line.attrs["bn"] == "recompute" and np.isfinite(line["train_loss"]).all()
+    assert "undefined" not in capsys.readouterr().out
+
+
+def test_default_precision_and_batch_size_follow_the_hardware(workdir, tmp_path, capsys, monkeypatch):
+    from lossviz import precision
+    args = ["--model", "resnet20", "--checkpoint", str(workdir / "a.pt"), "--data", "synthetic", "--train-subset", "4",
+            "--device", "cpu", "--no-progress", "--x=-1:1:2"]
+    for units, chosen in (((), "fp32"), (("AMX-BF16",), "bf16")):
+        monkeypatch.setattr(precision, "cpu_bf16_units", lambda units=units: units)
+        assert cli.main(["surface", *args, "--out", str(tmp_path / f"{chosen}.h5")]) == 0
+        assert io.load_surface(tmp_path / f"{chosen}.h5").attrs["precision"] == chosen
+        assert f"precision auto -> {chosen} on cpu" in capsys.readouterr().out
+    assert cli.build_parser().parse_args(["surface", *args, "--out", "x.h5"]).batch_size is None
+    assert data.eval_batch_size("cpu") == 128 and data.eval_batch_size("cuda") == 1000
 
 
 @pytest.mark.parametrize("extra, message", [

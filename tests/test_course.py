@@ -8,7 +8,7 @@ def test_batch_label():
 
 
 def test_connection_joins_two_normal_runs_of_one_budget():
-    for P in (profiles.SMOKE, profiles.QUICK, profiles.PAPER):
+    for P in map(profiles.get, profiles.NAMES):
         link = course.connection(P, seed=3)
         first, second = link.ends
         assert (first.seed, second.seed) == P.ensembles.seeds[:2]
@@ -19,7 +19,7 @@ def test_connection_joins_two_normal_runs_of_one_budget():
 
 def test_model_and_batch_runs_are_shared_between_studies():
     """The small-batch, weight-decay run of the batch study is the depth study's run of the same network."""
-    for P in (profiles.SMOKE, profiles.QUICK):
+    for P in map(profiles.get, ("smoke", "quick")):
         land = P.landscape
         batch = P.batch_runs()[land.batch_small, land.weight_decays[-1]]
         assert P.model_runs((land.batch_model,))[land.batch_model] == batch

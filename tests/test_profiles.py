@@ -34,7 +34,7 @@ def test_every_model_named_in_a_profile_exists():
 
 def test_runs_of_the_same_network_share_one_cache_entry():
     from lossviz import cache
-    p = profiles.QUICK
+    p = profiles.get("quick")
     land = p.landscape
     batch_run = p.batch_runs()[(land.batch_small, 5e-4)]
     assert cache.key(p.first_run()) == cache.key(batch_run) == cache.key(p.model_runs((land.batch_model,))[land.batch_model])

@@ -23,23 +23,26 @@ $(WEB_STAMP): web/package.json
 	touch $(WEB_STAMP)
 
 run: $(STAMP) $(WEB_STAMP)
-	$(PY) -m lossviz.runner --profile $(PROFILE)
+	$(PY) -m lossviz.course.runner --profile $(PROFILE)
 
 # re-execute notebooks/ in place at the quick profile, so the committed notebooks show real outputs
 publish: $(STAMP)
-	$(PY) -m lossviz.publish
+	$(PY) -m lossviz.course.publish
 
 # decks of the published notebooks into runs/published/slides, and of the run at PROFILE (if it was run)
 slides: $(STAMP) $(WEB_STAMP)
-	$(PY) -m lossviz.slides build notebooks --out runs/published/slides
+	$(PY) -m lossviz.course.slides build notebooks --out runs/published/slides
 	@if ls runs/$(PROFILE)/[0-9][0-9]_*.ipynb >/dev/null 2>&1; then \
-		$(PY) -m lossviz.slides build runs/$(PROFILE); \
+		$(PY) -m lossviz.course.slides build runs/$(PROFILE); \
 	else echo "no executed notebooks in runs/$(PROFILE): 'make run PROFILE=$(PROFILE)' builds them and their decks"; fi
 
+# the house plan first (ARCHITECTURE.md, .importlinter): no module imports one from a higher layer
 test: $(STAMP) $(WEB_STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 
 test-fast: $(STAMP) $(WEB_STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests -m "not notebooks and not browser"
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""Benchmark: lossviz.hessian.extremes against the Li et al. reference approach, on one ResNet-20 point.
+"""Benchmark: lossviz.compute.hessian.extremes against the Li et al. reference approach, on one ResNet-20 point.
 
 Both sides see the same model, point (random init, or --train-steps SGD steps from it; BN statistics then
 recomputed on the subset), images and parameters (tensors with dim > 1, as the reference). The reference
@@ -30,7 +30,9 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lossviz import data, hessian, models  # noqa: E402
+from lossviz.base import data
+from lossviz.compute import hessian
+from lossviz import models  # noqa: E402
 
 
 def subset(n: int) -> data.Split:

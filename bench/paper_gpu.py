@@ -1,6 +1,6 @@
 """The paper profile on a GPU: a short end-to-end run, per-network training speed, surface throughput.
 
-1. `lossviz.train.train` on the paper profile's first run (full CIFAR-10), shortened to one epoch: the
+1. `lossviz.compute.train.train` on the paper profile's first run (full CIFAR-10), shortened to one epoch: the
    paper code path runs on the device, and its epoch time is measured.
 2. For each paper network, `--iters` timed SGD steps at batch 128 in fp32 and in bf16 autocast (same
    model, data and step): seconds per epoch of 50,000 images and the projected time of the paper's run.
@@ -17,7 +17,9 @@ import time
 import torch
 from torch import nn
 
-from lossviz import data, directions, models, profiles, surface, train
+from lossviz.base import data, directions, models
+from lossviz.course import profiles
+from lossviz.compute import surface, train
 
 PAPER_NETWORKS = {  # name: (epochs of the paper's run, who trains it)
     "vgg9": (300, "Li et al."), "resnet56": (300, "Li et al."), "resnet110": (300, "Li et al."),

@@ -10,7 +10,8 @@ import argparse
 import statistics
 import time
 
-from lossviz import profiles, train
+from lossviz.course import profiles
+from lossviz.compute import train
 
 
 def main() -> None:

@@ -53,8 +53,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from lossviz import cache, cli, data, models, precision, surface
-from lossviz import directions as dirs
+from lossviz.base import cache, data, models, precision
+from lossviz.compute import surface
+from lossviz import cli
+from lossviz.base import directions as dirs
 
 BATCH_SIZES = (128, 250, 500, 1000)  # candidates of (b) and (c) unless --batch-size
 FAST_MODES = (("bf16", True), ("bf16", False), ("fp32", True))  # (precision, fuse_bn) candidates of (c)

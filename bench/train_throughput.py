@@ -19,10 +19,11 @@ import time
 import torch
 from torch import nn
 
-from lossviz import data, models, train
-from lossviz import precision as precisions
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.base import data, models
+from lossviz.compute import train
+from lossviz.base import precision as precisions
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 
 class PILDataset(torch.utils.data.Dataset):
@@ -91,7 +92,7 @@ def peak_memory_resnet56() -> float:
     """Peak resident memory (GiB) of a fresh process training ResNet-56 at batch 128 for a few steps."""
     code = (
         "import resource, torch; from lossviz import models, data, train;"
-        "from lossviz.schedules import Schedule; from lossviz.train import TrainConfig;"
+        "from lossviz.base.schedules import Schedule; from lossviz.compute.train import TrainConfig;"
         "m = models.get('resnet56').to(memory_format=torch.channels_last).train();"
         "c = TrainConfig(model='resnet56', dataset='synthetic', schedule=Schedule('constant', 0.1));"
         "o = train.make_optimizer(c, m.parameters());"

@@ -14,10 +14,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz import cache, data, errors, models
-from lossviz import directions as dirs
-from lossviz import hessian, io, surface
-from lossviz import precision as precisions
+from lossviz.base import cache, data, errors, models
+from lossviz.base import directions as dirs
+from lossviz.compute import hessian, surface
+from lossviz.base import io
+from lossviz.base import precision as precisions
 
 DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
 

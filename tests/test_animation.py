@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossviz import animation
+from lossviz.views import animation
 
 matplotlib.use("Agg")
 # animations these tests only inspect (or refuse to save) are never rendered; matplotlib warns when collected

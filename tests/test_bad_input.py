@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import cli, data, io, models, surface
-from lossviz import directions as dirs
+from lossviz.base import data, io, models
+from lossviz.compute import surface
+from lossviz import cli
+from lossviz.base import directions as dirs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -204,13 +206,13 @@ def course(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("module", ["lossviz.runner", "lossviz.publish"])
+@pytest.mark.parametrize("module", ["lossviz.course.runner", "lossviz.course.publish"])
 @pytest.mark.parametrize("args, message", [
     (["--only", "99"], "only=['99'] matches no notebook in 'notebooks'; valid choices: 00_intro"),
     (["--notebooks", "/nonexistent"], "notebook folder '/nonexistent' does not exist"),
 ])
 def test_bad_notebook_selection(course, module, args, message):
-    extra = ["--profile", "smoke"] if module == "lossviz.runner" else []
+    extra = ["--profile", "smoke"] if module == "lossviz.course.runner" else []
     refused([*extra, *args], course, message, module=module)
     assert sorted(p.name for p in course.iterdir()) == ["notebooks"]  # no runs/ folder
 

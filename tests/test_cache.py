@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import cache
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig, TrainResult
+from lossviz.base import cache
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig, TrainResult
 
 
 def counting(value):

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import cli, data, io, models, surface
-from lossviz import directions as dirs
+from lossviz.base import data, io, models
+from lossviz.compute import surface
+from lossviz import cli
+from lossviz.base import directions as dirs
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -110,7 +112,7 @@ def test_interpolate_recomputes_bn_by_default_so_no_point_is_undefined(workdir, 
 
 
 def test_default_precision_and_batch_size_follow_the_hardware(workdir, tmp_path, capsys, monkeypatch):
-    from lossviz import precision
+    from lossviz.base import precision
     args = ["--model", "resnet20", "--checkpoint", str(workdir / "a.pt"), "--data", "synthetic", "--train-subset", "4",
             "--device", "cpu", "--no-progress", "--x=-1:1:2"]
     for units, chosen in (((), "fp32"), (("AMX-BF16",), "bf16")):

@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz import curves, data, directions, train
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.compute import curves, train
+from lossviz.base import data, directions
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 
 def tiny_net(seed: int | None = 0) -> nn.Module:
@@ -176,7 +177,7 @@ def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model():
 
 
 def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
-    from lossviz import models
+    from lossviz.base import models
     monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(None))  # for speed
     base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=1,
                        batch_size=32, schedule=Schedule("constant", 0.05))
@@ -204,8 +205,8 @@ def test_plane_through_state_dicts_uses_parameters_only():
 
 
 def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeypatch):
-    from lossviz import surface
-    from lossviz.landscape import Sample
+    from lossviz.compute import surface
+    from lossviz.base.data import Sample
     model = tiny_net(0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     states = [tiny_net(s).state_dict() for s in (1, 2, 3)]
@@ -227,7 +228,7 @@ def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeyp
 
 
 def test_line_and_curve_share_endpoints_and_are_cached(tmp_path, monkeypatch):
-    from lossviz.landscape import Sample
+    from lossviz.base.data import Sample
     model = tiny_net(0)
     names = [k for k, _ in model.named_parameters()]
     controls = tuple(curves.parameters(tiny_net(s).state_dict(), names) for s in (1, 2, 3))

@@ -1,11 +1,11 @@
-"""Tests of lossviz.data: CIFAR reading, normalization, augmentation, subsets, synthetic data."""
+"""Tests of lossviz.base.data: CIFAR reading, normalization, augmentation, subsets, synthetic data."""
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
-from lossviz import data
+from lossviz.base import data
 
 
 def write_fake_cifar10(root, n_per_batch=20, seed=0):

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz import directions as dirs
+from lossviz.base import directions as dirs
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -5,9 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz import data, ensembles, models, profiles, train
-from lossviz.schedules import Schedule, fge_lr, snapshot_lr
-from lossviz.train import TrainConfig
+from lossviz.base import data, models
+from lossviz.compute import ensembles, train
+from lossviz.course import profiles
+from lossviz.base.schedules import Schedule, fge_lr, snapshot_lr
+from lossviz.compute.train import TrainConfig
 
 
 def tiny_net(seed: int | None = 0, classes: int = 10) -> nn.Module:
@@ -134,28 +136,6 @@ def test_growing_errors_match_a_direct_average():
     p1 = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
     p2 = torch.tensor([[0.2, 0.8], [0.1, 0.9], [0.45, 0.55]])
     assert ensembles.growing_errors([p1, p2], labels) == pytest.approx([100 / 3, 0.0])
-
-
-def test_recompute_bn_changes_only_bn_statistics_to_the_data_mean():
-    model = tiny_net(2)
-    split = data.synthetic(48, seed=7)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    model.eval()
-    ensembles.recompute_bn(model, split, batch_size=16)
-    after = model.state_dict()
-    assert not model.training
-    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, nn.BatchNorm2d))
-    for k, v in before.items():
-        if "running" in k or "num_batches" in k:
-            assert not torch.equal(v, after[k]), k
-        else:
-            assert torch.equal(v, after[k]), k  # every parameter unchanged
-    # independent check: the first BN's mean is the mean of the first conv's output over all the data
-    x = torch.cat([xb for xb, _ in data.batches(split, 48)])
-    with torch.no_grad():
-        expected = model[0](x).mean(dim=(0, 2, 3))
-    assert torch.allclose(after["1.running_mean"], expected, atol=1e-5)
-    assert int(after["1.num_batches_tracked"]) == 3
 
 
 def test_ensemble_error_is_at_most_the_members_mean():

@@ -1,28 +1,38 @@
 """The explorer's logic without a browser: views, cached vs live surfaces, the interpolation point, callbacks."""
+import dataclasses
+
 import matplotlib
 import numpy as np
 import pytest
 
-from lossviz import explorer, landscape, surface, train
-from lossviz.explorer import Explorer, View
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.base import data
+from lossviz.course import profiles, recipes
+from lossviz.views import explorer
+from lossviz.compute import surface, train
+from lossviz.views.explorer import Explorer, View
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 matplotlib.use("Agg")
 CONFIG = TrainConfig(model="resnet20", dataset="synthetic", train_subset=128, test_subset=64, epochs=1,
                      batch_size=32, schedule=Schedule("constant", 0.05))
-SAMPLE = landscape.Sample("synthetic", train_subset=64, test_subset=32, batch_size=32)
-LIVE = landscape.Sample("synthetic", train_subset=32, batch_size=32)
+LIVE = data.Sample("synthetic", train_subset=32)
 
 
 @pytest.fixture(scope="module")
-def ex(tmp_path_factory, one_thread):
+def built(tmp_path_factory, one_thread):
     cache_dir, out = tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("out")
     a, b = (train.train(CONFIG.replace(seed=s), cache_dir=cache_dir, progress=False) for s in (0, 1))
-    line = landscape.interpolation(a, b, SAMPLE, points=5, span=(0.0, 1.0), out_dir=out)
-    landscape.random_surface(a, SAMPLE, dims=2, points=3, seed=0, out_dir=out)  # what a notebook computed
-    return Explorer(runs={"a": a, "b": b}, captions={"a": "run a", "b": "run b"}, line=line, line_label="alpha",
-                    samples={1: SAMPLE, 2: SAMPLE}, live_sample=LIVE, live_points=5, out_dir=out)
+    course = recipes.Course(profiles.get("smoke"), tmp_path_factory.mktemp("data"), out, cache_dir)
+    line = recipes.interpolation(a, b, course.sample(), points=5, span=(0.0, 1.0), out_dir=out)
+    course.random_surface(a, course.sample(test=False), dims=2, points=3, seed=0)  # what a notebook computed
+    ex = course.explorer({"a": a, "b": b}, {"a": "run a", "b": "run b"}, line, "alpha", live_images=32)
+    return dataclasses.replace(ex, live_points=5), b, out
+
+
+@pytest.fixture
+def ex(built):
+    return built[0]
 
 
 @pytest.mark.parametrize("change, field", [({"model": "c"}, "model"), ({"kind": "4d"}, "kind"),
@@ -43,18 +53,19 @@ def test_update_changes_one_field_and_refuses_unknown_ones():
 
 
 def test_cached_surface_is_read_from_its_file(ex, monkeypatch):
-    assert explorer.cached(ex, View("a", points=3))
+    assert ex.cached(View("a", points=3))
     monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a cached surface"))
     s, from_cache = explorer.surface(ex, View("a", points=3))
     assert from_cache and s.complete and s["train_loss"].shape == (3, 3)
 
 
-def test_other_grids_are_computed_live_on_the_small_sample(ex):
+def test_other_grids_are_computed_live_on_the_small_sample(built):
+    ex, run_b, out = built
     view = View("b", kind="1d", seed=3, points=3)
-    assert not explorer.cached(ex, view)
+    assert not ex.cached(view)
     s, from_cache = explorer.surface(ex, view)
     assert not from_cache and s.complete and s["train_loss"].shape == (3,)
-    expected = landscape.random_surface(ex.runs["b"], LIVE, dims=1, points=3, seed=3, out_dir=ex.out_dir)
+    expected = recipes.random_surface(run_b, LIVE, dims=1, points=3, seed=3, out_dir=out)
     assert np.array_equal(s["train_loss"], expected["train_loss"])
     assert "test_loss" not in s.values  # the live sample has no test split
 

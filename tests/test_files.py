@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lossviz import files
+from lossviz.base import files
 
 REPO = Path(__file__).resolve().parents[1]
 

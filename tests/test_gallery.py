@@ -3,7 +3,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from lossviz import gallery
+from lossviz.views import gallery
 
 matplotlib.use("Agg")
 X, Y = np.linspace(-1, 1, 5), np.linspace(0, 2, 4)

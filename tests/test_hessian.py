@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lossviz import hessian as H
+from lossviz.compute import hessian as H
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

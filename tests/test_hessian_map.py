@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import cli, data, hessian, io, models, surface
-from lossviz import directions as dirs
+from lossviz.base import data, io, models
+from lossviz.compute import hessian, surface
+from lossviz import cli
+from lossviz.base import directions as dirs
 
 REPO = Path(__file__).resolve().parents[1]
 LANCZOS = ["--tol", "1e-2", "--max-steps", "25"]

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz import directions as dirs
-from lossviz import io
+from lossviz.base import directions as dirs
+from lossviz.base import io
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

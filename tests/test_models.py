@@ -1,4 +1,4 @@
-"""Tests for lossviz.models: shapes, parameter counts against the papers, names, init, functional_call."""
+"""Tests for lossviz.base.models: shapes, parameter counts against the papers, names, init, functional_call."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lossviz import models
+from lossviz.base import models
 
 
 def n_params(model: nn.Module) -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lossviz import report, runner
+from lossviz.course import report, runner
 
 pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +69,25 @@ def test_nbval_rechecks_the_smoke_outputs(executed, tmp_path):
 def test_results_are_read_back_from_outputs(executed):
     folder, _ = executed
     assert report.key_results(folder / "00_introduction.ipynb")["first_model"] == "resnet20"
+
+
+def test_recorded_numbers_hold_their_invariants(executed):
+    """Facts true at any scale, read from what the notebooks recorded (microsoft/recommenders style)."""
+    _, runs = executed
+    r = {name: run.results for name, run in runs.items()}
+    # 01: with BN statistics recomputed, scaling every conv filter by c leaves the training loss unchanged
+    assert r["01_linear_interpolation"]["scale_invariance_spread"] <= 1e-3
+    # 06: PCA explained-variance ratios are fractions, the first at least the second, together at most 1
+    for label in [k[len("explained_pc1_"):] for k in r["06_pca_trajectories"] if k.startswith("explained_pc1_")]:
+        pc1, pc2 = (r["06_pca_trajectories"][f"explained_pc{i}_{label}"] for i in (1, 2))
+        assert 0 <= pc2 <= pc1 <= 1 and pc1 + pc2 <= 1 + 1e-3
+    # 05: |lambda_min / lambda_max| >= 0, and the top eigenvalue from Lanczos is the largest one recorded at it
+    assert all(v >= 0 for k, v in r["05_hessian_check"].items() if k.startswith("ratio_max_"))
+    # 07-09: test errors are percentages
+    for name in ("07_snapshot_ensembles", "08_fge_mode_connectivity", "09_comparison_table"):
+        errors = [v for k, v in r[name].items() if "error" in k]
+        assert errors and all(0 <= e <= 100 for e in errors), name
+    # 08: a barrier is a rise above the ends (>= 0)
+    assert r["08_fge_mode_connectivity"]["curve_barrier"] >= 0 and r["08_fge_mode_connectivity"]["line_barrier"] >= 0
+    # 10: one surface file per plane and a surface and path file per PCA plane and the bend plane; four views
+    assert r["10_gallery"]["files"] == 3 + 2 * 4 + 2 and r["10_gallery"]["static_views"] == 4

@@ -249,7 +249,7 @@ def test_save_failure_leaves_no_temp_file(tmp_path, monkeypatch):
 
 
 def test_image_grid_one_row_per_class():
-    from lossviz import data
+    from lossviz.base import data
     split = data.synthetic(200, seed=0)
     fig = plot.image_grid(split, per_class=3)
     assert len(fig.axes) == 10 * 3
@@ -273,3 +273,20 @@ def test_line_1d_hides_accuracy_where_the_loss_is_undefined():
     acc_line = [l for ax in fig.axes for l in ax.lines if l.get_color() in ("r", "red", (1.0, 0.0, 0.0, 1))][0]
     y = np.ma.masked_invalid(np.ma.asarray(acc_line.get_ydata()))
     assert np.ma.getmaskarray(y).tolist() == [False, False, False, True, True]
+
+
+def test_ensemble_errors_draws_the_baseline_at_its_value():
+    fig = plot.ensemble_errors([1, 2], [10.0, 11.0], [10.0, 9.0], baseline=12.5)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "one normal run, same budget"]
+    assert len(lines) == 1 and list(lines[0].get_ydata()) == [12.5, 12.5]
+
+
+def test_budget_errors_leaves_out_missing_cells_and_draws_the_std():
+    fig = plot.budget_errors([1, 2, 3], {"ind": [10.0, 9.0, None], "fge": [8.0, 7.5, 7.0]},
+                             {"ind": [0.5, None, None]})
+    drawn = {c.get_label(): c for c in fig.axes[0].containers}
+    ind_line = drawn["ind"].lines[0]
+    assert list(ind_line.get_xdata()) == [1, 2] and list(ind_line.get_ydata()) == [10.0, 9.0]
+    bars = drawn["ind"].lines[2][0].get_segments()
+    assert bars[0][:, 1].tolist() == [9.5, 10.5] and bars[1][:, 1].tolist() == [9.0, 9.0]
+    assert list(drawn["fge"].lines[0].get_ydata()) == [8.0, 7.5, 7.0]

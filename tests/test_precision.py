@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import cache, data, models, precision, profiles, surface
-from lossviz import directions as dirs
-from lossviz.train import TrainConfig
+from lossviz.base import cache, data, models, precision
+from lossviz.course import profiles
+from lossviz.compute import surface
+from lossviz.base import directions as dirs
+from lossviz.compute.train import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -3,7 +3,8 @@ import dataclasses
 
 import pytest
 
-from lossviz import models, profiles
+from lossviz.base import models
+from lossviz.course import profiles
 
 
 def test_lookup_and_unknown():
@@ -33,7 +34,7 @@ def test_every_model_named_in_a_profile_exists():
 
 
 def test_runs_of_the_same_network_share_one_cache_entry():
-    from lossviz import cache
+    from lossviz.base import cache
     p = profiles.get("quick")
     land = p.landscape
     batch_run = p.batch_runs()[(land.batch_small, 5e-4)]

@@ -2,8 +2,8 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lossviz import report
-from lossviz.runner import NotebookRun
+from lossviz.course import report
+from lossviz.course.runner import NotebookRun
 
 
 def test_recorded_numbers_and_overview_are_read_back(tmp_path, capsys):

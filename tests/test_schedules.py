@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from lossviz import schedules
-from lossviz.schedules import Schedule
+from lossviz.base import schedules
+from lossviz.base.schedules import Schedule
 
 
 def test_snapshot_lr_matches_huang_eq2():

@@ -7,9 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lossviz import data, models, train
-from lossviz import directions as dirs
-from lossviz import io, surface
+from lossviz.base import data, models
+from lossviz.compute import train
+from lossviz.base import directions as dirs
+from lossviz.base import io
+from lossviz.compute import surface
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

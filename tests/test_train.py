@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from lossviz import train
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.compute import train
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 TINY = TrainConfig(model="resnet20", dataset="synthetic", train_subset=256, test_subset=128, epochs=3,
                    batch_size=32, schedule=Schedule("constant", 0.05), checkpoint_epochs=(0, 1, 1.5, 3))
@@ -52,7 +52,7 @@ def test_learning_rate_is_set_every_iteration(monkeypatch):
     torch.manual_seed(0)
     model = train.models.get("resnet20")
     train.fit(model, *train.splits(config), config, progress=False)
-    from lossviz.schedules import snapshot_lr
+    from lossviz.base.schedules import snapshot_lr
     assert seen == [snapshot_lr(i, 8, 2, 0.1) for i in range(1, 9)]
 
 

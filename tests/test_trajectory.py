@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz import trajectory as tr
+from lossviz.compute import trajectory as tr
 
 SHAPES = {"conv.weight": (4, 3, 3, 3), "bn.weight": (4,), "bn.bias": (4,), "fc.weight": (5, 4), "fc.bias": (5,)}
 

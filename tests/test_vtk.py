@@ -5,7 +5,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from lossviz import vtk
+from lossviz.base import io
+from lossviz.views import vtk
 
 X = np.linspace(-3.0, 3.0, 7)
 Y = np.linspace(-1.0, 1.0, 5)
@@ -113,3 +114,15 @@ def test_path_is_written_as_one_polyline(tmp_path):
         with pytest.raises(ValueError, match="xyz"):
             vtk.write_path_vtp(tmp_path / "bad.vtp", bad)
     assert not (tmp_path / "bad.vtp").exists()
+
+
+def test_export_writes_the_surface_and_its_lifted_path(tmp_path):
+    x, y = np.linspace(-1, 1, 3), np.linspace(-1, 1, 5)
+    z = np.add.outer(y, 2 * x) + 4.0  # z[j, i] = y_j + 2 x_i + 4: bilinear lifting is exact
+    s = io.Surface(x, y, {"train_loss": z}, np.ones(z.shape, bool))
+    written = vtk.export(tmp_path / f"10_pca_{vtk.stem('b=128, wd=0')}", s, path_xy=[[0.0, 0.0], [0.5, -1.0]],
+                         zmax=None, log=False)
+    assert [p.name for p in written] == ["10_pca_b128_wd0.vtp", "10_pca_b128_wd0_path.vtp"]
+    piece = ET.parse(written[1]).getroot().find("PolyData/Piece")
+    points = np.array(piece.find("Points/DataArray").text.split(), float).reshape(-1, 3)
+    assert points.tolist() == pytest.approx([[0.0, 0.0, 4.0], [0.5, -1.0, 4.0]])

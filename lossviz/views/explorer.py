@@ -4,7 +4,8 @@ The logic is plain functions on a frozen `View` (what is shown), so it is testab
 `widget` wires ipywidgets controls to them and `show` falls back to static figures when the notebook runs
 unattended (papermill, nbval: the environment variable `LOSSVIZ_STATIC=1`, which the runner sets).
 Surfaces already computed by the notebooks are read from their files; other grids are computed live,
-on a small sample, only up to `Explorer.live_points` points per axis.
+on a small sample, only up to `Explorer.live_points` points per axis. Where surfaces come from is given
+as two functions (`lossviz.course.recipes.Course.explorer` builds them), so views need no recipes.
 """
 from __future__ import annotations
 
@@ -12,16 +13,14 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-from lossviz import io, landscape, plot
-from lossviz.paths import STATIC_ENV
-from lossviz.train import TrainResult
+from lossviz.base import io
+from lossviz.base.folders import STATIC_ENV
+from lossviz.views import plot
 
 KINDS = ("1d", "contour", "3d")
 
@@ -39,25 +38,23 @@ class View:
 
 @dataclass(frozen=True)
 class Explorer:
-    """The runs to explore, the interpolation between two minima, and where surfaces come from."""
+    """The surfaces to explore (one per caption), the interpolation between two minima, and where surfaces
+    come from: `compute(view, live)` returns a view's surface (live: on the small sample), `cached(view)`
+    whether the notebooks already saved it."""
 
-    runs: Mapping[str, TrainResult]
-    captions: Mapping[str, str]
-    line: io.Surface  # an interpolation (`landscape.interpolation`) between two minima
+    captions: Mapping[str, str]  # {model: its caption}; the models the explorer offers
+    line: io.Surface  # an interpolation (`lossviz.course.recipes.interpolation`) between two minima
     line_label: str  # its x-axis label, e.g. "alpha (0: batch 128, 1: batch 1000)"
-    samples: Mapping[int, landscape.Sample]  # {dims: the images the notebooks' (cached) 1D / 2D surfaces used}
-    live_sample: landscape.Sample  # the smaller sample of surfaces computed live
+    compute: Callable[[View, bool], io.Surface]
+    cached: Callable[[View], bool]
+    live_images: int  # training images of the surfaces computed live (shown in their titles)
     live_points: int = 11  # the largest grid (points per axis) computed live
-    precision: str = "fp32"  # of the surfaces, as the notebooks computed them
-    root: str | Path | None = None
-    out_dir: str | Path | None = None
-    device: str | torch.device = "cpu"
 
 
 def check(ex: Explorer, view: View) -> None:
     """Raise ValueError naming the field when the view asks for something the explorer cannot show."""
-    if view.model not in ex.runs:
-        raise ValueError(f"model={view.model!r} is not loaded; valid choices: {', '.join(ex.runs)}")
+    if view.model not in ex.captions:
+        raise ValueError(f"model={view.model!r} is not loaded; valid choices: {', '.join(ex.captions)}")
     if view.kind not in KINDS:
         raise ValueError(f"kind={view.kind!r}; valid choices: {', '.join(KINDS)}")
     lo, hi = float(np.min(ex.line.xcoordinates)), float(np.max(ex.line.xcoordinates))
@@ -77,32 +74,20 @@ def update(view: View, name: str, value) -> View:
     return dataclasses.replace(view, **{name: value})
 
 
-def _dims(view: View) -> int:
+def dims(view: View) -> int:
+    """1 for a 1D view, else 2."""
     return 1 if view.kind == "1d" else 2
 
 
-def _surface(ex: Explorer, view: View, sample: landscape.Sample) -> io.Surface:
-    return landscape.random_surface(ex.runs[view.model], sample, dims=_dims(view), points=view.points,
-                                    seed=view.seed, precision=ex.precision, root=ex.root, out_dir=ex.out_dir,
-                                    device=ex.device)
-
-
-def cached(ex: Explorer, view: View) -> bool:
-    """True when the notebooks already computed this surface (on the full sample) and saved it."""
-    path = landscape.surface_path(ex.runs[view.model], ex.samples[_dims(view)], dims=_dims(view), points=view.points,
-                                  seed=view.seed, precision=ex.precision, out_dir=ex.out_dir)
-    return landscape.complete(path)
-
-
 def surface(ex: Explorer, view: View) -> tuple[io.Surface, bool]:
-    """The view's surface and whether it is the cached one (else computed live on `live_sample`)."""
+    """The view's surface and whether it is the cached one (else computed live on the small sample)."""
     check(ex, view)
-    if cached(ex, view):
-        return _surface(ex, view, ex.samples[_dims(view)]), True
+    if ex.cached(view):
+        return ex.compute(view, False), True
     if view.points > ex.live_points:
         raise ValueError(f"points={view.points} is not cached for seed {view.seed}, and live computation is "
                          f"limited to points <= {ex.live_points}; choose fewer points or a cached grid")
-    return _surface(ex, view, ex.live_sample), False
+    return ex.compute(view, True), False
 
 
 def on_line(line: io.Surface, alpha: float, key: str = "train_loss") -> float:
@@ -118,7 +103,7 @@ def render(ex: Explorer, view: View) -> Figure:
     s, from_cache = surface(ex, view)
     fig = plt.figure(figsize=(11.0, 4.2), layout="constrained")
     left = fig.add_subplot(1, 2, 1, projection="3d" if view.kind == "3d" else None)
-    source = "cached" if from_cache else f"live, {ex.live_sample.train_subset} images"
+    source = "cached" if from_cache else f"live, {ex.live_images} images"
     title = f"{ex.captions[view.model]} ({view.points} points, seed {view.seed}, {source})"
     if view.kind == "1d":
         plot.line_1d(s.xcoordinates, s["train_loss"], s["train_acc"], title=title, ax=left)
@@ -152,7 +137,7 @@ def controls(ex: Explorer, view: View, draw: Callable[[View], None]):
 
     state = {"view": view}
     widgets = {
-        "model": w.Dropdown(options=list(ex.runs), value=view.model, description="model"),
+        "model": w.Dropdown(options=list(ex.captions), value=view.model, description="model"),
         "kind": w.ToggleButtons(options=list(KINDS), value=view.kind, description="plot"),
         "alpha": w.FloatSlider(value=view.alpha, min=float(np.min(ex.line.xcoordinates)),
                                max=float(np.max(ex.line.xcoordinates)), step=0.05, description="alpha",

@@ -26,12 +26,12 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz import directions as dirs
-from lossviz import io
-from lossviz import precision as precisions
-from lossviz.precision import autocast
+from lossviz.base.directions import Weights
+from lossviz.base import directions as dirs
+from lossviz.base import io
+from lossviz.base import precision as precisions
+from lossviz.base.precision import autocast
 
-Tensors = dict[str, torch.Tensor]
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BN_MODES = ("eval", "recompute")
@@ -105,7 +105,7 @@ def _fold_plan(shell: nn.Module) -> tuple[torch.fx.GraphModule, list[tuple[str, 
     return gm, pairs
 
 
-def _fold(point: Mapping[str, torch.Tensor], pairs: Sequence[tuple[str, str, float]]) -> Tensors:
+def _fold(point: Mapping[str, torch.Tensor], pairs: Sequence[tuple[str, str, float]]) -> Weights:
     """Merge each eval-mode BN into its conv: W' = W s, b' = (b - mu) s + beta, s = gamma / sqrt(var + eps)."""
     out = dict(point)
     for conv, bn, eps in pairs:
@@ -190,7 +190,7 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
 
     sweep = _Sweep(net)
 
-    def recompute(point: Tensors) -> None:
+    def recompute(point: Weights) -> None:
         for name, m in batchnorms.items():
             point[f"{name}.running_mean"] = torch.zeros_like(base[f"{name}.running_mean"])
             point[f"{name}.running_var"] = torch.ones_like(base[f"{name}.running_var"])
@@ -296,7 +296,7 @@ def coordinates(xs: np.ndarray, ys: np.ndarray | None, index: int) -> tuple[floa
 
 
 def at(theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
-       alpha: float, beta: float | None = None) -> Tensors:
+       alpha: float, beta: float | None = None) -> Weights:
     """theta + alpha delta (+ beta eta); integer tensors stay as they are (one fused op for all tensors)."""
     keys = [k for k, t in theta.items() if t.is_floating_point()]
     moved = torch._foreach_add([theta[k] for k in keys], [directions[0][k] for k in keys], alpha=alpha)
@@ -324,7 +324,7 @@ def _distributed() -> tuple[int, int]:
 
 
 def _fill(surface: io.Surface, todo: Sequence[int], theta: Mapping[str, torch.Tensor],
-          directions: Sequence[Mapping[str, torch.Tensor]], evaluate_point: Callable[[Tensors], dict[str, float]],
+          directions: Sequence[Mapping[str, torch.Tensor]], evaluate_point: Callable[[Weights], dict[str, float]],
           on_update: Callable[[bool], None] | None = None, progress: bool = False) -> None:
     """Compute the points `todo` into `surface` (in place); ranks take interleaved shares and rank 0 gathers."""
     rank, world = _distributed()
@@ -376,7 +376,7 @@ def interpolate(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Ma
                 fuse_bn: bool = False, progress: bool = False) -> io.Surface:
     """Loss and accuracy (%) at theta1 + alpha (theta2 - theta1), alpha anywhere (Goodfellow et al. 2015).
 
-    Tensors missing from the thetas come from `model`: pass state dicts (`weights(m, "states")`) so
+    Weights missing from the thetas come from `model`: pass state dicts (`weights(m, "states")`) so
     that alpha = 1 gives model 2 with its own BN statistics.
     """
     return scan(model, theta1, [dirs.between(theta1, theta2)], alphas, None, data=data, loss_fn=loss_fn,
@@ -422,10 +422,10 @@ def _names(data: Mapping | None, point_values: Callable | None, names: Sequence[
     return names
 
 
-def _checked(point_values: Callable[[Tensors], Mapping[str, float]],
-             names: Sequence[str]) -> Callable[[Tensors], dict[str, float]]:
+def _checked(point_values: Callable[[Weights], Mapping[str, float]],
+             names: Sequence[str]) -> Callable[[Weights], dict[str, float]]:
     """point_values, with a ValueError when it returns other names than promised."""
-    def evaluate_point(point: Tensors) -> dict[str, float]:
+    def evaluate_point(point: Weights) -> dict[str, float]:
         values = dict(point_values(point))
         if sorted(values) != sorted(names):
             raise ValueError(f"point_values returned {sorted(values)}, but names={list(names)}")
@@ -442,9 +442,9 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
                  request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
                  save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
                  log: Callable[[str], None] | None = print,
-                 point_values: Callable[[Tensors], Mapping[str, float]] | None = None,
+                 point_values: Callable[[Weights], Mapping[str, float]] | None = None,
                  names: Sequence[str] | None = None, on_start: Callable[[], None] | None = None) -> io.Surface:
-    """Compute a surface into HDF5 file `out` (see `lossviz.io`), resuming the points it lacks.
+    """Compute a surface into HDF5 file `out` (see `lossviz.base.io`), resuming the points it lacks.
 
     The file is rewritten atomically every `save_every` points (0: never by count) and at least every
     `save_seconds`, and at the end. An existing file made for another request (model state, directions,
@@ -454,7 +454,7 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     Returns the finished surface (on every rank).
 
     Other per-point values: `point_values(point) -> {name: value}` for each name in `names` replaces the loss
-    evaluator (then `data` is unused; e.g. `lossviz.hessian.eigen_map_file`).
+    evaluator (then `data` is unused; e.g. `lossviz.compute.hessian.eigen_map_file`).
 
     The request is checked before anything is written: the grid against `check_size`, an existing `out`
     against the request (the device type and dtype of theta are part of it). Then rank 0 calls `on_start()`

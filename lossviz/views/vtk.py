@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossviz import files
+from lossviz.base import files
 
 
 def _surface(x, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,3 +135,24 @@ def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.n
     if len(points) != int(piece.get("NumberOfPoints", len(points))):
         raise ValueError(f"{path}: NumberOfPoints does not match the Points array")
     return points, scalars, conn.reshape(-1, 3)
+
+
+def stem(label: str) -> str:
+    """A file-name stem of a label: "b=128, wd=0" -> "b128_wd0" (no '=', ', ' -> '_', spaces -> '_')."""
+    return label.replace("=", "").replace(", ", "_").replace(" ", "_")
+
+
+def export(stem_path: str | os.PathLike, surface, key: str = "train_loss", *, path_xy=None,
+           path_name: str = "path", zmax: float | None = 10.0, log: bool = True) -> list[Path]:
+    """Write a `lossviz.base.io.Surface`'s `key` to `<stem_path>.vtp` and, given `path_xy` ((n, 2) on the grid),
+    that path lifted onto the same heights to `<stem_path>_<path_name>.vtp`; return the files written."""
+    from lossviz.views.gallery import lift
+
+    stem_path = Path(stem_path)
+    x, y, z = surface.xcoordinates, surface.ycoordinates, surface[key]
+    written = [write_vtp(stem_path.with_name(stem_path.name + ".vtp"), x, y, z, zmax=zmax, log=log)]
+    if path_xy is not None:
+        on = lift(x, y, heights(z, zmax=zmax, log=log), path_xy)
+        written.append(write_path_vtp(stem_path.with_name(f"{stem_path.name}_{path_name}.vtp"),
+                                      [(*xy, h) for xy, h in zip(path_xy, on)]))
+    return written

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from lossviz import paths
+from lossviz.base import folders
 
 # Li et al. reference normalization (loss-landscape/cifar10/dataloader.py).
 CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
@@ -47,7 +47,7 @@ class Split:
 
 def default_root() -> Path:
     """The data root: `$LOSSVIZ_DATA` if set, else `data/` in the project folder."""
-    return paths.data_root()
+    return folders.data_root()
 
 
 def check_dataset(name: str) -> None:
@@ -224,3 +224,24 @@ def batches(
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         yield x, split.labels[index].to(device)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Which images a surface is evaluated on: the first N training (and test) images of a dataset."""
+
+    dataset: str
+    train_subset: int
+    test_subset: int = 0  # 0: no test split
+    batch_size: int = 128  # fast on CPUs (lossviz.base.data.EVAL_BATCH_SIZES); BN recomputation also uses it
+
+    def splits(self, root: str | Path | None = None) -> dict[str, Split]:
+        """The named splits: {"train": ..., "test": ...} (test only when test_subset > 0)."""
+        found = {"train": load(self.dataset, True, root, self.train_subset)}
+        if self.test_subset:
+            found["test"] = load(self.dataset, False, root, self.test_subset)
+        return found
+
+    def batches(self, root: str | Path | None = None) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Normalized batches of each split, ready for `lossviz.compute.surface`."""
+        return {name: list(batches(split, self.batch_size)) for name, split in self.splits(root).items()}

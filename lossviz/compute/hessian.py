@@ -19,12 +19,13 @@ from scipy.linalg import eigh_tridiagonal
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp
 
-from lossviz import io, surface
+from lossviz.base.directions import Weights
+from lossviz.base import io
+from lossviz.compute import surface
 
 PARAMS = ("all", "matrices")  # "matrices": the reference's tensors with dim > 1 (no biases, no BN)
 METHODS = ("cached", "reverse", "forward")  # see `operator`
 WHICH = ("largest", "smallest", "magnitude")
-State = dict[str, Tensor]
 Batch = tuple[Tensor, Tensor]
 Loss = Callable[[Tensor, Tensor], Tensor]
 
@@ -43,7 +44,7 @@ class Operator:
     def __call__(self, v: Tensor) -> Tensor:
         return self.matvec(v.to(self.device, self.dtype))
 
-    def unflatten(self, v: Tensor) -> State:
+    def unflatten(self, v: Tensor) -> Weights:
         """Split a flat vector into tensors keyed like the parameters."""
         parts = v.split([math.prod(s) for s in self.shapes])
         return {name: t.view(s) for name, t, s in zip(self.names, parts, self.shapes)}
@@ -137,7 +138,7 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
             m.training = training
 
 
-def _reverse_hvp(f: Callable[[State], Tensor], theta: State, v: State) -> list[Tensor]:
+def _reverse_hvp(f: Callable[[Weights], Tensor], theta: Weights, v: Weights) -> list[Tensor]:
     """H v by double backward: d/dtheta <grad f(theta), v>."""
     leaves = {k: t.detach().requires_grad_() for k, t in theta.items()}
     xs = list(leaves.values())
@@ -148,7 +149,7 @@ def _reverse_hvp(f: Callable[[State], Tensor], theta: State, v: State) -> list[T
     return list(torch.autograd.grad(dot, xs, allow_unused=True, materialize_grads=True))
 
 
-def _cached_hvp(f: Callable[[State], Tensor], theta: State) -> Callable[[State], list[Tensor]]:
+def _cached_hvp(f: Callable[[Weights], Tensor], theta: Weights) -> Callable[[Weights], list[Tensor]]:
     """v -> H v by the second backward through a gradient graph built once (create_graph) and kept."""
     leaves = {k: t.detach().requires_grad_() for k, t in theta.items()}
     xs = list(leaves.values())
@@ -160,7 +161,7 @@ def _cached_hvp(f: Callable[[State], Tensor], theta: State) -> Callable[[State],
                                               allow_unused=True, materialize_grads=True))
 
 
-def _forward_hvp(f: Callable[[State], Tensor], theta: State, v: State) -> list[Tensor]:
+def _forward_hvp(f: Callable[[Weights], Tensor], theta: Weights, v: Weights) -> list[Tensor]:
     """H v as the directional derivative of grad f along v (forward-over-reverse)."""
     return list(jvp(grad(f), (theta,), (v,))[1].values())
 
@@ -202,7 +203,7 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     dim = sum(t.numel() for t in moving.values())
     split = Operator(lambda v: v, dim, first.dtype, first.device, tuple(names), shapes)
 
-    def batch_loss(p: State, x: Tensor, y: Tensor) -> Tensor:
+    def batch_loss(p: Weights, x: Tensor, y: Tensor) -> Tensor:
         return loss(functional_call(model, {**fixed, **p}, (x,)), y)
 
     with _eval_mode(model):  # the "cached" method runs forward and backward here
@@ -220,7 +221,7 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     return Operator(matvec, dim, first.dtype, first.device, tuple(names), shapes)
 
 
-def _product(method: str, f: Callable[[State], Tensor], theta: State) -> Callable[[State], list[Tensor]]:
+def _product(method: str, f: Callable[[Weights], Tensor], theta: Weights) -> Callable[[Weights], list[Tensor]]:
     """The per-batch map v -> H_b v of one method (the "cached" graph is built here, once)."""
     if method == "cached":
         return _cached_hvp(f, theta)
@@ -435,7 +436,7 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
                    request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
                    save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
                    log: Callable[[str], None] | None = print, on_start: Callable[[], None] | None = None) :
-    """`eigen_map` into a resumable surface file `out` (`lossviz.surface.compute_file`): arrays `min_eig`,
+    """`eigen_map` into a resumable surface file `out` (`lossviz.compute.surface.compute_file`): arrays `min_eig`,
     `max_eig` (Li et al. Fig. 7, the reference's names) and `converged` (1.0 where Lanczos met `tol`).
 
     Atomic rewrites, resuming and torch.distributed sharding are those of `compute_file`; a file made with
@@ -454,7 +455,7 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
         raise ValueError(f"request keys {clash} are reserved for the Lanczos settings")
     cache: list[Batch] = []
 
-    def values(point: State) -> dict[str, float]:
+    def values(point: Weights) -> dict[str, float]:
         if not cache:
             device = next(iter(point.values())).device
             cache.extend((x.to(device), y.to(device)) for x, y in batches)

@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lossviz import errors, files, paths, runner
-from lossviz.paths import STATIC_ENV
+from lossviz.base import errors, files, folders
+from lossviz.course import runner
+from lossviz.base.folders import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
@@ -51,7 +52,7 @@ def strip(nb: dict, local: list[str] | None = None) -> dict:
     """A copy of a notebook (nbformat dict) without run-specific metadata, progress bars or local paths.
 
     `local`: folder paths to write relative in outputs (default: the project folder)."""
-    local = [str(paths.project_dir())] if local is None else local
+    local = [str(folders.project_dir())] if local is None else local
     out = copy.deepcopy(nb)
     for key in VOLATILE_NOTEBOOK_KEYS:
         out.get("metadata", {}).pop(key, None)
@@ -104,7 +105,7 @@ def copy_figures(source: Path, target: Path, names: tuple[str, ...] = README_FIG
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: python -m lossviz.publish [--only 03 10]."""
+    """Command line: python -m lossviz.course.publish [--only 03 10]."""
     parser = argparse.ArgumentParser(description="Re-execute the notebooks in place (quick profile) and strip them.")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 03 10")
@@ -117,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[publish] {notebook.stem} ...", end=" ", flush=True)
             print(f"{publish_one(notebook):.1f} s", flush=True)
         if not args.only:
-            copied = copy_figures(paths.output_dir("quick"), args.notebooks / "figures")
+            copied = copy_figures(folders.output_dir("quick"), args.notebooks / "figures")
             print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
         return 0
 
-    return errors.exit_status("python -m lossviz.publish", command)
+    return errors.exit_status("python -m lossviz.course.publish", command)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""Notebook recipes: surfaces of trained runs, interpolation, scale invariance, summaries."""
+"""Recipes: surfaces of trained runs, interpolation, scale invariance, summaries, the Course."""
 import numpy as np
 import pytest
 import torch
 
-from lossviz import io, landscape, surface, train
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.base import data, io
+from lossviz.course import profiles, recipes
+from lossviz.compute import surface, train
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 CONFIG = TrainConfig(model="resnet20", dataset="synthetic", train_subset=128, test_subset=64, epochs=1,
                      batch_size=32, schedule=Schedule("constant", 0.05))
-SAMPLE = landscape.Sample("synthetic", train_subset=64, test_subset=32, batch_size=32)
+SAMPLE = data.Sample("synthetic", train_subset=64, test_subset=32, batch_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -19,25 +21,25 @@ def runs(tmp_path_factory):
 
 
 def test_random_surface_center_is_the_model_and_file_is_reused(runs, tmp_path, monkeypatch):
-    s = landscape.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
+    s = recipes.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
     assert s.complete and s["train_loss"].shape == (3, 3)
     batches = SAMPLE.batches()["train"]
     loss, acc = surface.evaluate(runs[0].model(), None, batches)
     assert abs(s["train_loss"][1, 1] - loss) < 1e-5 and abs(s["train_acc"][1, 1] - acc) < 1e-4
     monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a finished file"))
-    again = landscape.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
+    again = recipes.random_surface(runs[0], SAMPLE, dims=2, points=3, out_dir=tmp_path)
     assert np.array_equal(again["train_loss"], s["train_loss"])
     assert len(list(tmp_path.glob("*.h5"))) == 1
 
 
 def test_other_settings_get_their_own_file(runs, tmp_path):
-    landscape.random_surface(runs[0], SAMPLE, dims=1, points=3, out_dir=tmp_path)
-    landscape.random_surface(runs[0], SAMPLE, dims=1, points=3, norm="none", span=0.01, out_dir=tmp_path)
+    recipes.random_surface(runs[0], SAMPLE, dims=1, points=3, out_dir=tmp_path)
+    recipes.random_surface(runs[0], SAMPLE, dims=1, points=3, norm="none", span=0.01, out_dir=tmp_path)
     assert len(list(tmp_path.glob("*.h5"))) == 2
 
 
 def test_interpolation_endpoints_are_the_two_models(runs, tmp_path):
-    line = landscape.interpolation(runs[0], runs[1], SAMPLE, points=5, span=(0.0, 1.0), out_dir=tmp_path)
+    line = recipes.interpolation(runs[0], runs[1], SAMPLE, points=5, span=(0.0, 1.0), out_dir=tmp_path)
     batches = SAMPLE.batches()["test"]
     for index, run in ((0, runs[0]), (-1, runs[1])):
         loss, _ = surface.evaluate(run.model(), None, batches)
@@ -45,34 +47,34 @@ def test_interpolation_endpoints_are_the_two_models(runs, tmp_path):
 
 
 def test_scale_invariance_under_recomputed_bn(runs):
-    result = landscape.scale_invariance(runs[0], SAMPLE, factors=(0.5, 1.0, 3.0))
+    result = recipes.scale_invariance(runs[0], SAMPLE, factors=(0.5, 1.0, 3.0))
     recomputed = result["bn recomputed"]
     assert max(recomputed) - min(recomputed) < 1e-3 * max(recomputed)
     assert max(result["bn eval"]) - min(result["bn eval"]) > 10 * (max(recomputed) - min(recomputed))
     with pytest.raises(ValueError, match="factors"):
-        landscape.scale_invariance(runs[0], SAMPLE, factors=(0.0,))
+        recipes.scale_invariance(runs[0], SAMPLE, factors=(0.0,))
 
 
 def test_summary_of_a_bowl_and_of_a_rough_surface():
     x = np.linspace(-1, 1, 9)
     bowl = io.Surface(x, x, {"train_loss": x[None, :] ** 2 + x[:, None] ** 2}, np.ones((9, 9), bool))
-    s = landscape.summary(bowl)
+    s = recipes.summary(bowl)
     assert s["center"] == 0 and s["local_minima"] == 1 and s["rim"] > 1
     rough = np.cos(6 * np.pi * x)[None, :] + np.cos(6 * np.pi * x)[:, None]
-    assert landscape.summary(io.Surface(x, x, {"train_loss": rough}, np.ones((9, 9), bool)))["local_minima"] > 1
+    assert recipes.summary(io.Surface(x, x, {"train_loss": rough}, np.ones((9, 9), bool)))["local_minima"] > 1
     line = io.Surface(x, None, {"train_loss": np.abs(x)}, np.ones(9, bool))
-    assert landscape.summary(line) == {"center": 0.0, "rim": 1.0, "local_minima": 1}
+    assert recipes.summary(line) == {"center": 0.0, "rim": 1.0, "local_minima": 1}
 
 
 def test_bad_input():
     with pytest.raises(ValueError, match="dims"):
-        landscape.random_surface(None, SAMPLE, dims=3)
+        recipes.random_surface(None, SAMPLE, dims=3)
 
 
 def test_pca_surface_centers_on_the_final_weights(tmp_path):
     config = CONFIG.replace(checkpoint_epochs=(0.0, 0.5, 1.0), train_subset=64)
     run = train.train(config, cache_dir=tmp_path, progress=False)
-    plane = landscape.pca_surface(run, SAMPLE, points=3, margin=0.5, out_dir=tmp_path)
+    plane = recipes.pca_surface(run, SAMPLE, points=3, margin=0.5, out_dir=tmp_path)
     assert plane.epochs == (0.0, 0.5, 1.0) and plane.surface.complete and plane.surface["train_loss"].shape == (3, 3)
     x, y = plane.surface.xcoordinates, plane.surface.ycoordinates
     assert x[0] < plane.pca.coords[:, 0].min() and x[-1] > plane.pca.coords[:, 0].max()  # the path is inside
@@ -83,13 +85,46 @@ def test_pca_surface_centers_on_the_final_weights(tmp_path):
     loss, _ = surface.evaluate(model, point, SAMPLE.batches()["train"])
     assert abs(plane.surface["train_loss"][0, 2] - loss) < 1e-5 * max(1.0, loss)
     with pytest.raises(ValueError, match="checkpoints"):
-        landscape.pca_surface(train.train(CONFIG, cache_dir=tmp_path, progress=False), SAMPLE)
+        recipes.pca_surface(train.train(CONFIG, cache_dir=tmp_path, progress=False), SAMPLE)
 
 
 def test_eigen_surface_center_and_sharpness_agree(runs, tmp_path):
-    small = landscape.Sample("synthetic", train_subset=8, batch_size=4)
-    m = landscape.eigen_surface(runs[0], small, points=3, tol=1e-2, max_steps=25, out_dir=tmp_path)
+    small = data.Sample("synthetic", train_subset=8, batch_size=4)
+    m = recipes.eigen_surface(runs[0], small, points=3, tol=1e-2, max_steps=25, out_dir=tmp_path)
     assert m.complete and sorted(m.values) == ["converged", "max_eig", "min_eig"]
-    s = landscape.sharpness(runs[0], small, tol=1e-2, max_steps=25, samples=3, cache_dir=tmp_path)
+    s = recipes.sharpness(runs[0], small, tol=1e-2, max_steps=25, samples=3, cache_dir=tmp_path)
     assert abs(m["max_eig"][1, 1] - s["lambda_max"]) < 2e-2 * s["lambda_max"]  # same point, same Hessian
     assert s["lambda_max"] > 0 and s["test_error"] == runs[0].test_error
+
+
+def test_batch_label():
+    assert recipes.batch_label(128, 0.0) == "b=128, wd=0"
+    assert recipes.batch_label(8192, 5e-4) == "b=8192, wd=0.0005"
+
+
+def test_connection_joins_two_normal_runs_of_one_budget():
+    for name in profiles.NAMES:
+        P = profiles.get(name)
+        link = recipes.Course.from_profile(name).connection(seed=3)
+        first, second = link.ends
+        assert (first.seed, second.seed) == P.ensembles.seeds[:2]
+        assert first.replace(seed=second.seed) == second  # the same run but for the seed
+        assert first.epochs == P.ensembles.budget_epochs and link.config.seed == 3
+        assert link.model_name == P.ensembles.models[0] and link.dataset == P.ensembles.datasets[0]
+
+
+def test_model_and_batch_runs_are_shared_between_studies():
+    """The small-batch, weight-decay run of the batch study is the depth study's run of the same network."""
+    for P in map(profiles.get, ("smoke", "quick")):
+        land = P.landscape
+        batch = P.batch_runs()[land.batch_small, land.weight_decays[-1]]
+        assert P.model_runs((land.batch_model,))[land.batch_model] == batch
+
+
+def test_course_from_profile_resolves_precision_and_folders(tmp_path):
+    course = recipes.Course.from_profile("quick", data_root=tmp_path / "d", out_dir=tmp_path / "o")
+    assert course.precision in ("fp32", "bf16") and course.profile.name == "quick"
+    assert (course.data_root, course.out_dir, course.device) == (tmp_path / "d", tmp_path / "o", "cpu")
+    assert course.sample(test=False).test_subset == 0 and course.sample().test_subset == 250
+    with pytest.raises(ValueError, match="profile='huge'"):
+        recipes.Course.from_profile("huge")

@@ -1,4 +1,4 @@
-"""Key numbers recorded by notebooks, and the HTML index of a suite run."""
+"""Key numbers recorded by notebooks, the outcome of each executed notebook, and the HTML index of a run."""
 from __future__ import annotations
 
 import html
@@ -6,12 +6,28 @@ import json
 import re
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lossviz.runner import NotebookRun
+from dataclasses import dataclass
 
 RESULTS_PREFIX = "LOSSVIZ_RESULT "  # notebooks print key numbers as `LOSSVIZ_RESULT {"name": value}`
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The outcome of one executed notebook."""
+
+    name: str
+    seconds: float
+    ok: bool
+    error: str
+    results: dict
+    title: str = ""
+    figure: str = ""  # the first PNG output, base64
+    slides: str = ""  # the slide deck, relative to the index page ("" when none was built)
+
+
+def notebooks(folder: Path) -> list[Path]:
+    """The course notebooks, numbered NN_topic.ipynb, in order."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
 def record(**numbers: float | int | str) -> dict:

@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 
-from lossviz import files, plot
+from lossviz.base import files
+from lossviz.views import plot
 
 
 def path_animation(x, y, z, path_xy, epochs: Sequence[float] | None = None, *, title: str | None = None,

@@ -8,7 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy.interpolate import RegularGridInterpolator
 
-from lossviz import plot
+from lossviz.views import plot
 
 
 def lift(x, y, z, path_xy) -> np.ndarray:

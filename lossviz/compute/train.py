@@ -10,13 +10,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lossviz import cache, data, models
-from lossviz import precision as precisions
-from lossviz.precision import autocast
-from lossviz.schedules import Schedule
+from lossviz.base.directions import Weights
+from lossviz.base import cache, data, models
+from lossviz.base import precision as precisions
+from lossviz.base.precision import autocast
+from lossviz.base.schedules import Schedule
 
 OPTIMIZERS = ("sgd", "adam")
-State = dict[str, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)
     augment: bool = True
     seed: int = 0
-    precision: str = "fp32"  # fp32 or bf16: resolve "auto" first (lossviz.precision.resolve)
+    precision: str = "fp32"  # fp32 or bf16: resolve "auto" first (lossviz.base.precision.resolve)
     checkpoint_epochs: tuple[float, ...] = ()  # save the weights after these (possibly fractional) epochs
     init: TrainConfig | None = None  # start from the final weights of this run (e.g. FGE)
     init_epoch: float | None = None  # with init: start from its checkpoint at this epoch instead (FGE)
@@ -66,8 +66,8 @@ class TrainResult:
     """Final weights (a state dict on the CPU), checkpoints by epoch and the per-epoch log."""
 
     config: TrainConfig
-    state: State
-    checkpoints: dict[float, State]
+    state: Weights
+    checkpoints: dict[float, Weights]
     log: list[dict]
 
     @property
@@ -106,12 +106,12 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=config.schedule.lr, weight_decay=config.weight_decay)
 
 
-def _cpu_state(model: nn.Module) -> State:
+def _cpu_state(model: nn.Module) -> Weights:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
 def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConfig,
-        device: str | torch.device = "cpu", progress: bool = True) -> tuple[dict[float, State], list[dict]]:
+        device: str | torch.device = "cpu", progress: bool = True) -> tuple[dict[float, Weights], list[dict]]:
     """Train `model` in place as `config` says; return checkpoints by epoch and the per-epoch log."""
     device = torch.device(device)
     model.to(device).to(memory_format=torch.channels_last).train()

@@ -8,31 +8,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lossviz import errors, profiles
-from lossviz.paths import STATIC_ENV
-from lossviz.report import index_page, key_results, overview
+from lossviz.base import errors
+from lossviz.course import profiles
+from lossviz.base.folders import STATIC_ENV
+from lossviz.course.report import NotebookRun, index_page, key_results, notebooks, overview
 
 SLIDES_DIR = "slides"  # the decks of a run, beside its index page
 
-
-
-@dataclass(frozen=True)
-class NotebookRun:
-    """The outcome of one executed notebook."""
-
-    name: str
-    seconds: float
-    ok: bool
-    error: str
-    results: dict
-    title: str = ""
-    figure: str = ""  # the first PNG output, base64
-    slides: str = ""  # the slide deck, relative to the index page ("" when none was built)
-
-
-def notebooks(folder: Path) -> list[Path]:
-    """The course notebooks, numbered NN_topic.ipynb, in order."""
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
 def select(folder: Path, only: list[str] | None = None) -> list[Path]:
@@ -71,7 +53,7 @@ def render_html(notebook: Path) -> None:
     """Write an HTML rendering beside an executed notebook; it needs no network (MathJax from slides/)."""
     import nbformat
 
-    from lossviz import slides
+    from lossviz.course import slides
 
     mathjax = f"{SLIDES_DIR}/{slides.MATHJAX}" if not slides.missing_assets() else ""
     body = slides.page_html(nbformat.read(str(notebook), as_version=4), mathjax_url=mathjax)
@@ -80,7 +62,7 @@ def render_html(notebook: Path) -> None:
 
 def build_decks(runs: list[NotebookRun], out_dir: Path) -> list[NotebookRun]:
     """Slide decks of the executed notebooks in out_dir/slides (when reveal.js is installed), noted in the runs."""
-    from lossviz import slides
+    from lossviz.course import slides
 
     missing = slides.missing_assets()
     if missing:
@@ -132,7 +114,7 @@ def _run_and_render(notebook: Path, out_dir: Path, profile: str, parameters: dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: python -m lossviz.runner --profile quick [--only 00 01]."""
+    """Command line: python -m lossviz.course.runner --profile quick [--only 00 01]."""
     parser = argparse.ArgumentParser(description="Run the lossviz notebooks with papermill.")
     parser.add_argument("--profile", default="quick", choices=profiles.NAMES)
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
@@ -145,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
         return 0 if all(r.ok for r in runs) else 1
 
-    return errors.exit_status("python -m lossviz.runner", command)
+    return errors.exit_status("python -m lossviz.course.runner", command)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from lossviz import paths
-from lossviz.report import RESULTS_PREFIX
+from lossviz.base import folders
+from lossviz.course.report import RESULTS_PREFIX
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 CODE_CHOICES = ("tagged", "show", "hide")  # hide the code of cells tagged HIDE_CODE, show all, hide all
@@ -45,7 +45,7 @@ DECK_CSS = (TEMPLATES / "deck.css")
 def web_dir() -> Path:
     """Where the browser assets are installed: `$LOSSVIZ_WEB`, else web/node_modules in the project."""
     env = os.environ.get(WEB_ENV)
-    return Path(env) if env else paths.project_dir() / "web" / "node_modules"
+    return Path(env) if env else folders.project_dir() / "web" / "node_modules"
 
 
 def missing_assets(web: Path | None = None) -> list[str]:
@@ -332,7 +332,7 @@ def build(notebooks: list[Path], out_dir: Path, code: str = "tagged", web: Path 
     """Decks of the notebooks in `out_dir`, with reveal.js and MathJax copied beside them and an index."""
     import nbformat
 
-    from lossviz.report import overview
+    from lossviz.course.report import overview
 
     _check_code(code)
     if not notebooks:
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         for notebook in args.notebooks:
             print(f"{notebook}: {'marked' if mark_file(notebook, args.force) else 'unchanged'}")
         return 0
-    from lossviz.runner import notebooks
+    from lossviz.course.report import notebooks
 
     found = notebooks(args.folder)
     decks = build(found, args.out or args.folder / "slides", args.code)

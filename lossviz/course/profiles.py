@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
-from lossviz import precision as precisions
-from lossviz.landscape import Sample
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.base import precision as precisions
+from lossviz.base.data import Sample
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 NAMES = ("smoke", "quick", "paper")
 
@@ -161,7 +161,3 @@ def precision_line(name: str, device: str | torch.device = "cpu") -> str:
     get(name, device)  # unknown profile: ValueError
     return precisions.describe({p.name: p for p in (SMOKE, QUICK, PAPER)}[name].precision, device)
 
-
-def replace(profile: Profile, **changes) -> Profile:
-    """A copy of a profile with some top-level fields changed."""
-    return dataclasses.replace(profile, **changes)

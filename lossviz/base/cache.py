@@ -20,7 +20,7 @@ try:
 except ImportError:  # numpy < 2
     from numpy.core.multiarray import scalar as _numpy_scalar
 
-from lossviz import files, paths
+from lossviz.base import files, folders
 
 CACHE_VERSION = 1
 T = TypeVar("T")
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def default_dir() -> Path:
     """The cache folder: `$LOSSVIZ_CACHE` if set, else `cache/` in the project folder."""
-    return paths.cache_dir()
+    return folders.cache_dir()
 
 
 def _plain(value: Any) -> Any:

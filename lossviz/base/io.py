@@ -27,12 +27,12 @@ import h5py
 import numpy as np
 import torch
 
-from lossviz import cache
+from lossviz.base.directions import Weights
+from lossviz.base import cache
 
 AXES = ("xdirection", "ydirection")
 COORDINATES = ("xcoordinates", "ycoordinates")
 UNFINISHED = -1.0  # the reference's marker of a point not computed yet
-Tensors = dict[str, torch.Tensor]
 
 
 def write_atomic(path: Path, payload: bytes) -> None:
@@ -102,7 +102,7 @@ def direction_attrs(path: str | Path) -> list[dict[str, Any]]:
         return [{k: _attr(v) for k, v in f[axis].attrs.items() if k != "names"} for axis in AXES if axis in f]
 
 
-def load_directions(path: str | Path, theta: Mapping[str, torch.Tensor]) -> list[Tensors]:
+def load_directions(path: str | Path, theta: Mapping[str, torch.Tensor]) -> list[Weights]:
     """Read the directions of a file as tensor dicts keyed, shaped, typed and placed like `theta`.
 
     Names stored with the directions must equal theta's; files of the reference code carry none and

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
 
-from lossviz import files
+from lossviz.base import files
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
 CMAP = "viridis"
@@ -463,15 +463,19 @@ def schedule(lrs, *, snapshots: Sequence[int] | None = None, log: bool = False, 
     return _label(ax, xlabel, ylabel, title)
 
 
-def ensemble_errors(m, member_errors, ensemble_errors, *, title: str | None = None, ax: Axes | None = None,
-                    xlabel: str = r"ensemble size $m$", ylabel: str = "test error (%)") -> Figure:
-    """Test error (%) of the m-th snapshot alone and of the ensemble of the first m, against m."""
+def ensemble_errors(m, member_errors, ensemble_errors, *, baseline: float | None = None, title: str | None = None,
+                    ax: Axes | None = None, xlabel: str = r"ensemble size $m$",
+                    ylabel: str = "test error (%)") -> Figure:
+    """Test error (%) of the m-th snapshot alone and of the ensemble of the first m, against m; `baseline`:
+    the test error (%) of one normal run of the same budget, a dotted line."""
     mm = _series("m", m)
     single = _series("member_errors", member_errors, mm.size)
     ens = _series("ensemble_errors", ensemble_errors, mm.size)
     ax = _axes(ax, figsize=(4.5, 3.2))
     ax.plot(mm, single, "o--", color="0.5", ms=5, lw=1, label="single snapshot")
     ax.plot(mm, ens, "s-", color="tab:blue", ms=5, lw=1.5, label="ensemble of first $m$")
+    if baseline is not None:
+        ax.axhline(baseline, color="tab:red", ls=":", label="one normal run, same budget")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -535,7 +539,7 @@ def image_grid(split, per_class: int = 8, class_names: Sequence[str] | None = No
         raise ValueError(f"per_class must be >= 1; got {per_class}")
     classes = sorted(int(c) for c in split.labels.unique())
     if class_names is None:
-        from lossviz.data import CIFAR10_CLASSES
+        from lossviz.base.data import CIFAR10_CLASSES
         class_names = CIFAR10_CLASSES if len(classes) == 10 and split.name.startswith("cifar10") else [str(c) for c in classes]
     fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * size, len(classes) * size), squeeze=False)
     for row, c in enumerate(classes):
@@ -552,7 +556,7 @@ def image_grid(split, per_class: int = 8, class_names: Sequence[str] | None = No
 
 
 def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
-    """Loss and error per epoch, training and test, from a training log (lossviz.train)."""
+    """Loss and error per epoch, training and test, from a training log (lossviz.compute.train)."""
     if not log:
         raise ValueError("log must hold at least one epoch")
     epochs = [e["epoch"] for e in log]
@@ -611,3 +615,21 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     with files.atomic(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
     return path
+
+
+def budget_errors(budgets, errors: dict[str, Sequence[float | None]], stds: dict[str, Sequence[float | None]]
+                  | None = None, *, title: str | None = None, ax: Axes | None = None,
+                  xlabel: str = "budget (multiples of $B$)", ylabel: str = "test error (%)") -> Figure:
+    """Test error (%) of each ensembling method against the budget kB, with error bars (std over seeds)
+    where given (Garipov et al. Table 1 as a plot); None errors are left out."""
+    b = np.ma.getdata(_series("budgets", budgets))
+    ax = _axes(ax, figsize=(4.8, 3.6))
+    for method, values in errors.items():
+        err = _series(f"errors[{method!r}]", [np.nan if v is None else v for v in values], b.size)
+        std = [0.0 if s is None else s for s in (stds or {}).get(method, [None] * b.size)]
+        keep = ~np.ma.getmaskarray(err)
+        ax.errorbar(b[keep], np.ma.getdata(err)[keep], yerr=np.asarray(std, dtype=float)[keep], marker="o", capsize=3,
+                    label=method)
+    ax.set_xticks(b)
+    ax.legend(fontsize=8)
+    return _label(ax, xlabel, ylabel, title)

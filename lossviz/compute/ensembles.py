@@ -19,18 +19,36 @@ import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import torch
 from torch import nn
 
-from lossviz import cache, data, models, profiles, train
-from lossviz.schedules import Schedule
-from lossviz.train import TrainConfig
+from lossviz.base import cache, data, models
+from lossviz.base.batchnorm import recompute_bn
+from lossviz.compute import train
+from lossviz.base.schedules import Schedule
+from lossviz.compute.train import TrainConfig
 
 METHODS = ("ind", "sse", "fge")
 BUDGETS = (1, 2, 3)
 CIFAR_TRAIN_SIZE = 50_000  # images in the CIFAR-10 and CIFAR-100 training sets
+
+
+class Settings(Protocol):
+    """What `plan` and `table` read from a profile's ensemble settings (`lossviz.course.profiles.Ensembles`)."""
+
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    budget_epochs: int
+    train_subset: int | None
+    test_subset: int | None
+    batch_size: int
+    lr: float
+    snapshot_cycles: int
+    fge_cycle_epochs: float
+    fge_lr: tuple[float, float]
+    seeds: tuple[int, ...]
 
 
 def check_method(method: str) -> None:
@@ -201,26 +219,6 @@ def schedule_trace(method: str, plan: Plan, seed: int = 0) -> tuple[list[float],
 
 # ---- members, probabilities and errors ---------------------------------------------------------------
 
-def recompute_bn(model: nn.Module, split: data.Split, batch_size: int = 128,
-                 device: str | torch.device = "cpu") -> nn.Module:
-    """Reset every BN layer's running statistics to their cumulative average over one pass on `split`."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return model
-    momenta, was_training = [m.momentum for m in norms], model.training
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average over the batches
-    model.train()
-    with torch.no_grad():
-        for x, _ in data.batches(split, batch_size, device=device):
-            model(x)
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    model.train(was_training)
-    return model
-
-
 def probabilities(model: nn.Module, split: data.Split, batch_size: int | None = None,
                   device: str | torch.device = "cpu") -> torch.Tensor:
     """Softmax outputs p(y | x, theta) of `model` in eval mode, (N, classes) float32 on the CPU."""
@@ -271,7 +269,7 @@ def member_probabilities(run: Run, root: str | Path | None = None, cache_dir: st
             model.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
             model.to(device)
             if run.recompute_bn:
-                recompute_bn(model, train_split, run.config.batch_size, device)
+                recompute_bn(model, data.batches(train_split, run.config.batch_size, device=device))
             return probabilities(model, test_split, device=device)
 
         key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
@@ -308,7 +306,7 @@ def ensemble(method: str, seeds: Sequence[int], plan: Plan, root: str | Path | N
 
 # ---- Garipov et al. Table 1 --------------------------------------------------------------------------
 
-def plan(settings: profiles.Ensembles, model: str, dataset: str, **changes) -> Plan:
+def plan(settings: Settings, model: str, dataset: str, **changes) -> Plan:
     """The plan a profile's `Ensembles` section gives for one model and dataset (Plan fields may be changed)."""
     base = TrainConfig(model=model, dataset=dataset, train_subset=settings.train_subset,
                        test_subset=settings.test_subset, epochs=settings.budget_epochs,
@@ -332,7 +330,7 @@ class Row:
     seeds: int  # ensembles averaged
 
 
-def table(settings: profiles.Ensembles, root: str | Path | None = None, cache_dir: str | Path | None = None,
+def table(settings: Settings, root: str | Path | None = None, cache_dir: str | Path | None = None,
           device: str | torch.device = "cpu", progress: bool = True, budgets: Sequence[int] = BUDGETS,
           methods: Sequence[str] = METHODS, **plan_changes) -> list[Row]:
     """Garipov et al. Table 1 for a profile: models x datasets x methods x budgets -> test error (%)."""

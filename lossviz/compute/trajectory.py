@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lossviz.base.directions import Weights
+
 IGNORE = (None, "biasbn")  # "biasbn": tensors with dim <= 1 (biases, BN) take no part, as in the reference
-State = dict[str, Tensor]
 Path = Sequence[Mapping[str, Tensor]]
 
 
@@ -21,7 +22,7 @@ Path = Sequence[Mapping[str, Tensor]]
 class PCA:
     """The two leading principal directions of a path, their explained-variance ratios, the path's coordinates."""
 
-    directions: tuple[State, State]
+    directions: tuple[Weights, Weights]
     explained: tuple[float, float]
     coords: np.ndarray  # (len(path), 2): coordinates of theta_i - theta_n; the last row is (0, 0)
 
@@ -46,10 +47,10 @@ def _diffs(path: Path, key: str) -> Tensor:
     return torch.stack([theta[key].detach().double().reshape(-1) - final for theta in path])
 
 
-def _directions(path: Path, keys: list[str], u: Tensor) -> list[State]:
+def _directions(path: Path, keys: list[str], u: Tensor) -> list[Weights]:
     """Columns of M^T u as named tensors shaped like the final checkpoint."""
     final = path[-1]
-    out: list[State] = [{} for _ in range(u.shape[1])]
+    out: list[Weights] = [{} for _ in range(u.shape[1])]
     for k in final:
         if not final[k].is_floating_point():
             continue

@@ -21,13 +21,14 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz import cache, data, directions, io, models, paths, surface, train
-from lossviz.ensembles import recompute_bn
-from lossviz.landscape import Sample
-from lossviz.train import TrainConfig
+from lossviz.base.directions import Weights
+from lossviz.base import cache, data, directions, io, models, folders
+from lossviz.compute import surface, train
+from lossviz.base.batchnorm import recompute_bn
+from lossviz.base.data import Sample
+from lossviz.compute.train import TrainConfig
 
 KINDS = ("bezier", "polychain")
-Tensors = dict[str, torch.Tensor]
 
 
 def check_kind(kind: str) -> None:
@@ -54,7 +55,7 @@ def coefficients(t: float, bends: int, kind: str = "bezier") -> list[float]:
     return [1.0 - s if k == j else s if k == j + 1 else 0.0 for k in range(n + 1)]
 
 
-def parameters(point: Mapping[str, torch.Tensor], names: Sequence[str]) -> Tensors:
+def parameters(point: Mapping[str, torch.Tensor], names: Sequence[str]) -> Weights:
     """The entries `names` of a point or state dict (a ValueError lists missing names)."""
     missing = [k for k in names if k not in point]
     if missing:
@@ -75,7 +76,7 @@ def _check_points(points: Sequence[Mapping[str, torch.Tensor]]) -> None:
                              f"point 0 {tuple(first[bad[0]].shape)}")
 
 
-def combine(points: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> Tensors:
+def combine(points: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> Weights:
     """sum_k w_k theta_k, entry by entry (keys of the first point)."""
     if len(points) != len(weights) or not points:
         raise ValueError(f"{len(points)} points and {len(weights)} weights must match and be non-empty")
@@ -84,14 +85,14 @@ def combine(points: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[floa
             for k in points[0]}
 
 
-def point(controls: Sequence[Mapping[str, torch.Tensor]], t: float, kind: str = "bezier") -> Tensors:
+def point(controls: Sequence[Mapping[str, torch.Tensor]], t: float, kind: str = "bezier") -> Weights:
     """phi(t) = sum_k c_k(t) theta_k for control points theta_0..theta_n (Garipov et al., any number of bends)."""
     if len(controls) < 2:
         raise ValueError(f"controls must hold at least the two endpoints; got {len(controls)}")
     return combine(controls, coefficients(t, len(controls) - 2, kind))
 
 
-def line_bends(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor], bends: int) -> list[Tensors]:
+def line_bends(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor], bends: int) -> list[Weights]:
     """Bends initialized on the straight line: theta1 + k/n (theta2 - theta1), k = 1..bends, n = bends + 1."""
     if bends < 0:
         raise ValueError(f"bends={bends} must be >= 0")
@@ -104,7 +105,7 @@ class Curve:
     """A trained curve: kind and control points theta_0 (start), bends..., theta_n (end), on the CPU."""
 
     kind: str
-    controls: tuple[Tensors, ...]
+    controls: tuple[Weights, ...]
     log: tuple[dict, ...] = ()
 
     @property
@@ -112,7 +113,7 @@ class Curve:
         """Number of bends between the endpoints."""
         return len(self.controls) - 2
 
-    def at(self, t: float) -> Tensors:
+    def at(self, t: float) -> Weights:
         """phi(t)."""
         return point(self.controls, t, self.kind)
 
@@ -230,7 +231,7 @@ def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_sp
     with torch.no_grad():
         for k, p in net.named_parameters():
             p.copy_(theta[k])
-    recompute_bn(net, train_split, batch_size, device)
+    recompute_bn(net, data.batches(train_split, batch_size, device=device))
     l2 = 0.5 * weight_decay * sum(float((p.detach().double() ** 2).sum()) for p in net.parameters())
     out = {}
     for name, split in (("train", train_split), ("test", test_split)):
@@ -313,12 +314,12 @@ def barrier(losses: Sequence[float]) -> float:
 class Plane:
     """P(x, y) = origin + x u + y v with u, v orthonormal; `anchors` are the (x, y) of the three points."""
 
-    origin: Tensors
-    u: Tensors
-    v: Tensors
+    origin: Weights
+    u: Weights
+    v: Weights
     anchors: tuple[tuple[float, float], ...]
 
-    def at(self, x: float, y: float) -> Tensors:
+    def at(self, x: float, y: float) -> Weights:
         """The weights at plane coordinates (x, y)."""
         return directions.add(directions.add(self.origin, self.u, x), self.v, y)
 
@@ -393,7 +394,7 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     buffers = dict(net.named_buffers())
     spec = {"plane": [directions.fingerprint(t) for t in (p.origin, p.u, p.v)],
             "buffers": directions.fingerprint(buffers), "xs": xs.tolist(), "ys": ys.tolist(), "sample": sample}
-    folder = Path(out_dir) if out_dir is not None else paths.output_dir("surfaces")
+    folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
     out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', spec)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]

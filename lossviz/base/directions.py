@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-Tensors = dict[str, torch.Tensor]
+Weights = dict[str, torch.Tensor]  # a point in weight space (or a direction): named tensors, keyed like state_dict()
 
 KINDS = ("params", "states")
 NORMS = ("filter", "layer", "weight", "none")
@@ -27,7 +27,7 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
         raise ValueError(f"{name}={value!r} is not valid; valid choices: {', '.join(choices)}")
 
 
-def weights(model: nn.Module, kind: str = "params") -> Tensors:
+def weights(model: nn.Module, kind: str = "params") -> Weights:
     """A detached copy of the model's point in weight space: parameters, or the whole state dict."""
     check_choice("kind", kind, KINDS)
     named = model.named_parameters() if kind == "params" else model.state_dict().items()
@@ -55,19 +55,19 @@ def check_keys(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], wha
             raise ValueError(f"{what} entry {k!r} has shape {tuple(b[k].shape)}, the weights {tuple(a[k].shape)}")
 
 
-def add(theta: Mapping[str, torch.Tensor], delta: Mapping[str, torch.Tensor], alpha: float = 1.0) -> Tensors:
+def add(theta: Mapping[str, torch.Tensor], delta: Mapping[str, torch.Tensor], alpha: float = 1.0) -> Weights:
     """theta + alpha * delta (integer tensors of theta are kept as they are)."""
     check_keys(theta, delta)
     return {k: torch.add(t, delta[k].to(t.dtype), alpha=alpha) if t.is_floating_point() else t
             for k, t in theta.items()}
 
 
-def scale(delta: Mapping[str, torch.Tensor], alpha: float) -> Tensors:
+def scale(delta: Mapping[str, torch.Tensor], alpha: float) -> Weights:
     """alpha * delta."""
     return {k: d * alpha if d.is_floating_point() else d for k, d in delta.items()}
 
 
-def between(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor]) -> Tensors:
+def between(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor]) -> Weights:
     """The direction theta2 - theta1 from one model to another (zero for integer tensors)."""
     check_keys(theta1, theta2, "theta2")
     return {k: (theta2[k] - t).to(t.dtype) if t.is_floating_point() else torch.zeros_like(t)
@@ -98,7 +98,7 @@ def cosine(delta: Mapping[str, torch.Tensor], eta: Mapping[str, torch.Tensor]) -
     return dot(delta, eta) / denominator
 
 
-def orthogonalize(eta: Mapping[str, torch.Tensor], delta: Mapping[str, torch.Tensor]) -> Tensors:
+def orthogonalize(eta: Mapping[str, torch.Tensor], delta: Mapping[str, torch.Tensor]) -> Weights:
     """Gram-Schmidt: eta minus its projection on delta, so that cosine(delta, result) = 0."""
     squared = norm(delta) ** 2
     if squared == 0:
@@ -129,10 +129,10 @@ def normalize(d: torch.Tensor, theta: torch.Tensor, norm: str = "filter") -> tor
 
 
 def random_directions(model_or_theta: nn.Module | Mapping[str, torch.Tensor], seed: int, count: int = 2,
-                      norm: str = "filter", ignore: str = "biasbn", kind: str = "params") -> list[Tensors]:
+                      norm: str = "filter", ignore: str = "biasbn", kind: str = "params") -> list[Weights]:
     """`count` seeded Gaussian directions, normalized like the weights (drawn one after another).
 
-    Tensors with dim <= 1 (biases, BN weight/bias; BN running statistics for kind="states") are zero
+    Weights with dim <= 1 (biases, BN weight/bias; BN running statistics for kind="states") are zero
     for ignore="biasbn", the paper's setting. For ignore="none" they are random too and normalized
     like the rest, each 1-D tensor as one filter. (The reference code instead copies theta into them,
     d = theta; direction files made that way load as they are.) The draws happen on the CPU in float32
@@ -162,7 +162,7 @@ def random_directions(model_or_theta: nn.Module | Mapping[str, torch.Tensor], se
 
 
 def random_direction(model_or_theta: nn.Module | Mapping[str, torch.Tensor], seed: int, norm: str = "filter",
-                     ignore: str = "biasbn", kind: str = "params") -> Tensors:
+                     ignore: str = "biasbn", kind: str = "params") -> Weights:
     """One seeded Gaussian direction normalized like the weights (see `random_directions`)."""
     return random_directions(model_or_theta, seed, 1, norm, ignore, kind)[0]
 

@@ -26,6 +26,8 @@ _FILES = {
 _LABEL_KEY = {"cifar10": "labels", "cifar100": "fine_labels"}
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
+# images in each full split: {dataset: (train, test)}; synthetic: the default sizes of `load`
+SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "synthetic": (2_000, 500)}
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def load(
     """Load a split of `cifar10`, `cifar100` or `synthetic` (then `n` images, default 2,000/500)."""
     check_dataset(name)
     if name == "synthetic":
-        size = n if n is not None else (2000 if train else 500)
+        size = n if n is not None else SIZES[name][0 if train else 1]
         return synthetic(size, seed=seed if train else seed + 1_000_003)
     split = load_cifar(name, train, root)
     return first(split, n) if n is not None else split
@@ -224,6 +226,20 @@ def batches(
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         yield x, split.labels[index].to(device)
+
+
+def size(name: str, train: bool = True, n: int | None = None) -> int:
+    """Images in a split of `name` limited to the first `n` (None: all), without loading it."""
+    check_dataset(name)
+    full = SIZES[name][0 if train else 1]
+    return full if n is None else min(n, full)
+
+
+def iterations_per_epoch(images: int, batch_size: int) -> int:
+    """ceil(images / batch size): the iterations of one epoch, the last batch smaller (as `batches` yields)."""
+    if images < 1 or batch_size < 1:
+        raise ValueError(f"images={images} and batch_size={batch_size} must be positive")
+    return -(-images // batch_size)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ def cosine_lr(i: int, total: int, lr0: float, lr_min: float = 0.0) -> float:
     return lr_min + (lr0 - lr_min) / 2 * (1 + math.cos(math.pi * (i - 1) / total))
 
 
+def cycle_iterations(cycle_epochs: float, iters_per_epoch: int) -> int:
+    """An FGE cycle of `cycle_epochs` epochs in iterations: rounded to the nearest, at least 1 (the one rounding)."""
+    return max(1, round(cycle_epochs * iters_per_epoch))
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A learning-rate schedule by name: constant, step, cosine, snapshot (cycles) or fge (cycle, lr2)."""
@@ -69,4 +74,4 @@ class Schedule:
             return cosine_lr(i, total, self.lr)
         if self.kind == "snapshot":
             return snapshot_lr(i, total, self.cycles, self.lr)
-        return fge_lr(i, max(1, round(self.cycle_epochs * iters_per_epoch)), self.lr, self.lr2)
+        return fge_lr(i, cycle_iterations(self.cycle_epochs, iters_per_epoch), self.lr, self.lr2)

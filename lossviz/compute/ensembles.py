@@ -27,12 +27,11 @@ from torch import nn
 from lossviz.base import cache, data, models
 from lossviz.base.batchnorm import recompute_bn
 from lossviz.compute import train
-from lossviz.base.schedules import Schedule
+from lossviz.base.schedules import Schedule, cycle_iterations
 from lossviz.compute.train import TrainConfig
 
 METHODS = ("ind", "sse", "fge")
 BUDGETS = (1, 2, 3)
-CIFAR_TRAIN_SIZE = 50_000  # images in the CIFAR-10 and CIFAR-100 training sets
 
 
 class Settings(Protocol):
@@ -60,11 +59,8 @@ def check_method(method: str) -> None:
 # ---- where the snapshots are -------------------------------------------------------------------------
 
 def iters_per_epoch(config: TrainConfig) -> int:
-    """Iterations per epoch of a run, ceil(N_train / batch size), as `train.fit` counts them."""
-    n = config.train_subset
-    if n is None:
-        n = len(data.load("synthetic")) if config.dataset == "synthetic" else CIFAR_TRAIN_SIZE
-    return -(-n // config.batch_size)
+    """Iterations per epoch of a run, as `train.fit` counts them."""
+    return data.iterations_per_epoch(data.size(config.dataset, True, config.train_subset), config.batch_size)
 
 
 def sse_snapshot_epochs(epochs: int, ipe: int, cycles: int) -> tuple[float, ...]:
@@ -78,8 +74,8 @@ def sse_snapshot_epochs(epochs: int, ipe: int, cycles: int) -> tuple[float, ...]
 
 
 def fge_cycle_iterations(cycle_epochs: float, ipe: int) -> int:
-    """FGE cycle length c in iterations, rounded as `Schedule.at` rounds it."""
-    c = max(1, round(cycle_epochs * ipe))
+    """FGE cycle length c in iterations (`schedules.cycle_iterations`), at least 2."""
+    c = cycle_iterations(cycle_epochs, ipe)
     if c < 2:
         raise ValueError(f"cycle_epochs={cycle_epochs} gives {c} iteration per cycle at {ipe} per epoch; "
                          f"a cycle needs at least 2")

@@ -20,7 +20,6 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp
 
 from lossviz.base.directions import Weights
-from lossviz.base import io
 from lossviz.compute import surface
 
 PARAMS = ("all", "matrices")  # "matrices": the reference's tensors with dim > 1 (no biases, no BN)

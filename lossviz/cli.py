@@ -15,6 +15,7 @@ import torch.distributed as dist
 from torch import nn
 
 from lossviz.base import cache, data, errors, models
+from lossviz.base.distributed import on_rank0, rank_and_world
 from lossviz.base import directions as dirs
 from lossviz.compute import hessian, surface
 from lossviz.base import io
@@ -219,26 +220,6 @@ def check_files(out: str, dir_file: str) -> None:
                              f"it was not changed: choose another --dir-file, or remove it") from None
 
 
-def on_rank0(compute: Callable[[], Any]) -> Any:
-    """Run `compute` on rank 0 only and hand its result (or its error) to every rank."""
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    result, error = None, None
-    if rank == 0:
-        try:
-            result = compute()
-        except (ValueError, OSError) as problem:
-            error = problem
-    if dist.is_initialized():
-        box = [result, None if error is None else f"{type(error).__name__}: {error}"]
-        dist.broadcast_object_list(box, src=0)
-        result, message = box
-        if message is not None and error is None:
-            raise ValueError(f"rank 0 failed: {message}")
-    if error is not None:
-        raise error
-    return result
-
-
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in tensors.items()}
 
@@ -317,7 +298,7 @@ def target_direction(theta1: dict[str, torch.Tensor], theta2: dict[str, torch.Te
 
 def run(args: argparse.Namespace) -> io.Surface:
     """Execute a parsed `surface`, `interpolate` or `hessian` command."""
-    rank = dist.get_rank() if dist.is_initialized() else 0
+    rank, _ = rank_and_world()
     log = print if rank == 0 else (lambda message: None)
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
     xs = parse_grid(args.x, "x")

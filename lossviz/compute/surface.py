@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from lossviz.base.directions import Weights
 from lossviz.base import directions as dirs
 from lossviz.base import io
+from lossviz.base.distributed import broadcast, on_rank0, rank_and_world
 from lossviz.base import precision as precisions
 from lossviz.base.precision import autocast
 
@@ -316,18 +317,11 @@ def _check_request(theta: Mapping[str, torch.Tensor], directions: Sequence[Mappi
         dirs.check_keys(theta, d)
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size) of the initialized process group, else (0, 1)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def _fill(surface: io.Surface, todo: Sequence[int], theta: Mapping[str, torch.Tensor],
           directions: Sequence[Mapping[str, torch.Tensor]], evaluate_point: Callable[[Weights], dict[str, float]],
           on_update: Callable[[bool], None] | None = None, progress: bool = False) -> None:
     """Compute the points `todo` into `surface` (in place); ranks take interleaved shares and rank 0 gathers."""
-    rank, world = _distributed()
+    rank, world = rank_and_world()
     theta = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in theta.items()}
     directions = [{k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in d.items()}
                   for d in directions]
@@ -470,7 +464,7 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     if save_every < 0 or save_seconds <= 0:
         raise ValueError(f"save_every={save_every} must be >= 0 and save_seconds={save_seconds} > 0")
     out = os.fspath(out)
-    rank, world = _distributed()
+    rank, world = rank_and_world()
     names = _names(data, point_values, names)
     state = {**{k: v for k, v in itertools.chain(model.named_parameters(), model.named_buffers())}, **theta}
     attrs = {"format": FORMAT, "theta_sha256": dirs.fingerprint(state),
@@ -488,35 +482,30 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
     ys = None if ys is None else np.asarray(ys, dtype=np.float64)
     check_size(io.grid_shape(xs, ys), len(names))
 
-    surface, todo, error = None, None, None
-    if rank == 0:
-        try:
-            if os.path.exists(out):
-                if not resume:
-                    raise ValueError(f"out={out!r} exists; pass resume=True to complete it, or remove it")
-                surface = io.load_surface(out)
-                problems = _mismatches(surface, xs, ys, names, attrs)
-                if problems:
-                    raise ValueError(f"out={out!r} holds a surface for another request ({'; '.join(problems)}); "
-                                     f"it was not changed: choose another output file or remove it")
-                if on_start is not None:
-                    on_start()
-            else:
-                surface = io.empty_surface(xs, ys, names, attrs, dir_file)
-                if on_start is not None:
-                    on_start()
-                io.save_surface(out, surface)
-            todo = [int(i) for i in np.flatnonzero(~surface.done.ravel())]
-        except (ValueError, OSError) as problem:
-            error = problem
-    if world > 1:
-        box = [None if error is None else f"{type(error).__name__}: {error}", todo]
-        dist.broadcast_object_list(box, src=0)
-        if box[0] is not None and error is None:
-            raise ValueError(f"rank 0 failed: {box[0]}")
-        todo = box[1]
-    if error is not None:
-        raise error
+    opened: dict[str, io.Surface] = {}
+
+    def open_out() -> list[int]:
+        """Rank 0: check an existing `out` against the request (or start it); the indices of the points it lacks."""
+        if os.path.exists(out):
+            if not resume:
+                raise ValueError(f"out={out!r} exists; pass resume=True to complete it, or remove it")
+            found = io.load_surface(out)
+            problems = _mismatches(found, xs, ys, names, attrs)
+            if problems:
+                raise ValueError(f"out={out!r} holds a surface for another request ({'; '.join(problems)}); "
+                                 f"it was not changed: choose another output file or remove it")
+            if on_start is not None:
+                on_start()
+        else:
+            found = io.empty_surface(xs, ys, names, attrs, dir_file)
+            if on_start is not None:
+                on_start()
+            io.save_surface(out, found)
+        opened["surface"] = found
+        return [int(i) for i in np.flatnonzero(~found.done.ravel())]
+
+    todo = on_rank0(open_out)  # every rank gets the points to do (not the surface), or rank 0's error
+    surface = opened.get("surface")
     if rank == 0 and log is not None:
         log(f"computing {len(todo)} of {int(np.prod(io.grid_shape(xs, ys)))} points")
 
@@ -542,8 +531,4 @@ def compute_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, t
                     log(f"interrupted: {int(surface.done.sum())} of {surface.done.size} points are saved in {out}; "
                         f"run the same command again to compute the rest")
             raise
-    if world > 1:
-        box = [surface if rank == 0 else None]
-        dist.broadcast_object_list(box, src=0)
-        surface = box[0]
-    return surface
+    return broadcast(surface if rank == 0 else None)  # rank 0 holds the finished surface

@@ -113,11 +113,11 @@ def test_planted_entry_is_refused_not_executed(tmp_path):
 def test_project_dataclasses_and_numpy_scalars_round_trip(tmp_path):
     config = TrainConfig(model="resnet20", dataset="synthetic", schedule=Schedule("cosine"), init=TrainConfig())
     value = TrainResult(config, {"w": torch.ones(2)}, {1.0: {"w": torch.zeros(2)}},
-                        [{"epoch": 1, "test_acc": np.float64(0.25)}])
+                        [{"epoch": 1, "test_acc_pct": np.float64(25.0)}])
     cache.save(tmp_path / "e.pt", value)
     back = cache.load(tmp_path / "e.pt")
     assert type(back) is TrainResult and back.config == config and back.config.init == TrainConfig()
-    assert torch.equal(back.checkpoints[1.0]["w"], torch.zeros(2)) and back.log[0]["test_acc"] == 0.25
+    assert torch.equal(back.checkpoints[1.0]["w"], torch.zeros(2)) and back.log[0]["test_acc_pct"] == 25.0
     assert back.test_error == 75.0
 
 

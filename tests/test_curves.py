@@ -1,4 +1,5 @@
 """Curves: coefficients, exact endpoints, name matching, schedule, plane, training lowers the midpoint loss."""
+import copy
 import math
 import random
 
@@ -21,6 +22,46 @@ def tiny_net(seed: int | None = 0) -> nn.Module:
         nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
         nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
         nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, 10))
+
+
+def recomputed_loss_and_error(model: nn.Module, theta, split, batch_size: int = 16) -> tuple[float, float]:
+    """CE and error (%) of a copy holding theta, BN statistics re-estimated by torch's update_bn on split."""
+    from torch.optim.swa_utils import update_bn
+    net = copy.deepcopy(model)
+    net.load_state_dict(theta, strict=False)
+    batches = list(data.batches(split, batch_size))
+    with torch.no_grad():
+        update_bn(batches, net)
+        net.eval()
+        logits = torch.cat([net(x) for x, _ in batches])
+    labels = torch.cat([y for _, y in batches])
+    return (float(nn.functional.cross_entropy(logits, labels)),
+            100.0 * float((logits.argmax(1) != labels).float().mean()))
+
+
+def test_evaluate_point_recomputes_bn_and_adds_the_l2_term():
+    model = tiny_net(0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    theta = {k: v.detach() for k, v in tiny_net(1).named_parameters()}
+    train_split, test_split = data.synthetic(48, seed=0), data.synthetic(32, seed=1)
+    plain = curves.evaluate_point(model, theta, train_split, test_split, batch_size=16)
+    loss, error = recomputed_loss_and_error(model, theta, train_split)
+    assert plain["train_loss"] == pytest.approx(loss, rel=1e-5) and plain["train_error"] == pytest.approx(error)
+    with torch.no_grad():  # test: BN statistics of the train split, not of the test split
+        net = copy.deepcopy(model)
+        net.load_state_dict(theta, strict=False)
+        from torch.optim.swa_utils import update_bn
+        update_bn(list(data.batches(train_split, 16)), net)
+        test_loss = float(nn.functional.cross_entropy(net.eval()(data.normalize(test_split.images)),
+                                                      test_split.labels))
+    assert plain["test_loss"] == pytest.approx(test_loss, rel=1e-5)
+    wd = 3e-2
+    with_l2 = curves.evaluate_point(model, theta, train_split, test_split, weight_decay=wd, batch_size=16)
+    l2 = 0.5 * wd * sum(float((v.double() ** 2).sum()) for v in theta.values())
+    for name in ("train", "test"):
+        assert with_l2[f"{name}_loss"] - plain[f"{name}_loss"] == pytest.approx(l2, rel=1e-9)
+        assert with_l2[f"{name}_error"] == plain[f"{name}_error"]
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
 
 
 def random_point(seed: int, shapes=(("a.weight", (3, 4)), ("a.bias", (4,)), ("b.weight", (2, 2, 3)))):
@@ -174,6 +215,7 @@ def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model():
     assert on_curve.train_loss[0] < on_line.train_loss[1]
     assert curves.barrier(on_line.train_loss) > 0
     assert len(curve.log) == 4 and curve.log[-1]["lr"] == pytest.approx(0.0005)
+    assert all(0.0 <= e["train_acc_pct"] <= 100.0 for e in curve.log) and "train_acc" not in curve.log[-1]
 
 
 def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
@@ -216,11 +258,10 @@ def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeyp
     assert s.complete and s["train_loss"].shape == (3, 3) and np.isfinite(s["train_loss"]).all()
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
     split = sample.splits()["train"]
-    for j, i in [(0, 0), (1, 2), (2, 1)]:  # independent check: BN recomputed by ensembles.recompute_bn
-        direct = curves.evaluate_point(model, p.at(s.xcoordinates[i], s.ycoordinates[j]), split, split,
-                                       batch_size=16)
-        assert s["train_loss"][j, i] == pytest.approx(direct["train_loss"], rel=1e-4)
-        assert 100.0 - s["train_acc"][j, i] == pytest.approx(direct["train_error"], abs=1e-6)
+    for j, i in [(0, 0), (1, 2), (2, 1)]:  # independent check: BN recomputed by torch's update_bn
+        loss, error = recomputed_loss_and_error(model, p.at(s.xcoordinates[i], s.ycoordinates[j]), split)
+        assert s["train_loss"][j, i] == pytest.approx(loss, rel=1e-4)
+        assert 100.0 - s["train_acc"][j, i] == pytest.approx(error, abs=1e-6)
     monkeypatch.setattr(surface, "evaluator", lambda *a, **k: pytest.fail("recomputed a finished file"))
     again = curves.plane_surface(p, model, sample, points=3, margin=0.1, out_dir=tmp_path)
     assert np.array_equal(again["train_loss"], s["train_loss"])

@@ -258,7 +258,8 @@ def test_image_grid_one_row_per_class():
 
 
 def test_training_curves_plot_error_in_percent():
-    log = [{"epoch": e, "train_loss": 2.0 / e, "test_loss": 2.2 / e, "train_acc": 0.1 * e, "test_acc": 0.09 * e}
+    log = [{"epoch": e, "train_loss": 2.0 / e, "test_loss": 2.2 / e, "train_acc_pct": 10.0 * e,
+            "test_acc_pct": 9.0 * e}
            for e in (1, 2, 3)]
     fig = plot.training_curves(log, title="ResNet-20, 73.00%")
     error_line = fig.axes[1].lines[1]

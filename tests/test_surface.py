@@ -80,12 +80,17 @@ def test_origin_is_the_models_own_loss(net, batches):
     assert s.complete
 
 
-def test_registry_model_matches_train_evaluate():
-    model = models.get("resnet20").eval()
+def test_registry_model_and_train_evaluate_match_plain_forward_passes():
+    torch.manual_seed(0)
+    model = models.get("resnet20").train()  # train mode: evaluation must still use the running statistics
+    with torch.no_grad():  # running statistics away from their initial 0/1, so a BN mode mix-up shows
+        model(data.normalize(data.synthetic(64, seed=1).images))
     split = data.synthetic(16)
+    expected_loss, expected_acc = direct(model, {}, list(data.batches(split, 8)))
     loss, acc = surface.evaluate(model, None, data.batches(split, 8))
-    expected_loss, expected_acc = train.evaluate(model, split, batch_size=8)
-    assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == pytest.approx(100 * expected_acc)
+    assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == pytest.approx(expected_acc)
+    assert train.evaluate(model, split, batch_size=8) == pytest.approx((expected_loss, expected_acc), rel=1e-5)
+    assert model.training  # train.evaluate leaves the model's flag as it was
 
 
 def test_non_square_grid_orientation_against_direct_evaluation(net, batches):

@@ -75,7 +75,33 @@ def test_bad_config_is_rejected(change, message):
         TINY.replace(**change)
 
 
-def test_evaluate_restores_training_mode():
+def test_evaluate_gives_percent_and_leaves_the_model_as_it_was():
+    torch.manual_seed(0)
     model = train.models.get("resnet20").train()
-    loss, acc = train.evaluate(model, train.data.synthetic(20))
-    assert model.training and loss > 0 and 0 <= acc <= 1
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    split = train.data.synthetic(20)
+    loss, acc = train.evaluate(model, split)
+    assert model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    model.eval()
+    with torch.no_grad():
+        logits = model(train.data.normalize(split.images))
+    assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, split.labels)), rel=1e-5)
+    assert acc == pytest.approx(100.0 * float((logits.argmax(1) == split.labels).float().mean()))
+
+
+def test_log_accuracies_are_percent_and_test_error_is_their_complement(tiny_run):
+    for e in tiny_run.log:
+        assert set(e) >= {"train_acc_pct", "test_acc_pct"} and not {"train_acc", "test_acc"} & set(e)
+        assert 0.0 <= e["train_acc_pct"] <= 100.0 and 0.0 <= e["test_acc_pct"] <= 100.0
+    model = tiny_run.model()
+    test = train.splits(TINY)[1]
+    assert tiny_run.log[-1]["test_acc_pct"] == pytest.approx(train.evaluate(model, test)[1])
+    assert tiny_run.test_error == pytest.approx(100.0 - tiny_run.log[-1]["test_acc_pct"])
+
+
+def test_a_log_cached_with_fractions_is_read_in_percent():
+    old = [{"epoch": 1, "train_loss": 2.0, "train_acc": 0.25, "test_loss": 2.1, "test_acc": 0.125}]
+    assert train.percent_log(old) == [{"epoch": 1, "train_loss": 2.0, "train_acc_pct": 25.0, "test_loss": 2.1,
+                                       "test_acc_pct": 12.5}]
+    new = [{"epoch": 1, "train_acc_pct": 25.0, "test_acc_pct": 12.5}]
+    assert train.percent_log(new) == new

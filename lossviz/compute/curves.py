@@ -10,6 +10,7 @@ every evaluated point gets its BN statistics recomputed with a pass over the tra
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,6 @@ from tqdm.auto import tqdm
 from lossviz.base.directions import Weights
 from lossviz.base import cache, data, directions, io, models, folders
 from lossviz.compute import surface, train
-from lossviz.base.batchnorm import recompute_bn
 from lossviz.base.data import Sample
 from lossviz.compute.train import TrainConfig
 
@@ -189,7 +189,8 @@ def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Ma
             seen += len(y)
             nll_sum += nll.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
-        log.append({"epoch": epoch, "lr": lr, "train_loss": nll_sum / seen, "train_acc": correct / seen})
+        log.append({"epoch": epoch, "lr": lr, "train_loss": nll_sum / seen,
+                    "train_acc_pct": 100.0 * correct / seen})
     cpu = [{k: v.detach().to("cpu", copy=True) for k, v in p.items()} for p in [start, *bends, end]]
     return Curve(config.kind, tuple(cpu), tuple(log))
 
@@ -205,8 +206,9 @@ def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str
     model = models.get(run1.model, data.NUM_CLASSES[run1.dataset])
     fingerprint = cache.tensor_fingerprint(split.images, split.labels)
     key = cache.key("curve", run1, run2, config, fingerprint, torch.device(device).type)
-    return cache.cached(f"curve-{run1.model}", key,
-                        lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
+    curve = cache.cached(f"curve-{run1.model}", key,
+                         lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
+    return dataclasses.replace(curve, log=tuple(train.percent_log(curve.log)))
 
 
 # ---- evaluation along t ------------------------------------------------------------------------------
@@ -222,22 +224,37 @@ class PathResult:
     test_error: tuple[float, ...]
 
 
+def l2_term(theta: Mapping[str, torch.Tensor], names: Sequence[str], weight_decay: float) -> float:
+    """wd/2 ||theta||^2 over the parameters `names` (in float64): the L2 part of the curve's training objective."""
+    return 0.5 * weight_decay * sum(float((theta[k].detach().double() ** 2).sum()) for k in names)
+
+
+def path_evaluator(model: nn.Module, train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
+                   batch_size: int | None = None, device: str | torch.device = "cpu"):
+    """A function theta -> {"train_loss", "train_error", "test_loss", "test_error"} (loss = CE + wd/2 ||theta||^2,
+    error in %): `surface.evaluator` with BN recomputed on the train split's batches at every point."""
+    batch_size = batch_size or data.eval_batch_size(device)
+    names = [k for k, _ in model.named_parameters()]
+    shell = copy.deepcopy(model).to(device)  # the caller's model stays where it is
+    evaluate = surface.evaluator(shell, {name: data.batches(split, batch_size, device=device)
+                                         for name, split in (("train", train_split), ("test", test_split))},
+                                 bn="recompute")  # BN data: the first split, train
+
+    def at(theta: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        values = evaluate({k: theta[k].to(device) for k in names})
+        l2 = l2_term(theta, names, weight_decay)
+        return {key: value for name in ("train", "test")
+                for key, value in ((f"{name}_loss", values[f"{name}_loss"] + l2),
+                                   (f"{name}_error", 100.0 - values[f"{name}_acc"]))}
+
+    return at
+
+
 def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_split: data.Split,
                    test_split: data.Split, weight_decay: float = 0.0, batch_size: int | None = None,
                    device: str | torch.device = "cpu") -> dict[str, float]:
-    """Train and test loss and error of weights theta, on a copy of `model` with BN recomputed on train_split."""
-    batch_size = batch_size or data.eval_batch_size(device)
-    net = copy.deepcopy(model).to(device)
-    with torch.no_grad():
-        for k, p in net.named_parameters():
-            p.copy_(theta[k])
-    recompute_bn(net, data.batches(train_split, batch_size, device=device))
-    l2 = 0.5 * weight_decay * sum(float((p.detach().double() ** 2).sum()) for p in net.parameters())
-    out = {}
-    for name, split in (("train", train_split), ("test", test_split)):
-        loss, accuracy = train.evaluate(net, split, batch_size, device=device)
-        out[f"{name}_loss"], out[f"{name}_error"] = loss + l2, 100.0 * (1.0 - accuracy)
-    return out
+    """Train and test loss (CE + wd/2 ||theta||^2) and error (%) of weights theta, BN recomputed on train_split."""
+    return path_evaluator(model, train_split, test_split, weight_decay, batch_size, device)(theta)
 
 
 def ts(points: int = 61) -> list[float]:
@@ -253,7 +270,8 @@ def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]]
     """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each."""
     if len(thetas) != len(t):
         raise ValueError(f"{len(thetas)} thetas and {len(t)} values of t must match")
-    rows = [evaluate_point(model, th, train_split, test_split, weight_decay, batch_size, device) for th in thetas]
+    at = path_evaluator(model, train_split, test_split, weight_decay, batch_size, device)
+    rows = [at(th) for th in thetas]
     return PathResult(tuple(t), *(tuple(r[k] for r in rows)
                                   for k in ("train_loss", "train_error", "test_loss", "test_error")))
 

@@ -15,6 +15,7 @@ from lossviz.base import cache, data, models
 from lossviz.base import precision as precisions
 from lossviz.base.precision import autocast
 from lossviz.base.schedules import Schedule
+from lossviz.compute import surface
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -63,7 +64,10 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Final weights (a state dict on the CPU), checkpoints by epoch and the per-epoch log."""
+    """Final weights (a state dict on the CPU), checkpoints by epoch and the per-epoch log.
+
+    Each log entry: epoch, lr, train_loss, train_acc_pct (running, over the epoch's augmented batches),
+    test_loss, test_acc_pct (after the epoch), seconds. Accuracies are in percent, as everywhere in lossviz."""
 
     config: TrainConfig
     state: Weights
@@ -73,7 +77,7 @@ class TrainResult:
     @property
     def test_error(self) -> float:
         """Test error in percent after the last epoch."""
-        return 100.0 * (1.0 - self.log[-1]["test_acc"])
+        return 100.0 - self.log[-1]["test_acc_pct"]
 
     def model(self, device: str | torch.device = "cpu") -> nn.Module:
         """A fresh registry model holding the final weights, in eval mode."""
@@ -84,18 +88,17 @@ class TrainResult:
 
 def evaluate(model: nn.Module, split: data.Split, batch_size: int | None = None, precision: str = "fp32",
              device: str | torch.device = "cpu") -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` (in eval mode) on a split (batch size: fast for `device`)."""
+    """Mean cross-entropy and accuracy in % of `model` (BN running statistics as they are) on a split:
+    `surface.evaluate` over the split's batches (batch size: fast for `device`). `model` is not changed."""
     batch_size = batch_size or data.eval_batch_size(device)
-    was_training = model.training
-    model.eval()
-    total_loss, correct = 0.0, 0
-    with torch.inference_mode(), autocast(precision, device):
-        for x, y in data.batches(split, batch_size, device=device):
-            logits = model(x).float()
-            total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
-    model.train(was_training)
-    return total_loss / len(split), correct / len(split)
+    return surface.evaluate(model, None, data.batches(split, batch_size, device=device), precision=precision)
+
+
+def percent_log(log: list[dict] | tuple[dict, ...]) -> list[dict]:
+    """A training log with its accuracies in percent: entries cached before the unit was percent held
+    `train_acc`/`test_acc` as fractions; they are read as `train_acc_pct`/`test_acc_pct` (x 100)."""
+    return [{(f"{k}_pct" if k in ("train_acc", "test_acc") else k): (100.0 * v if k in ("train_acc", "test_acc") else v)
+             for k, v in entry.items()} for entry in log]
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -141,10 +144,10 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
             correct += (logits.argmax(1) == y).sum().item()
             if i in wanted:
                 checkpoints[float(wanted[i])] = _cpu_state(model)
-        test_loss, test_acc = evaluate(model, test, precision=config.precision, device=device)
-        log.append({"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                    "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - start})
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+        test_loss, test_acc_pct = evaluate(model, test, precision=config.precision, device=device)
+        log.append({"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc_pct": 100.0 * correct / seen,
+                    "test_loss": test_loss, "test_acc_pct": test_acc_pct, "seconds": time.perf_counter() - start})
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc_pct:.1f}%")
     return checkpoints, log
 
 
@@ -173,4 +176,5 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
         checkpoints, log = fit(model, train_split, test_split, config, device, progress)
         return TrainResult(config, _cpu_state(model), checkpoints, log)
 
-    return cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)
+    result = cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)
+    return dataclasses.replace(result, log=percent_log(result.log))

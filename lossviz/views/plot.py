@@ -563,8 +563,8 @@ def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.4))
     left.plot(epochs, [e["train_loss"] for e in log], "-o", ms=3, label="train")
     left.plot(epochs, [e["test_loss"] for e in log], "--o", ms=3, label="test")
-    right.plot(epochs, [100 * (1 - e["train_acc"]) for e in log], "-o", ms=3, label="train")
-    right.plot(epochs, [100 * (1 - e["test_acc"]) for e in log], "--o", ms=3, label="test")
+    right.plot(epochs, [100.0 - e["train_acc_pct"] for e in log], "-o", ms=3, label="train")
+    right.plot(epochs, [100.0 - e["test_acc_pct"] for e in log], "--o", ms=3, label="test")
     for ax, name in ((left, "loss"), (right, "error (%)")):
         ax.set_xlabel("epoch"), ax.set_ylabel(name), ax.grid(alpha=0.3), ax.legend(fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -360,7 +360,7 @@ PAPER_TABLE1: dict[tuple[str, str, str], tuple[tuple[float, float | None] | None
 
 # github.com/timgaripov/dnn-mode-connectivity README, "Test accuracy (%) of FGE and ensembling of
 # independently trained networks (Ind) on CIFAR-100", budget 200 epochs; accuracies as printed there.
-README_CIFAR100_ACCURACY: dict[tuple[str, str], tuple[tuple[float, float | None], ...]] = {
+README_CIFAR100_ACCURACY_PCT: dict[tuple[str, str], tuple[tuple[float, float | None], ...]] = {
     ("vgg16", "ind"): ((72.5, 0.1), (74.8, None), (75.6, None)),
     ("vgg16", "fge"): ((74.6, 0.1), (76.1, None), (76.6, None)),
     ("preresnet164", "ind"): ((78.4, 0.1), (80.5, None), (81.6, None)),
@@ -381,7 +381,7 @@ def reference(dataset: str, model: str, method: str, budget: int,
     if source == "paper":
         cells = PAPER_TABLE1.get((dataset, model, method))
         return cells[budget - 1] if cells else None
-    cells = README_CIFAR100_ACCURACY.get((model, method)) if dataset == "cifar100" else None
+    cells = README_CIFAR100_ACCURACY_PCT.get((model, method)) if dataset == "cifar100" else None
     if cells is None:
         return None
     accuracy, std = cells[budget - 1]

@@ -218,12 +218,17 @@ def test_eigen_map(net, batch):
     eta = {k: torch.randn(t.shape, generator=gen, dtype=t.dtype) * 0.2 for k, t in theta.items()}
     xs, ys = [-1.0, 0.5], [0.0, 1.0, 2.0]
     m = H.eigen_map(net, [batch], theta, delta, eta, xs, ys, tol=1e-8, max_steps=200)
-    assert m.lambda_min.shape == m.lambda_max.shape == m.ratio.shape == (2, 3) and m.converged.all()
-    for i, j in ((0, 0), (1, 2)):
+    # z[j, i] as np.meshgrid(xs, ys) and io.Surface: rows follow ys, columns xs (a transposed map fails here)
+    assert m.lambda_min.shape == m.lambda_max.shape == m.ratio.shape == m.converged.shape == (3, 2)
+    assert m.converged.all()
+    for i, j in ((0, 0), (1, 2), (0, 2), (1, 1)):
         point = {k: theta[k] + xs[i] * delta[k] + ys[j] * eta[k] for k in theta}
         lam = torch.linalg.eigvalsh(dense(net, batch, theta=point)).tolist()
-        assert close(m.lambda_min[i, j], lam[0]) and close(m.lambda_max[i, j], lam[-1])
+        assert close(m.lambda_min[j, i], lam[0]) and close(m.lambda_max[j, i], lam[-1])
     np.testing.assert_allclose(m.ratio, np.abs(m.lambda_min / m.lambda_max))
+    from lossviz.views import plot  # the plots take the map as it is: they check z has shape (len(y), len(x))
+    plot.eigen_ratio(m.xs, m.ys, m.lambda_min, m.lambda_max)
+    plot.plt.close("all")
 
 
 def test_ratio():

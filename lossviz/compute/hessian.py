@@ -95,7 +95,8 @@ class Density:
 
 @dataclass(frozen=True)
 class EigenMap:
-    """lambda_min/lambda_max at theta + xs[i] delta + ys[j] eta, as arrays indexed [i, j]."""
+    """lambda_min/lambda_max at theta + xs[i] delta + ys[j] eta, as arrays z[j, i] of shape (len(ys), len(xs)):
+    row j is ys[j], column i is xs[i], as `np.meshgrid(xs, ys)`, `lossviz.base.io.Surface` and the reference files."""
 
     xs: np.ndarray
     ys: np.ndarray
@@ -413,14 +414,14 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
     if set(delta) != set(eta) or not set(delta) <= set(theta):
         raise ValueError("delta and eta must have the same keys, all of them keys of theta")
     data = list(batches)
-    shape = (len(xs), len(ys))
+    shape = (len(ys), len(xs))  # z[j, i], as np.meshgrid(xs, ys)
     lo, hi, ok = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
     hvps = 0
-    for i, a in enumerate(xs):
-        for j, b in enumerate(ys):
+    for j, b in enumerate(ys):
+        for i, a in enumerate(xs):
             point = {**theta, **{k: theta[k] + a * delta[k] + b * eta[k] for k in delta}}
             e = extremes(operator(model, data, point, params, loss, method), tol, max_steps, seed, floor)
-            lo[i, j], hi[i, j], ok[i, j] = e.lambda_min, e.lambda_max, e.converged
+            lo[j, i], hi[j, i], ok[j, i] = e.lambda_min, e.lambda_max, e.converged
             hvps += e.hvps
     return EigenMap(np.asarray(xs, float), np.asarray(ys, float), lo, hi, ok, hvps)
 

@@ -6,6 +6,16 @@ from torch import nn
 from lossviz.base import directions as dirs
 
 
+def one_direction(model_or_theta, seed, **options):
+    """The first of `random_directions` (seeded: the same whatever the count)."""
+    return dirs.random_directions(model_or_theta, seed, count=1, **options)[0]
+
+
+def filter_norms(delta):
+    """Norm of every filter (slice along dim 0) of every tensor with dim >= 2."""
+    return {k: d.float().reshape(len(d), -1).norm(dim=1) for k, d in delta.items() if d.dim() >= 2}
+
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -47,20 +57,20 @@ def test_weights_keys_order_and_copy(net):
 
 def test_filter_normalization_matches_filter_norms(net):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, seed=3)
+    delta = one_direction(net, seed=3)
     for k in ("conv1.weight", "conv2.weight", "fc.weight"):
         per_filter = theta[k].reshape(len(theta[k]), -1).norm(dim=1)
-        torch.testing.assert_close(dirs.filter_norms(delta)[k], per_filter, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(filter_norms(delta)[k], per_filter, rtol=1e-5, atol=1e-6)
     for k in ("bn1.weight", "bn1.bias", "conv2.bias", "fc.bias"):
         assert torch.count_nonzero(delta[k]) == 0  # ignore="biasbn"
 
 
 def test_normalizations_against_the_raw_draw(net):
     theta = dirs.weights(net)
-    raw = dirs.random_direction(net, seed=5, norm="none", ignore="none")
-    layer = dirs.random_direction(net, seed=5, norm="layer", ignore="none")
-    weight = dirs.random_direction(net, seed=5, norm="weight", ignore="none")
-    flt = dirs.random_direction(net, seed=5, norm="filter", ignore="none")
+    raw = one_direction(net, seed=5, norm="none", ignore="none")
+    layer = one_direction(net, seed=5, norm="layer", ignore="none")
+    weight = one_direction(net, seed=5, norm="weight", ignore="none")
+    flt = one_direction(net, seed=5, norm="filter", ignore="none")
     for k, t in theta.items():
         torch.testing.assert_close(weight[k], raw[k] * t)
         torch.testing.assert_close(layer[k], raw[k] * t.norm() / raw[k].norm())
@@ -74,11 +84,11 @@ def test_normalizations_against_the_raw_draw(net):
 
 def test_states_directions_cover_buffers(net):
     states = dirs.weights(net, "states")
-    delta = dirs.random_direction(net, 0, kind="states")
+    delta = one_direction(net, 0, kind="states")
     assert list(delta) == list(states)
     assert delta["bn1.num_batches_tracked"].dtype == torch.int64 and int(delta["bn1.num_batches_tracked"]) == 0
     assert torch.count_nonzero(delta["bn1.running_mean"]) == 0
-    nonzero = dirs.random_direction(net, 0, ignore="none", kind="states")
+    nonzero = one_direction(net, 0, ignore="none", kind="states")
     torch.testing.assert_close(nonzero["bn1.running_var"].norm(), states["bn1.running_var"].norm())
     moved = dirs.add(states, nonzero, 0.5)
     assert torch.equal(moved["bn1.num_batches_tracked"], states["bn1.num_batches_tracked"])
@@ -86,17 +96,17 @@ def test_states_directions_cover_buffers(net):
 
 def test_seeded_and_device_dtype(net):
     a, b = dirs.random_directions(net, 7, count=2)
-    assert all(torch.equal(a[k], v) for k, v in dirs.random_direction(net, 7).items())
+    assert all(torch.equal(a[k], v) for k, v in one_direction(net, 7).items())
     assert not torch.equal(a["conv1.weight"], b["conv1.weight"])
-    assert not torch.equal(a["conv1.weight"], dirs.random_direction(net, 8)["conv1.weight"])
-    double = dirs.random_direction(net.double(), 7)
+    assert not torch.equal(a["conv1.weight"], one_direction(net, 8)["conv1.weight"])
+    double = one_direction(net.double(), 7)
     assert double["conv1.weight"].dtype == torch.float64
     torch.testing.assert_close(double["conv1.weight"].float(), a["conv1.weight"])
 
 
 def test_between_add_scale(net):
     theta1 = dirs.weights(net, "states")
-    theta2 = dirs.add(theta1, dirs.random_direction(theta1, 1, ignore="none"), 1.0)
+    theta2 = dirs.add(theta1, one_direction(theta1, 1, ignore="none"), 1.0)
     delta = dirs.between(theta1, theta2)
     for k, v in dirs.add(theta1, delta).items():
         torch.testing.assert_close(v, theta2[k])
@@ -127,7 +137,7 @@ def test_fingerprint_tracks_values(net):
 ])
 def test_bad_choices_name_the_parameter(net, kwargs, name, choice):
     with pytest.raises(ValueError, match=rf"{name}=.*valid choices:.*{choice}"):
-        dirs.random_direction(net, 0, **kwargs)
+        one_direction(net, 0, **kwargs)
 
 
 def test_mismatched_keys_and_zero_directions(net):

@@ -43,7 +43,7 @@ def test_direction_round_trip_with_names_and_attrs(tmp_path):
 
 def test_direction_file_of_another_model_or_kind_is_rejected(tmp_path):
     path = tmp_path / "d.h5"
-    io.save_directions(path, [dirs.random_direction(tiny(), 0)])
+    io.save_directions(path, [dirs.random_directions(tiny(), 0, 1)[0]])
     with pytest.raises(ValueError, match="does not match the model"):
         io.load_directions(path, dirs.weights(tiny(), "states"))
     with pytest.raises(ValueError, match="shape"):
@@ -76,7 +76,7 @@ def test_reference_direction_file_is_read_by_position(tmp_path):
 
 def test_our_direction_file_reads_the_reference_way(tmp_path):
     model = tiny()
-    delta = dirs.random_direction(model, 0)
+    delta = dirs.random_directions(model, 0, 1)[0]
     path = tmp_path / "d.h5"
     io.save_directions(path, [delta])
     with h5py.File(path) as h:  # h5_util.read_list: [grp[str(i)] for i in range(len(grp))]
@@ -179,7 +179,7 @@ def test_bad_files_and_grids(tmp_path):
     with pytest.raises(ValueError, match="ys"):
         io.empty_surface([0.0], [np.nan], ["train_loss"])
     path = tmp_path / "d.h5"
-    io.save_directions(path, [dirs.random_direction(tiny(), 0)])
+    io.save_directions(path, [dirs.random_directions(tiny(), 0, 1)[0]])
     with pytest.raises(ValueError, match="not a surface file"):
         io.load_surface(path)
     with pytest.raises(ValueError, match="1 or 2"):

@@ -152,7 +152,7 @@ def test_interpolation_endpoints_and_beyond(batches):
 
 def test_bn_recompute_matches_a_cumulative_average_on_a_copy(net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 5)
+    delta = dirs.random_directions(net, 5, 1)[0]
     point = dirs.add(theta, delta, 0.7)
     loss, acc = surface.evaluate(net, point, batches, bn="recompute")
     m = copy.deepcopy(net)
@@ -194,7 +194,7 @@ def test_any_model_loss_and_data():
     mlp = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
     x, y = torch.randn(30, 5), torch.randint(3, (30,))
     theta = dirs.weights(mlp)
-    delta = dirs.random_direction(mlp, 0, ignore="none")
+    delta = dirs.random_directions(mlp, 0, 1, ignore="none")[0]
     s = surface.scan(mlp, theta, [delta], [0.0, 0.3], data={"train": [(x[:20], y[:20]), (x[20:], y[20:])]},
                      loss_fn=F.multi_margin_loss)
     with torch.no_grad():
@@ -207,7 +207,7 @@ def test_any_model_loss_and_data():
 
 def test_bad_inputs(net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     feed = {"train": batches}
     with pytest.raises(ValueError, match=r"bn='train'.*valid choices: eval, recompute"):
         surface.scan(net, theta, [delta], [0.0], data=feed, bn="train")
@@ -277,7 +277,7 @@ def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, 
 
 def test_far_points_store_nan_and_inf_as_they_are(tmp_path, net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "far.h5"
     s = surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None,
                              progress=False)
@@ -290,7 +290,7 @@ def test_far_points_store_nan_and_inf_as_they_are(tmp_path, net, batches):
 def test_nan_points_store_nan_accuracy(tmp_path, net, batches):
     """Where the logits are NaN no class is predicted: accuracy is NaN, not the share of class 0 (argmax of NaN)."""
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "far.h5"
     surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None, progress=False)
     back = io.load_surface(out)
@@ -331,7 +331,7 @@ def test_check_size_counts_points_and_estimates_memory(monkeypatch):
 
 def test_device_and_dtype_are_part_of_the_request(tmp_path, net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "s.h5"
     surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False)
     stored = io.load_surface(out)
@@ -351,7 +351,7 @@ def test_device_and_dtype_are_part_of_the_request(tmp_path, net, batches):
 
 def test_finished_files_of_older_versions_are_read_unfinished_ones_refused(tmp_path, net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "old.h5"
     full = surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None,
                                 progress=False)
@@ -386,7 +386,7 @@ def test_on_start_runs_only_after_the_request_is_checked(tmp_path, net, batches)
 
 def test_interrupt_saves_the_finished_points(tmp_path, net, batches):
     theta = dirs.weights(net)
-    delta = dirs.random_direction(net, 0)
+    delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "s.h5"
     seen = []
 

@@ -14,9 +14,33 @@ XX, YY = np.meshgrid(X, Y)
 BOWL = XX**2 + 2 * YY**2 + 0.1  # z[j, i] at (X[i], Y[j])
 
 
+def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Read an ASCII .vtp back (independently of the writer): points (n, 3), point-data arrays by name, triangles (m, 3)."""
+    piece = ET.parse(path).getroot().find("PolyData/Piece")
+    if piece is None:
+        raise ValueError(f"{path} is not a VTK PolyData file (no PolyData/Piece element)")
+
+    def values(el: ET.Element, dtype) -> np.ndarray:
+        """The numbers of an ASCII DataArray."""
+        if el.get("format") != "ascii":
+            raise ValueError(f"{path}: DataArray {el.get('Name')!r} has format={el.get('format')!r}; "
+                             "only format='ascii' is read")
+        return np.array((el.text or "").split(), dtype=dtype)
+
+    points = values(piece.find("Points/DataArray"), float).reshape(-1, 3)
+    scalars = {el.get("Name"): values(el, float) for el in piece.findall("PointData/DataArray")}
+    polys = {el.get("Name"): values(el, np.int64) for el in piece.findall("Polys/DataArray")}
+    conn, offs = polys.get("connectivity", np.zeros(0, np.int64)), polys.get("offsets", np.zeros(0, np.int64))
+    if len(offs) and not np.array_equal(np.diff(np.concatenate([[0], offs])), np.full(len(offs), 3)):
+        raise ValueError(f"{path}: polygons are not all triangles")
+    if len(points) != int(piece.get("NumberOfPoints", len(points))):
+        raise ValueError(f"{path}: NumberOfPoints does not match the Points array")
+    return points, scalars, conn.reshape(-1, 3)
+
+
 def test_round_trip_points_and_scalars(tmp_path):
     path = vtk.write_vtp(tmp_path / "bowl.vtp", X, Y, BOWL)
-    points, scalars, tri = vtk.read_vtp_points(path)
+    points, scalars, tri = read_vtp_points(path)
     want = np.stack([XX.ravel(), YY.ravel(), BOWL.ravel()], axis=1)  # point j * nx + i = (x_i, y_j, z[j, i])
     np.testing.assert_allclose(points, want.astype(np.float32), rtol=1e-7)
     np.testing.assert_allclose(scalars["train_loss"], BOWL.ravel().astype(np.float32), rtol=1e-7)
@@ -24,7 +48,7 @@ def test_round_trip_points_and_scalars(tmp_path):
 
 
 def test_triangles_cover_the_grid_counter_clockwise(tmp_path):
-    points, _, tri = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL))
+    points, _, tri = read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL))
     nx, ny = len(X), len(Y)
     assert tri.shape == (2 * (nx - 1) * (ny - 1), 3)
     assert tri.min() == 0 and tri.max() == nx * ny - 1
@@ -48,13 +72,13 @@ def test_xml_is_well_formed_polydata_in_ascii(tmp_path):
 
 
 def test_zmax_clips_heights_and_scalars(tmp_path):
-    points, scalars, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=2.0))
+    points, scalars, _ = read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=2.0))
     assert points[:, 2].max() == pytest.approx(2.0)
     np.testing.assert_allclose(scalars["train_loss"], np.minimum(BOWL, 2.0).ravel(), rtol=1e-6)
 
 
 def test_log_is_log10_after_clipping(tmp_path):
-    points, _, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=5.0, log=True))
+    points, _, _ = read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, BOWL, zmax=5.0, log=True))
     np.testing.assert_allclose(points[:, 2], np.log10(np.minimum(BOWL, 5.0)).ravel(), rtol=1e-6)
     with pytest.raises(ValueError, match="log=True"):
         vtk.write_vtp(tmp_path / "bad.vtp", X, Y, BOWL - 1.0, log=True)
@@ -63,7 +87,7 @@ def test_log_is_log10_after_clipping(tmp_path):
 def test_nonfinite_values_become_the_clip_level(tmp_path):
     z = BOWL.copy()
     z[0, 0], z[1, 2] = np.nan, np.inf
-    points, _, _ = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
+    points, _, _ = read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
     assert np.all(np.isfinite(points))
     assert points[0, 2] == pytest.approx(3.0) and points[1 * len(X) + 2, 2] == pytest.approx(3.0)
 
@@ -72,7 +96,7 @@ def test_nan_points_are_marked_undefined_and_left_out_of_the_surface(tmp_path):
     z = BOWL.copy()
     z[2, 3] = np.nan  # an interior point: it touches 6 triangles
     z[4, 6] = np.inf  # a corner: a loss too large to represent, drawn at the clip level
-    points, scalars, tri = vtk.read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
+    points, scalars, tri = read_vtp_points(vtk.write_vtp(tmp_path / "s.vtp", X, Y, z, zmax=3.0))
     nan_k, inf_k = 2 * len(X) + 3, 4 * len(X) + 6
     assert scalars["defined"][nan_k] == 0 and np.sum(scalars["defined"] == 0) == 1
     assert nan_k not in tri and inf_k in tri
@@ -96,7 +120,7 @@ def test_write_is_atomic(tmp_path):
     path = vtk.write_vtp(tmp_path / "deep" / "s.vtp", X, Y, BOWL)
     vtk.write_vtp(path, X, Y, 2 * BOWL)  # overwrite in place
     assert os.listdir(path.parent) == ["s.vtp"]
-    np.testing.assert_allclose(vtk.read_vtp_points(path)[1]["train_loss"], 2 * BOWL.ravel(), rtol=1e-6)
+    np.testing.assert_allclose(read_vtp_points(path)[1]["train_loss"], 2 * BOWL.ravel(), rtol=1e-6)
 
 
 def test_path_is_written_as_one_polyline(tmp_path):

@@ -161,18 +161,6 @@ def random_directions(model_or_theta: nn.Module | Mapping[str, torch.Tensor], se
     return result
 
 
-def random_direction(model_or_theta: nn.Module | Mapping[str, torch.Tensor], seed: int, norm: str = "filter",
-                     ignore: str = "biasbn", kind: str = "params") -> Weights:
-    """One seeded Gaussian direction normalized like the weights (see `random_directions`)."""
-    return random_directions(model_or_theta, seed, 1, norm, ignore, kind)[0]
-
-
-def filter_norms(delta: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Norm of every filter (slice along dim 0) of every tensor with dim >= 2, for checking normalization."""
-    return {k: d.float().reshape(len(d), -1).norm(dim=1) for k, d in delta.items() if d.dim() >= 2}
-
-
-
 def fingerprint(tensors: Mapping[str, torch.Tensor]) -> str:
     """A sha256 hex digest of names, shapes, dtypes and values (device-independent)."""
     digest = hashlib.sha256()

@@ -113,30 +113,6 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Read an ASCII .vtp back: points (n, 3), point-data arrays by name, triangles (m, 3)."""
-    piece = ET.parse(path).getroot().find("PolyData/Piece")
-    if piece is None:
-        raise ValueError(f"{path} is not a VTK PolyData file (no PolyData/Piece element)")
-
-    def values(el: ET.Element, dtype) -> np.ndarray:
-        """The numbers of an ASCII DataArray."""
-        if el.get("format") != "ascii":
-            raise ValueError(f"{path}: DataArray {el.get('Name')!r} has format={el.get('format')!r}; "
-                             "only format='ascii' is read")
-        return np.array((el.text or "").split(), dtype=dtype)
-
-    points = values(piece.find("Points/DataArray"), float).reshape(-1, 3)
-    scalars = {el.get("Name"): values(el, float) for el in piece.findall("PointData/DataArray")}
-    polys = {el.get("Name"): values(el, np.int64) for el in piece.findall("Polys/DataArray")}
-    conn, offs = polys.get("connectivity", np.zeros(0, np.int64)), polys.get("offsets", np.zeros(0, np.int64))
-    if len(offs) and not np.array_equal(np.diff(np.concatenate([[0], offs])), np.full(len(offs), 3)):
-        raise ValueError(f"{path}: polygons are not all triangles")
-    if len(points) != int(piece.get("NumberOfPoints", len(points))):
-        raise ValueError(f"{path}: NumberOfPoints does not match the Points array")
-    return points, scalars, conn.reshape(-1, 3)
-
-
 def stem(label: str) -> str:
     """A file-name stem of a label: "b=128, wd=0" -> "b128_wd0" (no '=', ', ' -> '_', spaces -> '_')."""
     return label.replace("=", "").replace(", ", "_").replace(" ", "_")

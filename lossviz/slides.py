@@ -109,9 +109,12 @@ def _heading(source: str) -> bool:
 
 
 def _lines(text: str) -> int:
-    """Lines a markdown text takes on a slide: long lines wrap, a heading takes two."""
-    return sum(2 if line.startswith("#") else max(1, -(-len(line) // CHARS_PER_LINE))
-               for line in text.strip("\n").splitlines()) or 1
+    """Lines a markdown text takes on a slide: paragraphs and list items wrap at CHARS_PER_LINE, a heading
+    takes two, and every two gaps between paragraphs one more."""
+    text = text.strip("\n")
+    blocks = [b for b in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. |#)", text) if b.strip()]
+    lines = sum(2 if b.startswith("#") else -(-len(" ".join(b.split())) // CHARS_PER_LINE) for b in blocks)
+    return max(1, lines + len(re.findall(r"\n\s*\n", text)) // 2)
 
 
 def _size(cell: dict) -> tuple[int, bool]:

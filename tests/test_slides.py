@@ -49,8 +49,16 @@ def test_slide_types_follow_the_roles_of_the_cells():
                      "slide"]
 
 
+def test_text_is_measured_by_its_wrapped_lines():
+    assert slides._lines("## A heading") == 2
+    assert slides._lines("word " * 40) == -(-len(("word " * 40).strip()) // slides.CHARS_PER_LINE) == 3
+    assert slides._lines("one\ntwo\nthree") == 1  # one paragraph
+    assert slides._lines("- one\n- two\n- three") == 3  # three list items
+    assert slides._lines("a\n\nb\n\nc") == 3 + 1  # three paragraphs, two gaps
+
+
 def test_a_long_print_or_text_gets_its_own_subslide():
-    nb = new_notebook(cells=[new_markdown_cell("# T\n" + "line\n" * (slides.MAX_LINES - 3)),
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\n" + "\n\n".join(f"Paragraph {i}." for i in range(8))),
                              printed("print(table)", "row\n" * 8), new_markdown_cell("more text")])
     assert slides.slide_types(nb) == ["slide", "subslide", "-"]
 

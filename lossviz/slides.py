@@ -19,8 +19,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from lossviz import paths
 from lossviz.report import RESULTS_PREFIX
+
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 CODE_CHOICES = ("tagged", "show", "hide")  # hide the code of cells tagged HIDE_CODE, show all, hide all
@@ -76,10 +81,12 @@ def copy_assets(target: Path, web: Path | None = None) -> Path:
 # --- slide metadata ---------------------------------------------------------------------------------------
 
 def _text(value: str | list[str]) -> str:
+    """Notebook text, stored either as one string or as a list of lines."""
     return "".join(value) if isinstance(value, list) else value
 
 
 def _tags(cell: dict) -> list[str]:
+    """A cell's tags (a copy)."""
     return list(cell.get("metadata", {}).get("tags", []))
 
 
@@ -105,6 +112,7 @@ def _records(cell: dict) -> bool:
 
 
 def _heading(source: str) -> bool:
+    """True for markdown that starts with a heading."""
     return source.lstrip().startswith("#")
 
 
@@ -198,6 +206,7 @@ def mark_file(path: Path, force: bool = False) -> bool:
 # --- decks --------------------------------------------------------------------------------------------------
 
 def _check_code(code: str) -> None:
+    """ValueError naming `code` and its valid choices unless it is one of CODE_CHOICES."""
     if code not in CODE_CHOICES:
         raise ValueError(f"code={code!r}; valid choices: {', '.join(CODE_CHOICES)}")
 
@@ -298,7 +307,7 @@ def _for_deck(nb: dict, code: str) -> dict:
     return size_figures(out)
 
 
-def _exporter(kind: str, mathjax_url: str):
+def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
     """An nbconvert exporter of our offline templates: kind "slides" (reveal.js) or "page" (one HTML page)."""
     from nbconvert import HTMLExporter, SlidesExporter
     from traitlets.config import Config

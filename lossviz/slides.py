@@ -35,6 +35,7 @@ MAX_LINES = 15  # lines of text (about 90 characters each) one slide holds at th
 FIGURE_LINES = 12  # a figure needs at least the room of this many lines (so it shares a slide with 3 at most)
 LINE_PX, FIGURE_PX = 36, 610  # a line of text, and a figure alone on its slide, in pixels of the 1280x720 slide
 CHARS_PER_LINE = 90
+TEXT_WIDTH_PX, TEXT_FONT_PX = 1080, 18  # printed output: the width it may take on a slide, its font size (deck.css)
 LIST_ITEM = re.compile(r"[-*] |\d+\. ")
 FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -289,6 +290,21 @@ def size_figures(nb: dict) -> dict:
     return out
 
 
+def fit_text(output: dict, width_px: int = TEXT_WIDTH_PX, font_px: int = TEXT_FONT_PX) -> dict:
+    """A printed output (a stream) whose longest line would wrap on a slide, as HTML in a smaller monospace
+    font that fits `width_px` (a monospace character is about 0.6 em wide); other outputs unchanged."""
+    if output.get("output_type") != "stream":
+        return output
+    text = _text(output.get("text", ""))
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest * 0.6 * font_px <= width_px:
+        return output
+    size = max(int(width_px / (0.6 * longest)), 9)
+    body = html.escape(text.rstrip("\n"))
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": f'<pre class="lossviz-fit" style="font-size: {size}px">{body}</pre>'}}
+
+
 def _for_deck(nb: dict, code: str) -> dict:
     """The notebook as a deck shows it: metadata filled in, long text split, code hidden per `code` (speaker
     notes keep theirs), and the plain-text results beside figures (a saved file's path) dropped."""
@@ -304,6 +320,8 @@ def _for_deck(nb: dict, code: str) -> dict:
         if _figures(cell):
             cell["outputs"] = [o for o in cell.get("outputs", [])
                                if o.get("output_type") != "execute_result" or _figures({"outputs": [o]})]
+        if not notes:
+            cell["outputs"] = [fit_text(o) for o in cell.get("outputs", [])]
     return size_figures(out)
 
 

@@ -224,3 +224,15 @@ def test_figures_fill_the_room_their_slide_leaves():
     under_heading = slides.FIGURE_PX - slides._lines(nb.cells[6].source) * slides.LINE_PX
     assert heights == [under_heading, slides.FIGURE_PX]  # below "## Surfaces" and its line; alone
     assert re.findall(r'<img[^>]*?style="height: (\d+)px"', slides.deck_html(nb), flags=re.S) == [str(h) for h in heights]
+
+
+def test_wide_printed_tables_get_a_font_that_fits_the_slide():
+    narrow = new_output("stream", name="stdout", text="short line\n")
+    assert slides.fit_text(narrow) is narrow
+    wide = new_output("stream", name="stdout", text="x" * 150 + "\n<b>\n")
+    fitted = slides.fit_text(wide)
+    size = int(re.search(r"font-size: (\d+)px", fitted["data"]["text/html"]).group(1))
+    assert 150 * 0.6 * size <= slides.TEXT_WIDTH_PX < 150 * 0.6 * (size + 1)
+    assert "&lt;b&gt;" in fitted["data"]["text/html"], "the text is escaped"
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("print(table)", outputs=[wide])])
+    assert f'style="font-size: {size}px"' in slides.deck_html(nb)

@@ -13,19 +13,10 @@ NOTEBOOKS = runner.notebooks(ROOT / "notebooks")
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Run the whole suite once at the smoke profile with a fresh cache; return the output folder."""
-    out = tmp_path_factory.mktemp("runs")
-    env_cache = tmp_path_factory.mktemp("cache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LOSSVIZ_CACHE", str(env_cache))
-    mp.setenv("LOSSVIZ_OUT", str(tmp_path_factory.mktemp("out")))
-    mp.chdir(ROOT)
-    before = {nb.name: nb.read_bytes() for nb in NOTEBOOKS}
-    runs = runner.run_suite("smoke", ROOT / "notebooks", out, html_pages=False)
-    assert {nb.name: nb.read_bytes() for nb in NOTEBOOKS} == before, "running the suite modified notebooks/"
-    yield out / "smoke", {r.name: r for r in runs}
-    mp.undo()
+def executed(smoke_run):
+    """The whole suite, run once per session at the smoke profile with a fresh cache (conftest.smoke_run)."""
+    assert not smoke_run.modified, "running the suite modified notebooks/"
+    return smoke_run.folder, smoke_run.runs
 
 
 def test_there_are_eleven_notebooks_numbered_in_order():

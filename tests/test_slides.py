@@ -49,8 +49,16 @@ def test_slide_types_follow_the_roles_of_the_cells():
                      "slide"]
 
 
+def test_text_is_measured_by_its_wrapped_lines():
+    assert slides._lines("## A heading") == 2
+    assert slides._lines("word " * 40) == -(-len(("word " * 40).strip()) // slides.CHARS_PER_LINE) == 3
+    assert slides._lines("one\ntwo\nthree") == 1  # one paragraph
+    assert slides._lines("- one\n- two\n- three") == 3  # three list items
+    assert slides._lines("a\n\nb\n\nc") == 3 + 1  # three paragraphs, two gaps
+
+
 def test_a_long_print_or_text_gets_its_own_subslide():
-    nb = new_notebook(cells=[new_markdown_cell("# T\n" + "line\n" * (slides.MAX_LINES - 3)),
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\n" + "\n\n".join(f"Paragraph {i}." for i in range(8))),
                              printed("print(table)", "row\n" * 8), new_markdown_cell("more text")])
     assert slides.slide_types(nb) == ["slide", "subslide", "-"]
 
@@ -216,3 +224,15 @@ def test_figures_fill_the_room_their_slide_leaves():
     under_heading = slides.FIGURE_PX - slides._lines(nb.cells[6].source) * slides.LINE_PX
     assert heights == [under_heading, slides.FIGURE_PX]  # below "## Surfaces" and its line; alone
     assert re.findall(r'<img[^>]*?style="height: (\d+)px"', slides.deck_html(nb), flags=re.S) == [str(h) for h in heights]
+
+
+def test_wide_printed_tables_get_a_font_that_fits_the_slide():
+    narrow = new_output("stream", name="stdout", text="short line\n")
+    assert slides.fit_text(narrow) is narrow
+    wide = new_output("stream", name="stdout", text="x" * 150 + "\n<b>\n")
+    fitted = slides.fit_text(wide)
+    size = int(re.search(r"font-size: (\d+)px", fitted["data"]["text/html"]).group(1))
+    assert 150 * 0.6 * size <= slides.TEXT_WIDTH_PX < 150 * 0.6 * (size + 1)
+    assert "&lt;b&gt;" in fitted["data"]["text/html"], "the text is escaped"
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("print(table)", outputs=[wide])])
+    assert f'style="font-size: {size}px"' in slides.deck_html(nb)

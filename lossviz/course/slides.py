@@ -19,8 +19,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from lossviz.base import folders
 from lossviz.course.report import RESULTS_PREFIX
+
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 CODE_CHOICES = ("tagged", "show", "hide")  # hide the code of cells tagged HIDE_CODE, show all, hide all
@@ -30,6 +35,7 @@ MAX_LINES = 15  # lines of text (about 90 characters each) one slide holds at th
 FIGURE_LINES = 12  # a figure needs at least the room of this many lines (so it shares a slide with 3 at most)
 LINE_PX, FIGURE_PX = 36, 610  # a line of text, and a figure alone on its slide, in pixels of the 1280x720 slide
 CHARS_PER_LINE = 90
+TEXT_WIDTH_PX, TEXT_FONT_PX = 1080, 18  # printed output: the width it may take on a slide, its font size (deck.css)
 LIST_ITEM = re.compile(r"[-*] |\d+\. ")
 FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -76,10 +82,12 @@ def copy_assets(target: Path, web: Path | None = None) -> Path:
 # --- slide metadata ---------------------------------------------------------------------------------------
 
 def _text(value: str | list[str]) -> str:
+    """Notebook text, stored either as one string or as a list of lines."""
     return "".join(value) if isinstance(value, list) else value
 
 
 def _tags(cell: dict) -> list[str]:
+    """A cell's tags (a copy)."""
     return list(cell.get("metadata", {}).get("tags", []))
 
 
@@ -105,13 +113,17 @@ def _records(cell: dict) -> bool:
 
 
 def _heading(source: str) -> bool:
+    """True for markdown that starts with a heading."""
     return source.lstrip().startswith("#")
 
 
 def _lines(text: str) -> int:
-    """Lines a markdown text takes on a slide: long lines wrap, a heading takes two."""
-    return sum(2 if line.startswith("#") else max(1, -(-len(line) // CHARS_PER_LINE))
-               for line in text.strip("\n").splitlines()) or 1
+    """Lines a markdown text takes on a slide: paragraphs and list items wrap at CHARS_PER_LINE, a heading
+    takes two, and every two gaps between paragraphs one more."""
+    text = text.strip("\n")
+    blocks = [b for b in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. |#)", text) if b.strip()]
+    lines = sum(2 if b.startswith("#") else -(-len(" ".join(b.split())) // CHARS_PER_LINE) for b in blocks)
+    return max(1, lines + len(re.findall(r"\n\s*\n", text)) // 2)
 
 
 def _size(cell: dict) -> tuple[int, bool]:
@@ -195,6 +207,7 @@ def mark_file(path: Path, force: bool = False) -> bool:
 # --- decks --------------------------------------------------------------------------------------------------
 
 def _check_code(code: str) -> None:
+    """ValueError naming `code` and its valid choices unless it is one of CODE_CHOICES."""
     if code not in CODE_CHOICES:
         raise ValueError(f"code={code!r}; valid choices: {', '.join(CODE_CHOICES)}")
 
@@ -277,6 +290,21 @@ def size_figures(nb: dict) -> dict:
     return out
 
 
+def fit_text(output: dict, width_px: int = TEXT_WIDTH_PX, font_px: int = TEXT_FONT_PX) -> dict:
+    """A printed output (a stream) whose longest line would wrap on a slide, as HTML in a smaller monospace
+    font that fits `width_px` (a monospace character is about 0.6 em wide); other outputs unchanged."""
+    if output.get("output_type") != "stream":
+        return output
+    text = _text(output.get("text", ""))
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest * 0.6 * font_px <= width_px:
+        return output
+    size = max(int(width_px / (0.6 * longest)), 9)
+    body = html.escape(text.rstrip("\n"))
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": f'<pre class="lossviz-fit" style="font-size: {size}px">{body}</pre>'}}
+
+
 def _for_deck(nb: dict, code: str) -> dict:
     """The notebook as a deck shows it: metadata filled in, long text split, code hidden per `code` (speaker
     notes keep theirs), and the plain-text results beside figures (a saved file's path) dropped."""
@@ -292,10 +320,12 @@ def _for_deck(nb: dict, code: str) -> dict:
         if _figures(cell):
             cell["outputs"] = [o for o in cell.get("outputs", [])
                                if o.get("output_type") != "execute_result" or _figures({"outputs": [o]})]
+        if not notes:
+            cell["outputs"] = [fit_text(o) for o in cell.get("outputs", [])]
     return size_figures(out)
 
 
-def _exporter(kind: str, mathjax_url: str):
+def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
     """An nbconvert exporter of our offline templates: kind "slides" (reveal.js) or "page" (one HTML page)."""
     from nbconvert import HTMLExporter, SlidesExporter
     from traitlets.config import Config

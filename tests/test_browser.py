@@ -95,11 +95,13 @@ def figures(notebook: Path) -> int:
 
 
 def open_page(driver, path: Path) -> None:
+    """Open a file of the run as a teacher does (a file:// address, no server) and wait until it loaded."""
     driver.get(path.as_uri())
     wait_for(driver, "document.readyState === 'complete'")
 
 
 def shot(driver, folder: Path, name: str) -> Path:
+    """Save a 1280x720 screenshot as folder/name.png."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
@@ -175,6 +177,7 @@ def test_every_deck_works_offline_and_one_pages_through(smoke_run, browser):
 # --- JupyterLab: notebook 10's explorer, live -------------------------------------------------------------
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -149,6 +149,7 @@ def test_built_decks_load_only_files_beside_them(tmp_path):
     refs = local_references(page)
     assert "reveal.js/dist/reveal.js" in refs and slides.MATHJAX in refs
     assert not [r for r in refs if "//" in r], "nothing from a CDN"
+    assert not re.search(r"url\(['\"]?https?:|@import", page), "no fonts or style sheets from the web"
     assert all((tmp_path / "slides" / r).exists() for r in refs), refs
     assert 'Reveal.initialize' in page and "require(" not in page
     assert page.count("<section") >= 5 and '<aside class="notes">' in page

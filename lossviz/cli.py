@@ -328,7 +328,7 @@ def run(args: argparse.Namespace) -> io.Surface:
             log(f"directions written to {dir_file}")
 
     request = {"model": args.model, "data": args.data, "kind": kind,
-               **{f"{name}_data_sha256": cache.tensor_fingerprint(split.images, split.labels)
+               **{f"{name}_data_sha256": data.fingerprint(split)
                   for name, split in chosen.items()}}
     batch_size = args.batch_size or data.eval_batch_size(device)
     request["batch_size"] = batch_size  # the batches change the sums, and the BN statistics when recomputed

@@ -109,3 +109,12 @@ def test_synthetic_is_learnable_by_nearest_class_mean():
     accuracy = (dist.argmin(1) == test.labels).float().mean().item()
     assert accuracy > 0.9  # learnable, yet the noise makes single pixels uninformative
     assert train.images.float().std() > 30
+
+
+def test_fingerprint_follows_the_contents_of_every_split():
+    a, b = data.synthetic(8, seed=0), data.synthetic(8, seed=1)
+    assert data.fingerprint(a) == data.fingerprint(data.synthetic(8, seed=0))
+    changed = data.Split(a.images, a.labels.clone())
+    changed.labels[3] = (changed.labels[3] + 1) % 10
+    assert len({data.fingerprint(a), data.fingerprint(changed), data.fingerprint(b), data.fingerprint(a, b)}) == 4
+    assert data.fingerprint(a, b) != data.fingerprint(b, a)

@@ -52,15 +52,6 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def tensor_fingerprint(*tensors: torch.Tensor) -> str:
-    """A sha256 hex digest of the tensors' bytes (for keying on data contents)."""
-    digest = hashlib.sha256()
-    for tensor in tensors:
-        digest.update(str((tuple(tensor.shape), str(tensor.dtype))).encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to `path` so that a reader never sees a partial file (temp file + rename)."""
     with files.atomic(path, mode=None) as tmp, open(tmp, "wb") as f:

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from lossviz.base import folders
+from lossviz.base import directions, folders
 
 # Li et al. reference normalization (loss-landscape/cifar10/dataloader.py).
 CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
@@ -45,6 +45,11 @@ class Split:
     def num_classes(self) -> int:
         """Number of classes (from the dataset name, else the largest label + 1)."""
         return NUM_CLASSES.get(self.name.split(":")[0], int(self.labels.max()) + 1)
+
+
+def fingerprint(*splits: Split) -> str:
+    """A sha256 hex digest of the splits' images and labels (for keying results on the data they saw)."""
+    return directions.fingerprint([t for split in splits for t in (split.images, split.labels)])
 
 
 def default_root() -> Path:

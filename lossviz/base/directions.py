@@ -161,10 +161,12 @@ def random_directions(model_or_theta: nn.Module | Mapping[str, torch.Tensor], se
     return result
 
 
-def fingerprint(tensors: Mapping[str, torch.Tensor]) -> str:
-    """A sha256 hex digest of names, shapes, dtypes and values (device-independent)."""
+def fingerprint(tensors: Mapping[str, torch.Tensor] | Sequence[torch.Tensor]) -> str:
+    """A sha256 hex digest of names (positions for a sequence), shapes, dtypes and values (device-independent);
+    the one tensor fingerprint of the package (weights, directions, data)."""
+    named = tensors.items() if isinstance(tensors, Mapping) else ((str(i), t) for i, t in enumerate(tensors))
     digest = hashlib.sha256()
-    for k, t in tensors.items():
+    for k, t in named:
         digest.update(f"{k}:{tuple(t.shape)}:{t.dtype};".encode())
         digest.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

@@ -204,7 +204,7 @@ def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str
     theta2 = train.train(run2, root, cache_dir, device, progress).state
     split, _ = train.splits(run1, root)
     model = models.get(run1.model, data.NUM_CLASSES[run1.dataset])
-    fingerprint = cache.tensor_fingerprint(split.images, split.labels)
+    fingerprint = data.fingerprint(split)
     key = cache.key("curve", run1, run2, config, fingerprint, torch.device(device).type)
     curve = cache.cached(f"curve-{run1.model}", key,
                          lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
@@ -304,7 +304,7 @@ def line_and_curve(model: nn.Module, curve: Curve, sample: Sample, points: int =
     splits = sample.splits(root)
     if "test" not in splits:
         raise ValueError(f"sample={sample!r} needs test_subset > 0: the paths are evaluated on train and test")
-    fingerprint = cache.tensor_fingerprint(*(t for s in splits.values() for t in (s.images, s.labels)))
+    fingerprint = data.fingerprint(*splits.values())
     key = cache.key("paths", curve.kind, [directions.fingerprint(c) for c in curve.controls], sample, points,
                     weight_decay, fingerprint, torch.device(device).type)
 

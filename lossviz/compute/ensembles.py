@@ -257,7 +257,7 @@ def member_probabilities(run: Run, root: str | Path | None = None, cache_dir: st
         return []
     result = train.train(run.config, root, cache_dir, device, progress)
     train_split, test_split = train.splits(run.config, root)
-    fingerprint = cache.tensor_fingerprint(test_split.images, test_split.labels)
+    fingerprint = data.fingerprint(test_split)
     out = []
     for epoch in run.members:
         def compute(epoch: float | None = epoch) -> torch.Tensor:

@@ -162,8 +162,7 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
           device: str | torch.device = "cpu", progress: bool = True) -> TrainResult:
     """Train a registry model as `config` says, or load the cached result of the same run."""
     train_split, test_split = splits(config, root)
-    fingerprint = cache.tensor_fingerprint(train_split.images, train_split.labels,
-                                           test_split.images, test_split.labels)
+    fingerprint = data.fingerprint(train_split, test_split)
     cache_key = cache.key("train", config, fingerprint, torch.device(device).type)
 
     def compute() -> TrainResult:

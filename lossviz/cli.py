@@ -206,18 +206,15 @@ def check_files(out: str, dir_file: str) -> None:
     """Check --out and --dir-file before any work: writable paths, and existing files of the right kind."""
     check_path(out, "--out")
     check_path(dir_file, "--dir-file")
-    if Path(out).exists():
+    for option, path, read, kind in (("--out", out, io.load_surface, "a surface file this command can resume"),
+                                      ("--dir-file", dir_file, io.direction_attrs, "a direction file")):
+        if not Path(path).exists():
+            continue
         try:
-            io.load_surface(out)
+            read(path)
         except ValueError as error:
-            raise ValueError(f"--out {out} exists and is not a surface file this command can resume ({error}); "
-                             f"it was not changed: choose another --out, or remove it") from None
-    if Path(dir_file).exists():
-        try:
-            io.direction_attrs(dir_file)
-        except ValueError as error:
-            raise ValueError(f"--dir-file {dir_file} exists and is not a direction file ({error}); "
-                             f"it was not changed: choose another --dir-file, or remove it") from None
+            raise ValueError(f"{option} {path} exists and is not {kind} ({error}); "
+                             f"it was not changed: choose another {option}, or remove it") from None
 
 
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

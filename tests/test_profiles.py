@@ -25,6 +25,21 @@ def test_paper_profile_holds_the_papers_settings():
     assert profiles.PAPER.ensembles.models == ("vgg16", "preresnet164", "wrn28_10")
 
 
+def test_paper_ensembles_follow_garipov_et_al(tmp_path):
+    """One free bend (the paper's phi_theta; the reference's --num_bends=3 counts the two end points) and
+    per-network budgets: VGG-16 200, PreResNet-164 150, WRN-28-10 200 epochs, for the normal runs the plan makes."""
+    from lossviz.compute import ensembles
+    E = profiles.PAPER.ensembles
+    assert E.curve_bends == 1 and E.seeds == (0, 1, 2)
+    assert {m: E.budget(m) for m in E.models} == {"vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
+    assert {m: ensembles.plan(E, m, "cifar10").base.epochs for m in E.models} == {
+        "vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
+    from lossviz.course import recipes
+    course = recipes.Course.from_profile("paper", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    link = course.connection()
+    assert link.config.bends == 1 and link.ends[0].epochs == 200  # the first model, VGG-16
+
+
 def test_every_model_named_in_a_profile_exists():
     for name in profiles.NAMES:
         p = profiles.get(name)

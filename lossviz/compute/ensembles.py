@@ -39,7 +39,6 @@ class Settings(Protocol):
 
     models: tuple[str, ...]
     datasets: tuple[str, ...]
-    budget_epochs: int
     train_subset: int | None
     test_subset: int | None
     batch_size: int
@@ -48,6 +47,9 @@ class Settings(Protocol):
     fge_cycle_epochs: float
     fge_lr: tuple[float, float]
     seeds: tuple[int, ...]
+
+    def budget(self, model: str) -> int:
+        """B, the epochs of one normal run of `model`."""
 
 
 def check_method(method: str) -> None:
@@ -305,7 +307,7 @@ def ensemble(method: str, seeds: Sequence[int], plan: Plan, root: str | Path | N
 def plan(settings: Settings, model: str, dataset: str, **changes) -> Plan:
     """The plan a profile's `Ensembles` section gives for one model and dataset (Plan fields may be changed)."""
     base = TrainConfig(model=model, dataset=dataset, train_subset=settings.train_subset,
-                       test_subset=settings.test_subset, epochs=settings.budget_epochs,
+                       test_subset=settings.test_subset, epochs=settings.budget(model),
                        batch_size=settings.batch_size, schedule=Schedule("step", settings.lr),
                        seed=settings.seeds[0])
     fields = dict(base=base, cycles=settings.snapshot_cycles, fge_cycle_epochs=settings.fge_cycle_epochs,

@@ -64,8 +64,13 @@ class Ensembles:
     fge_lr: tuple[float, float]  # (alpha1, alpha2)
     seeds: tuple[int, ...]
     curve_epochs: int
-    curve_bends: int
+    curve_bends: int  # free bends between the two end points (Garipov et al.'s phi_theta has one)
     curve_points: int  # t values evaluated along a curve
+    budget_by_model: tuple[tuple[str, int], ...] = ()  # (model, B) where a network's budget differs
+
+    def budget(self, model: str) -> int:
+        """B, the epochs of one normal run of `model`."""
+        return dict(self.budget_by_model).get(model, self.budget_epochs)
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ PAPER = Profile(
     ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
                         budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
                         snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),
-                        curve_epochs=600, curve_bends=3, curve_points=61),
+                        curve_epochs=600, curve_bends=1, curve_points=61,
+                        budget_by_model=(("preresnet164", 150),)),  # Garipov et al.: VGG-16, WRN-28-10 200
 )
 
 

@@ -58,8 +58,9 @@ def test_evaluate_point_recomputes_bn_and_adds_the_l2_term():
     wd = 3e-2
     with_l2 = curves.evaluate_point(model, theta, train_split, test_split, weight_decay=wd, batch_size=16)
     l2 = 0.5 * wd * sum(float((v.double() ** 2).sum()) for v in theta.values())
-    for name in ("train", "test"):
-        assert with_l2[f"{name}_loss"] - plain[f"{name}_loss"] == pytest.approx(l2, rel=1e-9)
+    assert plain["l2"] == 0.0 and with_l2["l2"] == pytest.approx(l2, rel=1e-12)
+    for name in ("train", "test"):  # the losses stay plain cross-entropy; the L2 term is reported beside them
+        assert with_l2[f"{name}_loss"] == plain[f"{name}_loss"]
         assert with_l2[f"{name}_error"] == plain[f"{name}_error"]
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # the model is untouched
 
@@ -268,22 +269,57 @@ def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeyp
     assert len(list(tmp_path.glob("plane-*.h5"))) == 1
 
 
-def test_line_and_curve_share_endpoints_and_are_cached(tmp_path, monkeypatch):
+def test_line_and_curves_share_endpoints_and_are_cached(tmp_path, monkeypatch):
     from lossviz.base.data import Sample
     model = tiny_net(0)
     names = [k for k, _ in model.named_parameters()]
     controls = tuple(curves.parameters(tiny_net(s).state_dict(), names) for s in (1, 2, 3))
-    curve = curves.Curve("bezier", controls)
+    trained = {"bezier": curves.Curve("bezier", controls), "polychain": curves.Curve("polychain", controls)}
     sample = Sample("synthetic", 32, 32, batch_size=16)
-    result = curves.line_and_curve(model, curve, sample, points=3, cache_dir=tmp_path)
-    line, bent = result["line"], result["curve"]
+    wd = 1e-2
+    result = curves.line_and_curves(model, trained, sample, points=3, weight_decay=wd, cache_dir=tmp_path)
+    assert list(result) == ["line", "bezier", "polychain"]
+    line, bent, chain = result["line"], result["bezier"], result["polychain"]
     assert line.t == bent.t == (0.0, 0.5, 1.0)
-    for k in ("train_loss", "test_loss", "train_error", "test_error"):
-        assert getattr(line, k)[0] == pytest.approx(getattr(bent, k)[0], rel=1e-5)
-        assert getattr(line, k)[-1] == pytest.approx(getattr(bent, k)[-1], rel=1e-5)
-    assert line.train_loss[1] != pytest.approx(bent.train_loss[1])  # the bend moves the middle
-    monkeypatch.setattr(curves, "evaluate_path", lambda *a, **k: pytest.fail("evaluated twice"))
-    again = curves.line_and_curve(model, curve, sample, points=3, cache_dir=tmp_path)
-    assert again["curve"].train_loss == bent.train_loss
+    for path in (bent, chain):
+        for k in ("train_loss", "test_loss", "train_error", "test_error", "l2"):
+            assert getattr(line, k)[0] == pytest.approx(getattr(path, k)[0], rel=1e-5)
+            assert getattr(line, k)[-1] == pytest.approx(getattr(path, k)[-1], rel=1e-5)
+    # at t = 0.5 the polygonal chain sits on its bend: plain CE there equals an independent evaluation
+    loss, error = recomputed_loss_and_error(model, controls[1], sample.splits()["train"])
+    assert chain.train_loss[1] == pytest.approx(loss, rel=1e-4) and chain.train_error[1] == pytest.approx(error)
+    half = {k: 0.25 * controls[0][k] + 0.5 * controls[1][k] + 0.25 * controls[2][k] for k in names}  # Bezier(1/2)
+    assert bent.l2[1] == pytest.approx(0.5 * wd * sum(float((v.double() ** 2).sum()) for v in half.values()))
+    assert bent.train_objective[1] == pytest.approx(bent.train_loss[1] + bent.l2[1])
+    b = curves.barriers(line)
+    assert b["train_ce"] == pytest.approx(curves.barrier(line.train_loss))
+    assert b["train_objective"] == pytest.approx(curves.barrier([x + y for x, y in zip(line.train_loss, line.l2)]))
+    monkeypatch.setattr(curves, "evaluate_curve", lambda *a, **k: pytest.fail("evaluated twice"))
+    again = curves.line_and_curves(model, trained, sample, points=3, weight_decay=wd, cache_dir=tmp_path)
+    assert again["bezier"].train_loss == bent.train_loss
     with pytest.raises(ValueError, match="test_subset"):
-        curves.line_and_curve(model, curve, Sample("synthetic", 32), points=3, cache_dir=tmp_path)
+        curves.line_and_curves(model, trained, Sample("synthetic", 32), points=3, cache_dir=tmp_path)
+    other = curves.Curve("bezier", (controls[0], controls[1], controls[0]))
+    with pytest.raises(ValueError, match="endpoints"):
+        curves.line_and_curves(model, {"a": trained["bezier"], "b": other}, sample, points=3, cache_dir=tmp_path)
+
+
+def test_a_straight_curve_is_the_line():
+    w1, w2 = random_point(1), random_point(2)
+    line = curves.straight(w1, w2, ["a.weight", "b.weight"])
+    assert line.bends == 0 and list(line.controls[0]) == ["a.weight", "b.weight"]
+    for t in T_VALUES:
+        for k in ("a.weight", "b.weight"):
+            assert torch.allclose(line.at(t)[k], (1 - t) * w1[k] + t * w2[k], atol=1e-6)
+
+
+def test_curve_training_in_bf16_keeps_float32_bends():
+    split = data.synthetic(64, seed=3)
+    ends = [{k: v.detach().clone() for k, v in tiny_net(s).state_dict().items()} for s in (1, 2)]
+    curve = curves.train_curve(tiny_net(0), ends[0], ends[1], split,
+                               curves.CurveConfig(epochs=1, batch_size=32, augment=False, precision="bf16"))
+    assert all(v.dtype == torch.float32 for v in curve.controls[1].values())
+    assert not any(torch.equal(curve.controls[1][k], 0.5 * (ends[0][k] + ends[1][k])) for k in curve.controls[1]
+                   if k.endswith("weight"))  # the bend moved off the line
+    with pytest.raises(ValueError, match="precision"):
+        curves.CurveConfig(precision="fp8")

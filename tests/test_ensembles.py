@@ -207,8 +207,9 @@ def test_bad_inputs(small_plan):
 def test_table_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(None, num_classes))  # for speed
     settings = profiles.Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=5, train_subset=64,
-                                  test_subset=64, batch_size=16, lr=0.05, snapshot_cycles=2, fge_cycle_epochs=0.5,
-                                  fge_lr=(0.02, 0.001), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=3)
+                                  test_subset=16, batch_size=16, lr=0.05, snapshot_cycles=2, fge_cycle_epochs=0.5,
+                                  fge_lr=(0.02, 0.001), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=3,
+                                  score_subset=96, augment=False)
     rows = ensembles.table(settings, cache_dir=tmp_path, progress=False, budgets=(1, 2, 3))
     assert len(rows) == 3 * 3
     cells = {(r.method, r.budget): r for r in rows}
@@ -220,15 +221,76 @@ def test_table_end_to_end(tmp_path, monkeypatch):
     result = ensembles.ensemble("fge", (0, 1), plan, cache_dir=tmp_path, progress=False)
     assert result.epochs == 10 and len(result.member_errors) == len(result.ensemble_errors) == 4  # 2 per FGE run
     assert result.error == pytest.approx(cells["fge", 2].error)
+    # scored on score_subset test images (not the log's 16), every member's training loss measured
+    assert result.test_images == 96 and all(r.test_images == 96 for r in rows if r.error is not None)
+    assert len(result.member_train_losses) == 4 and all(0 < x < 10 for x in result.member_train_losses)
+    d = result.disagreements
+    assert len(d) == 4 and all(d[i][i] == 0 and d[i][j] == d[j][i] for i in range(4) for j in range(4))
+    assert result.mean_disagreement == pytest.approx(sum(d[i][j] for i in range(4) for j in range(i)) / 6)
+    assert plan.base.augment is False and plan.score_subset == 96
     text = ensembles.format_table(rows)
-    assert "ResNet-20" in text and "FGE" in text and "—" in text
+    assert "ResNet-20" in text and "FGE" in text and "—" in text and "96 test images" in text
 
 
 def test_reference_numbers():
-    assert all(cell is None for cells in ensembles.PAPER_TABLE1.values() for cell in cells)
+    # the paper's cells, read from the package's copy of Table 1 (an independent reader of the CSV)
+    import csv
+    from importlib import resources
+    text = resources.files("lossviz.base").joinpath("published", "garipov2018_table1.csv").read_text()
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    raw = {(r[3], r[0], r[2]): r for r in csv.reader(lines)}
+    assert len(raw) == len(ensembles.PAPER_TABLE1) == 18
+    for (d, m, method), r in raw.items():
+        assert ensembles.reference(d, m, method, 1) == (float(r[4]), float(r[5]))
+        assert ensembles.reference(d, m, method, 2) == (float(r[6]), None)
+        assert ensembles.reference(d, m, method, 3) == (float(r[7]), None)
+    assert ensembles.reference("cifar10", "resnet20", "ind", 1) is None  # our network is not in the paper
     assert ensembles.reference("cifar100", "vgg16", "ind", 1, "readme") == (27.5, 0.1)
     assert ensembles.reference("cifar100", "wrn28_10", "fge", 3, "readme") == (16.8, None)
     assert ensembles.reference("cifar10", "vgg16", "ind", 1, "readme") is None
+
+
+def test_paper_ordering_as_the_table_prints_it():
+    """At 1B SSE beats Ind in all six cells; Ind beats FGE in three CIFAR-10 cells at 2B/3B; FGE is best at 1B."""
+    assert len(ensembles.paper_wins("sse", "ind", 1)) == 6
+    assert ensembles.paper_wins("ind", "fge", 1) == []
+    assert sorted(ensembles.paper_wins("ind", "fge", 2) + ensembles.paper_wins("ind", "fge", 3)) == [
+        ("cifar10", "preresnet164"), ("cifar10", "preresnet164"), ("cifar10", "wrn28_10")]
+    assert ensembles.paper_ranking("cifar10", "preresnet164", 3) == ("ind", "fge", "sse")  # 3.77, 3.98, 4.30
+    assert all(ensembles.paper_ranking(d, m, 1)[0] == "fge" for d, m, _ in ensembles.PAPER_TABLE1)
+    with pytest.raises(ValueError, match="resnet20"):
+        ensembles.paper_ranking("cifar10", "resnet20", 1)
+    text = ensembles.format_paper_table()
+    assert "PreResNet-164 (150)" in text and "4.54±0.05" in text and "Garipov" in text
+    with pytest.raises(ValueError, match="dataset='svhn'"):
+        ensembles.format_paper_table(("svhn",))
+
+
+def test_disagreement_and_binomial_se_against_brute_counts():
+    gen = torch.Generator().manual_seed(0)
+    p, q = torch.rand(500, 10, generator=gen), torch.rand(500, 10, generator=gen)
+    differ = sum(int(torch.argmax(p[i]) != torch.argmax(q[i])) for i in range(500))
+    assert ensembles.disagreement(p, q) == pytest.approx(100.0 * differ / 500)
+    assert ensembles.disagreement(p, p) == 0.0
+    with pytest.raises(ValueError, match="p and q"):
+        ensembles.disagreement(p, q[:10])
+    # SE of an error rate: the spread of errors counted on many independent test sets of n images
+    n, rate = 10_000, 0.2
+    counts = torch.distributions.Binomial(n, torch.tensor(rate)).sample((4000,))
+    spread = float((100.0 * counts / n).std())
+    assert ensembles.binomial_se(20.0, n) == pytest.approx(spread, rel=0.05)
+    assert ensembles.binomial_se(20.0, n) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="error_pct=120"):
+        ensembles.binomial_se(120.0, n)
+
+
+def test_distance_counts_parameters_only():
+    net = tiny_net(0)
+    a = {k: v.clone() for k, v in net.state_dict().items()}
+    b = {k: v + 1.0 if v.is_floating_point() else v for k, v in a.items()}  # buffers move too
+    names = [k for k, _ in net.named_parameters()]
+    assert ensembles.distance(a, b, names) == pytest.approx(math.sqrt(sum(a[k].numel() for k in names)), rel=1e-6)
+    assert ensembles.parameter_names(TrainConfig(model="resnet20", dataset="synthetic"))[0] == "conv1.weight"
 
 
 # ---- the schedule of one budget unit (Huang et al. Fig. 2) ----------------------------------------------

@@ -41,3 +41,24 @@ def li2018_error(model: str, setting: str = "") -> float | None:
     """Li et al.'s test error (%) of `model` in `setting` ("wd=0 bs=128", "k=8 with shortcuts", ""), or None."""
     found = [e.test_error for e in li2018() if e.model == model and e.setting == setting]
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class GaripovCell:
+    """One row of Garipov et al. 2018 Table 1: test error (%) of a method at budgets 1B, 2B, 3B (std at 1B only)."""
+
+    model: str
+    budget_epochs: int  # B: the epochs of one normal run of this network
+    method: str  # ind, sse or fge
+    dataset: str
+    err_1B: float
+    std_1B: float
+    err_2B: float
+    err_3B: float
+
+
+def garipov2018() -> list[GaripovCell]:
+    """Garipov et al. 2018's Table 1: Ind, SSE and FGE for VGG-16, PreResNet-164 and WRN-28-10 on CIFAR-100/10."""
+    return [GaripovCell(r["model"], int(r["budget_epochs"]), r["method"], r["dataset"],
+                        *(float(r[k]) for k in ("err_1B", "std_1B", "err_2B", "err_3B")))
+            for r in rows("garipov2018_table1")]

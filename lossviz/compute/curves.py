@@ -24,6 +24,8 @@ from tqdm.auto import tqdm
 
 from lossviz.base.directions import Weights
 from lossviz.base import cache, data, directions, io, models, folders
+from lossviz.base import precision as precisions
+from lossviz.base.precision import autocast
 from lossviz.compute import surface, train
 from lossviz.base.data import Sample
 from lossviz.compute.train import TrainConfig
@@ -131,9 +133,11 @@ class CurveConfig:
     weight_decay: float = 5e-4
     augment: bool = True
     seed: int = 0
+    precision: str = "fp32"  # fp32 or bf16 autocast for the forward pass (resolve "auto" first)
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
+        precisions.check(self.precision, allow_auto=False)
         if self.bends < 1:
             raise ValueError(f"bends={self.bends} must be >= 1 (a curve with no bend is the straight line)")
         if self.epochs < 1 or self.batch_size < 1:
@@ -180,8 +184,9 @@ def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Ma
                 group["lr"] = lr
             t = float(torch.rand((), generator=gen))
             phi = point([start, *bends, end], t, config.kind)
-            logits = functional_call(net, {**phi, **scratch}, (x,))
-            nll = nn.functional.cross_entropy(logits, y)
+            with autocast(config.precision, device):
+                logits = functional_call(net, {**phi, **scratch}, (x,))
+            nll = nn.functional.cross_entropy(logits.float(), y)
             l2 = sum((p**2).sum() for p in phi.values())
             optimizer.zero_grad(set_to_none=True)
             (nll + 0.5 * config.weight_decay * l2).backward()
@@ -215,13 +220,20 @@ def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str
 
 @dataclass(frozen=True)
 class PathResult:
-    """Loss (CE + wd/2 ||theta||^2) and error (%) on train and test at each t, BN recomputed at every t."""
+    """Plain cross-entropy and error (%) on train and test at each t, BN recomputed at every t, and the weight-
+    decay term wd/2 ||phi(t)||^2 at each t (Garipov et al. report the loss with it: `train_objective`)."""
 
     t: tuple[float, ...]
     train_loss: tuple[float, ...]
     train_error: tuple[float, ...]
     test_loss: tuple[float, ...]
     test_error: tuple[float, ...]
+    l2: tuple[float, ...]
+
+    @property
+    def train_objective(self) -> tuple[float, ...]:
+        """Cross-entropy plus wd/2 ||phi(t)||^2 on the training images: the curve's training objective."""
+        return tuple(a + b for a, b in zip(self.train_loss, self.l2))
 
 
 def l2_term(theta: Mapping[str, torch.Tensor], names: Sequence[str], weight_decay: float) -> float:
@@ -230,31 +242,31 @@ def l2_term(theta: Mapping[str, torch.Tensor], names: Sequence[str], weight_deca
 
 
 def path_evaluator(model: nn.Module, train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
-                   batch_size: int | None = None, device: str | torch.device = "cpu"):
-    """A function theta -> {"train_loss", "train_error", "test_loss", "test_error"} (loss = CE + wd/2 ||theta||^2,
-    error in %): `surface.evaluator` with BN recomputed on the train split's batches at every point."""
+                   batch_size: int | None = None, device: str | torch.device = "cpu", precision: str = "fp32"):
+    """A function theta -> {"train_loss", "train_error", "test_loss", "test_error", "l2"} (plain cross-entropy,
+    error in %, wd/2 ||theta||^2): `surface.evaluator` with BN recomputed on the train split at every point."""
     batch_size = batch_size or data.eval_batch_size(device)
     names = [k for k, _ in model.named_parameters()]
     shell = copy.deepcopy(model).to(device)  # the caller's model stays where it is
     evaluate = surface.evaluator(shell, {name: data.batches(split, batch_size, device=device)
                                          for name, split in (("train", train_split), ("test", test_split))},
-                                 bn="recompute")  # BN data: the first split, train
+                                 bn="recompute", precision=precision)  # BN data: the first split, train
 
     def at(theta: Mapping[str, torch.Tensor]) -> dict[str, float]:
         values = evaluate({k: theta[k].to(device) for k in names})
-        l2 = l2_term(theta, names, weight_decay)
-        return {key: value for name in ("train", "test")
-                for key, value in ((f"{name}_loss", values[f"{name}_loss"] + l2),
-                                   (f"{name}_error", 100.0 - values[f"{name}_acc"]))}
+        out = {key: value for name in ("train", "test")
+               for key, value in ((f"{name}_loss", values[f"{name}_loss"]),
+                                  (f"{name}_error", 100.0 - values[f"{name}_acc"]))}
+        return {**out, "l2": l2_term(theta, names, weight_decay)}
 
     return at
 
 
 def evaluate_point(model: nn.Module, theta: Mapping[str, torch.Tensor], train_split: data.Split,
                    test_split: data.Split, weight_decay: float = 0.0, batch_size: int | None = None,
-                   device: str | torch.device = "cpu") -> dict[str, float]:
-    """Train and test loss (CE + wd/2 ||theta||^2) and error (%) of weights theta, BN recomputed on train_split."""
-    return path_evaluator(model, train_split, test_split, weight_decay, batch_size, device)(theta)
+                   device: str | torch.device = "cpu", precision: str = "fp32") -> dict[str, float]:
+    """Train and test cross-entropy and error (%) of weights theta, BN recomputed on train_split, and the L2 term."""
+    return path_evaluator(model, train_split, test_split, weight_decay, batch_size, device, precision)(theta)
 
 
 def ts(points: int = 61) -> list[float]:
@@ -266,57 +278,85 @@ def ts(points: int = 61) -> list[float]:
 
 def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]], t: Sequence[float],
                   train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
-                  batch_size: int | None = None, device: str | torch.device = "cpu") -> PathResult:
+                  batch_size: int | None = None, device: str | torch.device = "cpu",
+                  precision: str = "fp32") -> PathResult:
     """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each."""
     if len(thetas) != len(t):
         raise ValueError(f"{len(thetas)} thetas and {len(t)} values of t must match")
-    at = path_evaluator(model, train_split, test_split, weight_decay, batch_size, device)
+    at = path_evaluator(model, train_split, test_split, weight_decay, batch_size, device, precision)
     rows = [at(th) for th in thetas]
     return PathResult(tuple(t), *(tuple(r[k] for r in rows)
-                                  for k in ("train_loss", "train_error", "test_loss", "test_error")))
+                                  for k in ("train_loss", "train_error", "test_loss", "test_error", "l2")))
 
 
 def evaluate_curve(model: nn.Module, curve: Curve, train_split: data.Split, test_split: data.Split,
                    points: int = 61, weight_decay: float = 0.0, batch_size: int | None = None,
-                   device: str | torch.device = "cpu") -> PathResult:
-    """Train/test loss and error along phi(t) at `points` values of t."""
+                   device: str | torch.device = "cpu", precision: str = "fp32") -> PathResult:
+    """Train/test loss and error along phi(t) at `points` values of t (a straight line is a curve with no bend)."""
     grid = ts(points)
     return evaluate_path(model, [curve.at(t) for t in grid], grid, train_split, test_split, weight_decay,
-                         batch_size, device)
+                         batch_size, device, precision)
+
+
+def straight(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
+             names: Sequence[str] | None = None) -> Curve:
+    """The straight line (1 - t) theta1 + t theta2 as a curve without bends, over the parameters `names`
+    (default: theta1's keys; pass the model's parameter names to leave BN statistics out)."""
+    names = list(theta1) if names is None else list(names)
+    return Curve("bezier", (dict(parameters(theta1, names)), dict(parameters(theta2, names))))
 
 
 def evaluate_line(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
                   train_split: data.Split, test_split: data.Split, points: int = 61, weight_decay: float = 0.0,
-                  batch_size: int | None = None, device: str | torch.device = "cpu") -> PathResult:
+                  batch_size: int | None = None, device: str | torch.device = "cpu",
+                  precision: str = "fp32") -> PathResult:
     """The same along the straight line (1 - t) theta1 + t theta2, whose barrier the curve removes."""
-    names = [k for k, _ in model.named_parameters()]
-    ends = [parameters(theta1, names), parameters(theta2, names)]
-    grid = ts(points)
-    return evaluate_path(model, [point(ends, t) for t in grid], grid, train_split, test_split, weight_decay,
-                         batch_size, device)
+    line = straight(theta1, theta2, [k for k, _ in model.named_parameters()])
+    return evaluate_curve(model, line, train_split, test_split, points, weight_decay, batch_size, device, precision)
 
 
-def line_and_curve(model: nn.Module, curve: Curve, sample: Sample, points: int = 61, weight_decay: float = 0.0,
-                   root: str | Path | None = None, cache_dir: str | Path | None = None,
-                   device: str | torch.device = "cpu") -> dict[str, PathResult]:
-    """{"line": ..., "curve": ...}: the straight line between the curve's endpoints and the curve itself,
-    evaluated at `points` values of t on the sample's train and test images, BN recomputed (cached)."""
+def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: int = 61, weight_decay: float = 0.0,
+          precision: str = "fp32", root: str | Path | None = None, cache_dir: str | Path | None = None,
+          device: str | torch.device = "cpu") -> dict[str, PathResult]:
+    """{name: PathResult} of each path (a `Curve`; `straight` makes lines) at `points` values of t on the sample's
+    train and test images, BN recomputed at every point (cached)."""
     splits = sample.splits(root)
     if "test" not in splits:
         raise ValueError(f"sample={sample!r} needs test_subset > 0: the paths are evaluated on train and test")
+    if not paths:
+        raise ValueError("paths must name at least one curve or line")
     fingerprint = data.fingerprint(*splits.values())
-    key = cache.key("paths", curve.kind, [directions.fingerprint(c) for c in curve.controls], sample, points,
-                    weight_decay, fingerprint, torch.device(device).type)
+    key = cache.key("paths-ce", {name: (c.kind, [directions.fingerprint(x) for x in c.controls])
+                                 for name, c in paths.items()}, sample, points, weight_decay, precision, fingerprint,
+                    torch.device(device).type)
 
     def compute() -> dict[str, PathResult]:
-        start, end = curve.controls[0], curve.controls[-1]
-        train_split, test_split = splits["train"], splits["test"]
-        return {"line": evaluate_line(model, start, end, train_split, test_split, points, weight_decay,
-                                      sample.batch_size, device),
-                "curve": evaluate_curve(model, curve, train_split, test_split, points, weight_decay,
-                                        sample.batch_size, device)}
+        return {name: evaluate_curve(model, c, splits["train"], splits["test"], points, weight_decay,
+                                     sample.batch_size, device, precision)
+                for name, c in paths.items()}
 
     return cache.cached(f"paths-{type(model).__name__.lower()}", key, compute, cache_dir)
+
+
+def line_and_curves(model: nn.Module, trained: Mapping[str, Curve], sample: Sample, points: int = 61,
+                    weight_decay: float = 0.0, precision: str = "fp32", root: str | Path | None = None,
+                    cache_dir: str | Path | None = None, device: str | torch.device = "cpu") -> dict[str, PathResult]:
+    """{"line": ..., name: ...}: the straight line between the curves' common endpoints and each curve (`along`)."""
+    if not trained:
+        raise ValueError("trained must hold at least one curve")
+    first = next(iter(trained.values()))
+    for name, c in trained.items():
+        same = all(torch.equal(c.controls[i][k], first.controls[i][k]) for i in (0, -1) for k in first.controls[0])
+        if set(c.controls[0]) != set(first.controls[0]) or not same:
+            raise ValueError(f"curve {name!r} does not share its endpoints with the others: one line cannot serve both")
+    return along(model, {"line": straight(first.controls[0], first.controls[-1]), **trained}, sample, points,
+                 weight_decay, precision, root, cache_dir, device)
+
+
+def barriers(result: PathResult) -> dict[str, float]:
+    """The barriers of one path: plain cross-entropy on train and test, and the training objective with wd."""
+    return {"train_ce": barrier(result.train_loss), "test_ce": barrier(result.test_loss),
+            "train_objective": barrier(result.train_objective)}
 
 
 def barrier(losses: Sequence[float]) -> float:
@@ -399,7 +439,7 @@ def grid(anchors: Sequence[tuple[float, float]], points: int = 21,
 
 
 def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, margin: float = 0.2, *,
-                  root: str | Path | None = None, out_dir: str | Path | None = None,
+                  precision: str = "fp32", root: str | Path | None = None, out_dir: str | Path | None = None,
                   device: str | torch.device = "cpu", progress: bool = False) -> io.Surface:
     """Loss and accuracy (%) on a points x points grid over the plane, covering its anchors plus `margin`
     (Garipov et al. Fig. 1), BN statistics recomputed at every point on the sample's training images.
@@ -412,9 +452,11 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     buffers = dict(net.named_buffers())
     spec = {"plane": [directions.fingerprint(t) for t in (p.origin, p.u, p.v)],
             "buffers": directions.fingerprint(buffers), "xs": xs.tolist(), "ys": ys.tolist(), "sample": sample}
+    if precision != "fp32":  # fp32 files keep the names they had
+        spec["precision"] = precision
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
     out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', spec)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
     return surface.compute_file(out, net, theta, axes, xs, ys, data=sample.batches(root), bn="recompute",
-                                request={"sample": repr(sample)}, progress=progress, log=None)
+                                precision=precision, request={"sample": repr(sample)}, progress=progress, log=None)

@@ -11,7 +11,10 @@ normal run saves the FGE checkpoint, so both methods hit the same cache entry.
 
 Ensemble prediction = mean of the members' softmax probabilities. Every member keeps its own BN running
 statistics, except FGE snapshots, whose statistics are recomputed with a pass over the training data
-(`Plan.fge_recompute_bn`; the reference fge.py keeps the running statistics instead).
+(`Plan.fge_recompute_bn`; the reference fge.py keeps the running statistics instead). Members and ensembles
+are scored on `Plan.score_subset` test images (None: the whole test set), independent of the small test
+subset a run's per-epoch log evaluates; each member's training loss (eval mode, the minimizer check) is
+measured on the run's own training images.
 """
 from __future__ import annotations
 
@@ -24,8 +27,10 @@ from typing import Protocol, Sequence
 import torch
 from torch import nn
 
-from lossviz.base import cache, data, models
+from lossviz.base import cache, data, directions, models, papers
 from lossviz.base.batchnorm import recompute_bn
+from lossviz.base.directions import Weights
+from lossviz.base.precision import autocast
 from lossviz.compute import train
 from lossviz.base.schedules import Schedule, cycle_iterations
 from lossviz.compute.train import TrainConfig
@@ -41,6 +46,8 @@ class Settings(Protocol):
     datasets: tuple[str, ...]
     train_subset: int | None
     test_subset: int | None
+    score_subset: int | None
+    augment: bool
     batch_size: int
     lr: float
     snapshot_cycles: int
@@ -107,8 +114,11 @@ class Plan:
     fge_lr: tuple[float, float] = (0.01, 0.0005)  # FGE: (alpha1, alpha2)
     fge_fraction: float = 0.2  # FGE: share of B in the FGE phase; the rest is pre-training
     fge_recompute_bn: bool = True
+    score_subset: int | None = None  # test images members and ensembles are scored on; None = all
 
     def __post_init__(self) -> None:
+        if self.score_subset is not None and self.score_subset < 1:
+            raise ValueError(f"score_subset={self.score_subset} must be a positive number of images or None (all)")
         if self.cycles < 1:
             raise ValueError(f"cycles={self.cycles} must be >= 1")
         if not 0 < self.fge_fraction < 1:
@@ -218,12 +228,12 @@ def schedule_trace(method: str, plan: Plan, seed: int = 0) -> tuple[list[float],
 # ---- members, probabilities and errors ---------------------------------------------------------------
 
 def probabilities(model: nn.Module, split: data.Split, batch_size: int | None = None,
-                  device: str | torch.device = "cpu") -> torch.Tensor:
+                  device: str | torch.device = "cpu", precision: str = "fp32") -> torch.Tensor:
     """Softmax outputs p(y | x, theta) of `model` in eval mode, (N, classes) float32 on the CPU."""
     batch_size = batch_size or data.eval_batch_size(device)
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(precision, device):
         out = [torch.softmax(model(x).float(), 1).cpu() for x, _ in data.batches(split, batch_size, device=device)]
     model.train(was_training)
     return torch.cat(out)
@@ -252,23 +262,75 @@ def growing_errors(probs: Sequence[torch.Tensor], labels: torch.Tensor) -> list[
     return out
 
 
-def member_probabilities(run: Run, root: str | Path | None = None, cache_dir: str | Path | None = None,
-                         device: str | torch.device = "cpu", progress: bool = True) -> list[torch.Tensor]:
-    """Test-set probabilities of each member of a run (trained or loaded by `train.train`; cached)."""
+def disagreement(p: torch.Tensor, q: torch.Tensor) -> float:
+    """Percent of the images on which two members' arg-max classes differ (Garipov et al. Fig. 3's diversity)."""
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must hold the same images and classes; got shapes {tuple(p.shape)} and "
+                         f"{tuple(q.shape)}")
+    return 100.0 * (p.argmax(1) != q.argmax(1)).double().mean().item()
+
+
+def binomial_se(error_pct: float, n: int) -> float:
+    """Standard error (percentage points) of a test error measured on n images: 100 sqrt(p (1 - p) / n)."""
+    if n < 1 or not 0.0 <= error_pct <= 100.0:
+        raise ValueError(f"n={n} must be >= 1 and error_pct={error_pct} a percentage in 0..100")
+    p = error_pct / 100.0
+    return 100.0 * math.sqrt(p * (1.0 - p) / n)
+
+
+def parameter_names(config: TrainConfig) -> list[str]:
+    """The names of the trainable parameters of a run's network (BN statistics and other buffers left out)."""
+    return [k for k, _ in models.get(config.model, data.NUM_CLASSES[config.dataset]).named_parameters()]
+
+
+def distance(theta1: Weights, theta2: Weights, names: Sequence[str]) -> float:
+    """||theta2 - theta1|| over the entries `names` (the parameters; running statistics are not a position)."""
+    return directions.norm(directions.between({k: theta1[k] for k in names}, {k: theta2[k] for k in names}))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One ensemble member: its test-set probabilities and its training loss and error (%), eval mode."""
+
+    probs: torch.Tensor
+    train_loss: float
+    train_error: float
+
+
+def score_split(config: TrainConfig, score_subset: int | None, root: str | Path | None = None) -> data.Split:
+    """The test images members and ensembles are scored on: the first `score_subset` (None: all)."""
+    return data.load(config.dataset, False, root, score_subset)
+
+
+def member_states(run: Run, root: str | Path | None = None, cache_dir: str | Path | None = None,
+                  device: str | torch.device = "cpu", progress: bool = True) -> list[Weights]:
+    """The state dicts of a run's members, as trained (BN statistics as the run left them)."""
+    result = train.train(run.config, root, cache_dir, device, progress)
+    return [result.state if e is None else result.checkpoints[float(e)] for e in run.members]
+
+
+def members(run: Run, score_subset: int | None = None, root: str | Path | None = None,
+            cache_dir: str | Path | None = None, device: str | torch.device = "cpu",
+            progress: bool = True) -> list[Member]:
+    """Each member of a run (trained or loaded by `train.train`), scored on the test images and on its own
+    training images in eval mode, BN statistics recomputed first where the run says so (cached)."""
     if not run.members:
         return []
-    result = train.train(run.config, root, cache_dir, device, progress)
-    train_split, test_split = train.splits(run.config, root)
-    fingerprint = data.fingerprint(test_split)
+    states = member_states(run, root, cache_dir, device, progress)
+    train_split, _ = train.splits(run.config, root)
+    test_split = score_split(run.config, score_subset, root)
+    fingerprint = data.fingerprint(train_split, test_split)
     out = []
-    for epoch in run.members:
-        def compute(epoch: float | None = epoch) -> torch.Tensor:
+    for epoch, state in zip(run.members, states):
+        def compute(state: Weights = state) -> Member:
             model = models.get(run.config.model, data.NUM_CLASSES[run.config.dataset])
-            model.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
+            model.load_state_dict(state)
             model.to(device)
             if run.recompute_bn:
                 recompute_bn(model, data.batches(train_split, run.config.batch_size, device=device))
-            return probabilities(model, test_split, device=device)
+            loss, acc = train.evaluate(model, train_split, precision=run.config.precision, device=device)
+            probs = probabilities(model, test_split, device=device, precision=run.config.precision)
+            return Member(probs, loss, 100.0 - acc)
 
         key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
@@ -277,41 +339,54 @@ def member_probabilities(run: Run, root: str | Path | None = None, cache_dir: st
 
 @dataclass(frozen=True)
 class EnsembleResult:
-    """Test errors (%) of each member and of the growing ensemble of one method at one budget."""
+    """Test errors (%) of each member and of the growing ensemble of one method at one budget, the members'
+    training losses (eval mode), their pairwise disagreement (%) and the number of test images scored."""
 
     method: str
     seeds: tuple[int, ...]
     epochs: float
     member_errors: tuple[float, ...]
     ensemble_errors: tuple[float, ...]
+    member_train_losses: tuple[float, ...] = ()
+    disagreements: tuple[tuple[float, ...], ...] = ()  # [i][j]: members i and j, percent of test images
+    test_images: int = 0
 
     @property
     def error(self) -> float:
         """Test error of the whole ensemble."""
         return self.ensemble_errors[-1]
 
+    @property
+    def mean_disagreement(self) -> float:
+        """Mean pairwise disagreement (%) of the members (0 for one member)."""
+        pairs = [self.disagreements[i][j] for i in range(len(self.disagreements)) for j in range(i)]
+        return statistics.mean(pairs) if pairs else 0.0
+
 
 def ensemble(method: str, seeds: Sequence[int], plan: Plan, root: str | Path | None = None,
              cache_dir: str | Path | None = None, device: str | torch.device = "cpu",
              progress: bool = True) -> EnsembleResult:
-    """Train (or load) the runs of `method` at budget len(seeds) * B and evaluate members and ensemble."""
+    """Train (or load) the runs of `method` at budget len(seeds) * B and score members and ensemble."""
     plan_runs = runs(method, seeds, plan)
-    probs = [p for r in plan_runs for p in member_probabilities(r, root, cache_dir, device, progress)]
-    labels = train.splits(plan.base, root)[1].labels
+    found = [m for r in plan_runs for m in members(r, plan.score_subset, root, cache_dir, device, progress)]
+    labels = score_split(plan.base, plan.score_subset, root).labels
+    probs = [m.probs for m in found]
+    table = tuple(tuple(disagreement(p, q) for q in probs) for p in probs)
     return EnsembleResult(method, tuple(seeds), spent(plan_runs), tuple(error(p, labels) for p in probs),
-                          tuple(growing_errors(probs, labels)))
+                          tuple(growing_errors(probs, labels)), tuple(m.train_loss for m in found), table,
+                          len(labels))
 
 
 # ---- Garipov et al. Table 1 --------------------------------------------------------------------------
 
-def plan(settings: Settings, model: str, dataset: str, **changes) -> Plan:
+def plan(settings: Settings, model: str, dataset: str, precision: str = "fp32", **changes) -> Plan:
     """The plan a profile's `Ensembles` section gives for one model and dataset (Plan fields may be changed)."""
     base = TrainConfig(model=model, dataset=dataset, train_subset=settings.train_subset,
                        test_subset=settings.test_subset, epochs=settings.budget(model),
                        batch_size=settings.batch_size, schedule=Schedule("step", settings.lr),
-                       seed=settings.seeds[0])
+                       augment=settings.augment, seed=settings.seeds[0], precision=precision)
     fields = dict(base=base, cycles=settings.snapshot_cycles, fge_cycle_epochs=settings.fge_cycle_epochs,
-                  fge_lr=tuple(settings.fge_lr))
+                  fge_lr=tuple(settings.fge_lr), score_subset=settings.score_subset)
     return Plan(**{**fields, **changes})
 
 
@@ -326,12 +401,15 @@ class Row:
     error: float | None  # None where there are fewer seeds than the budget needs
     std: float | None  # sample std over seeds (1B with two or more seeds), else None
     seeds: int  # ensembles averaged
+    test_images: int = 0  # test images each ensemble was scored on
 
 
 def table(settings: Settings, root: str | Path | None = None, cache_dir: str | Path | None = None,
           device: str | torch.device = "cpu", progress: bool = True, budgets: Sequence[int] = BUDGETS,
-          methods: Sequence[str] = METHODS, **plan_changes) -> list[Row]:
-    """Garipov et al. Table 1 for a profile: models x datasets x methods x budgets -> test error (%)."""
+          methods: Sequence[str] = METHODS, precision: str = "fp32", **plan_changes) -> list[Row]:
+    """Garipov et al. Table 1 for a profile: models x datasets x methods x budgets -> test error (%).
+
+    1B: one ensemble per seed, mean and sample std over them; kB (k > 1): the first k seeds' units pooled."""
     for m in methods:
         check_method(m)
     if any(k < 1 for k in budgets):
@@ -339,25 +417,23 @@ def table(settings: Settings, root: str | Path | None = None, cache_dir: str | P
     seeds, rows = tuple(settings.seeds), []
     for dataset in settings.datasets:
         for model in settings.models:
-            p = plan(settings, model, dataset, **plan_changes)
+            p = plan(settings, model, dataset, precision, **plan_changes)
             for method in methods:
                 for k in budgets:
                     units = [(s,) for s in seeds] if k == 1 else ([seeds[:k]] if len(seeds) >= k else [])
-                    errors = [ensemble(method, u, p, root, cache_dir, device, progress).error for u in units]
+                    found = [ensemble(method, u, p, root, cache_dir, device, progress) for u in units]
+                    errors = [e.error for e in found]
                     std = statistics.stdev(errors) if len(errors) > 1 else None
                     rows.append(Row(model, dataset, method, k, statistics.mean(errors) if errors else None,
-                                    std, len(errors)))
+                                    std, len(errors), found[0].test_images if found else 0))
     return rows
 
 
-_PAPER_MODELS = ("vgg16", "preresnet164", "wrn28_10")
-_PAPER_DATASETS = ("cifar100", "cifar10")
-
-# Garipov et al. 2018, Table 1: test error (%) per (dataset, model, method) at (1B, 2B, 3B), each cell
-# (mean, std) or None. NOT FILLED IN: the numbers could not be checked against the paper when this was
-# written, and guessed numbers must not stand in for them; copy each cell from the paper.
-PAPER_TABLE1: dict[tuple[str, str, str], tuple[tuple[float, float | None] | None, ...]] = {
-    (d, m, method): (None, None, None) for d in _PAPER_DATASETS for m in _PAPER_MODELS for method in METHODS
+# Garipov et al. 2018, Table 1 (`lossviz.base.papers`): test error (%) per (dataset, model, method) at
+# (1B, 2B, 3B), each cell (mean, std); the paper prints a std only at 1B.
+PAPER_TABLE1: dict[tuple[str, str, str], tuple[tuple[float, float | None], ...]] = {
+    (c.dataset, c.model, c.method): ((c.err_1B, c.std_1B), (c.err_2B, None), (c.err_3B, None))
+    for c in papers.garipov2018()
 }
 
 # github.com/timgaripov/dnn-mode-connectivity README, "Test accuracy (%) of FGE and ensembling of
@@ -390,14 +466,42 @@ def reference(dataset: str, model: str, method: str, budget: int,
     return round(100.0 - accuracy, 2), std
 
 
+def paper_ranking(dataset: str, model: str, budget: int) -> tuple[str, ...]:
+    """The methods of one dataset, network and budget in the paper's Table 1, best (lowest error) first."""
+    cells = {m: reference(dataset, model, m, budget) for m in METHODS}
+    if any(c is None for c in cells.values()):
+        valid = sorted({(d, m) for d, m, _ in PAPER_TABLE1})
+        raise ValueError(f"(dataset, model, budget)=({dataset!r}, {model!r}, {budget}) is not in Table 1; "
+                         f"valid (dataset, model): {valid}, budgets 1..3")
+    return tuple(sorted(METHODS, key=lambda m: cells[m][0]))
+
+
+def paper_wins(better: str, worse: str, budget: int, dataset: str | None = None) -> list[tuple[str, str]]:
+    """The (dataset, model) cells of Table 1 at `budget` where method `better` has a lower error than `worse`."""
+    check_method(better)
+    check_method(worse)
+    return [(d, m) for d, m, method in PAPER_TABLE1 if method == better and (dataset is None or d == dataset)
+            and reference(d, m, better, budget)[0] < reference(d, m, worse, budget)[0]]
+
+
 def _cell(value: float | None, std: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}" + (f"±{std:.2f}" if std is not None else "")
 
 
-def format_table(rows: Sequence[Row], source: str = "paper") -> str:
-    """Table 1 layout: a line per model and method, per dataset and budget "ours [published]" (— = none)."""
+def _layout(title: str, header: list[str], lines: list[list[str]]) -> str:
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
+    return "\n".join([title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip()
+                                for line in [header, *lines]])
+
+
+def _method_name(method: str) -> str:
+    return method.upper() if method != "ind" else "Ind"
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """Our Table 1: a line per model and method, a column per dataset and budget (mean±std over seeds at 1B)."""
     datasets = list(dict.fromkeys(r.dataset for r in rows))
     budgets = sorted({r.budget for r in rows})
     cells = {(r.dataset, r.model, r.method, r.budget): r for r in rows}
@@ -405,15 +509,28 @@ def format_table(rows: Sequence[Row], source: str = "paper") -> str:
     lines = []
     for model in dict.fromkeys(r.model for r in rows):
         for method in dict.fromkeys(r.method for r in rows if r.model == model):
-            line = [models.display_name(model), method.upper() if method != "ind" else "Ind"]
+            line = [models.display_name(model), _method_name(method)]
             for d in datasets:
                 for k in budgets:
                     r = cells.get((d, model, method, k))
-                    ref = reference(d, model, method, k, source)
-                    ours = _cell(r.error, r.std) if r else "—"
-                    line.append(f"{ours} [{_cell(*ref) if ref else '—'}]")
+                    line.append(_cell(r.error, r.std) if r else "—")
             lines.append(line)
-    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
-    title = f"Test error (%), ours [{'Garipov et al. 2018 Table 1' if source == 'paper' else 'reference README'}]"
-    return "\n".join([title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip()
-                                for line in [header, *lines]])
+    images = sorted({r.test_images for r in rows if r.test_images})
+    where = f" on {', '.join(f'{n:,}' for n in images)} test images" if images else ""
+    return _layout(f"Test error (%), this run{where}", header, lines)
+
+
+def format_paper_table(datasets: Sequence[str] = ("cifar100", "cifar10")) -> str:
+    """Garipov et al. 2018 Table 1 as printed in the paper (test error %, std at 1B), from `lossviz.base.papers`."""
+    known = list(dict.fromkeys(d for d, _, _ in PAPER_TABLE1))
+    for d in datasets:
+        if d not in known:
+            raise ValueError(f"dataset={d!r} is not in Table 1; valid choices: {', '.join(known)}")
+    header = ["DNN (budget B)", "method"] + [f"{d} {k}B" for d in datasets for k in BUDGETS]
+    budget_of = {c.model: c.budget_epochs for c in papers.garipov2018()}
+    lines = []
+    for model in dict.fromkeys(m for _, m, _ in PAPER_TABLE1):
+        for method in METHODS:
+            lines.append([f"{models.display_name(model)} ({budget_of[model]})", _method_name(method)]
+                         + [_cell(*reference(d, model, method, k)) for d in datasets for k in BUDGETS])
+    return _layout(f"Test error (%), {papers.SOURCES['garipov2018_table1']}", header, lines)

@@ -5,7 +5,11 @@
 (b) lossviz: uint8 tensors in memory, batched tensor augmentation, channels_last, fp32.
 (c) lossviz with bf16 autocast, only where the CPU computes bf16 natively (AMX or AVX512-BF16): elsewhere
     bf16 is emulated and an order of magnitude slower, and the output says it was skipped.
-The quick profile trains as precision "auto" resolves on this machine: (c) where bf16 is native, else (b).
+(d) the quick profile's way: the precision "auto" picks here, without augmentation (the quick profile fits
+    2,560 images to a minimizer without it).
+(e) (d) with the model compiled by torch.compile (inductor on the CPU); the compile time is printed apart
+    and not counted in images/s.
+The quick profile trains as (d) on this machine.
 Prints images/s of each and the ratios, and the peak memory of a ResNet-56 training step at batch 128.
 """
 from __future__ import annotations
@@ -71,21 +75,27 @@ def reference(split: data.Split, iters: int, warmup: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def lossviz_way(split: data.Split, iters: int, warmup: int, precision: str) -> float:
-    """Images/s of lossviz's training loop (the same steps as train.fit)."""
+def lossviz_way(split: data.Split, iters: int, warmup: int, precision: str, augmented: bool = True,
+                compiled: bool = False) -> tuple[float, float]:
+    """Images/s of lossviz's training loop (the same steps as train.fit), and the seconds of the warm-up steps
+    (with `compiled`, the compilation happens there)."""
     torch.manual_seed(0)
     model = models.get("resnet20").to(memory_format=torch.channels_last).train()
     config = TrainConfig(model="resnet20", dataset="synthetic", schedule=Schedule("constant", 0.1))
     optimizer = train.make_optimizer(config, model.parameters())
-    count, start = 0, 0.0
-    for k, (x, y) in enumerate(data.batches(split, 128, shuffle=True, augmented=True, seed=0)):
+    net = torch.compile(model) if compiled else model
+    count, start, began = 0, 0.0, time.perf_counter()
+    warm_seconds = 0.0
+    batches = data.batches(split, 128, shuffle=True, augmented=augmented, seed=0)
+    for k, (x, y) in enumerate(batches):
         if k == warmup:
+            warm_seconds = time.perf_counter() - began
             start, count = time.perf_counter(), 0
         if k == warmup + iters:
             break
-        step(model, optimizer, x, y, precision)
+        step(net, optimizer, x, y, precision)
         count += len(y)
-    return count / (time.perf_counter() - start)
+    return count / (time.perf_counter() - start), warm_seconds
 
 
 def peak_memory_resnet56() -> float:
@@ -109,6 +119,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip (e), torch.compile")
     args = parser.parse_args()
     try:
         split, source = data.first(data.load_cifar("cifar10", True, download=False), args.images), "CIFAR-10"
@@ -117,15 +128,22 @@ def main() -> None:
     print(f"data: {source}, {len(split)} images; torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"CPU: {precisions.cpu_model()}; {precisions.describe('auto', 'cpu')}", flush=True)
     a = reference(split, args.iters, args.warmup)
-    b = lossviz_way(split, args.iters, args.warmup, "fp32")
+    b, _ = lossviz_way(split, args.iters, args.warmup, "fp32")
     print(f"(a) reference (PIL + DataLoader, fp32): {a:8.1f} images/s")
     print(f"(b) lossviz fp32:                       {b:8.1f} images/s   (b)/(a) = {b / a:.2f}")
     if precisions.native_bf16("cpu"):
-        c = lossviz_way(split, args.iters, args.warmup, "bf16")
+        c, _ = lossviz_way(split, args.iters, args.warmup, "bf16")
         print(f"(c) lossviz bf16 autocast:              {c:8.1f} images/s   (c)/(a) = {c / a:.2f}   (c)/(b) = {c / b:.2f}")
     else:
         print("(c) lossviz bf16 autocast: skipped, this CPU has no native bf16 (AMX or AVX512-BF16)")
-    print(f"the quick profile trains in {precisions.resolve('auto', 'cpu')} here")
+    quick = precisions.resolve("auto", "cpu")
+    d, _ = lossviz_way(split, args.iters, args.warmup, quick, augmented=False)
+    print(f"(d) quick profile ({quick}, no augmentation): {d:8.1f} images/s   (d)/(a) = {d / a:.2f}")
+    if args.compile:
+        e, compile_seconds = lossviz_way(split, args.iters, args.warmup, quick, augmented=False, compiled=True)
+        print(f"(e) (d) + torch.compile:                {e:8.1f} images/s   (e)/(a) = {e / a:.2f}   (e)/(d) = {e / d:.2f}"
+              f"   (compiling and {args.warmup} warm-up steps: {compile_seconds:.0f} s)")
+    print(f"the quick profile trains as (d) here: {quick}, no augmentation, not compiled")
     print(f"peak memory, ResNet-56 training at batch 128: {peak_memory_resnet56():.2f} GiB")
 
 

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 # the short names `lv.<name>` the notebooks and the README use, and the module each one lives in
 MODULES = {
     **{m: f"lossviz.base.{m}" for m in ("data", "models", "schedules", "directions", "io", "files", "folders",
-                                         "cache", "precision", "errors", "batchnorm", "distributed", "papers")},
+                                         "cache", "precision", "errors", "batchnorm", "distributed", "papers", "stats")},
     **{m: f"lossviz.compute.{m}" for m in ("train", "surface", "hessian", "trajectory", "curves", "ensembles")},
     **{m: f"lossviz.views.{m}" for m in ("plot", "vtk", "animation", "gallery", "explorer")},
     **{m: f"lossviz.course.{m}" for m in ("profiles", "recipes", "runner", "report", "publish", "slides")},

@@ -55,11 +55,11 @@ def reference(workdir):
 
 def same_values(a: io.Surface, b: io.Surface) -> bool:
     return (a.done.all() and b.done.all() and sorted(a.values) == sorted(b.values)
-            and all(np.allclose(a[k], b[k], rtol=1e-6, atol=0) for k in a.values))
+            and all(np.allclose(a[k], b[k], rtol=1e-6, atol=0) for k in a.values if k != "seconds"))  # timings vary
 
 
 def test_values_are_hessian_extremes_at_the_point(workdir, reference):
-    assert sorted(reference.values) == ["converged", "max_eig", "min_eig"] and reference["min_eig"].shape == (2, 3)
+    assert sorted(reference.values) == ["converged", "hvps", "max_eig", "min_eig", "seconds"] and reference["min_eig"].shape == (2, 3)
     assert reference.attrs["quantity"] == "hessian_extremes" and reference.attrs["tol"] == 1e-2
     model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
     theta = dirs.weights(model)

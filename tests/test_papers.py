@@ -22,3 +22,14 @@ def test_li2018_errors_match_the_paper_rows():
 def test_unknown_table_is_refused():
     with pytest.raises(ValueError, match="table='nope'.*valid choices"):
         papers.rows("nope")
+
+
+def test_binomial_standard_error():
+    from lossviz.base import stats
+    assert abs(stats.binomial_se(50.0, 10_000) - 0.5) < 1e-12  # sqrt(0.25 / 10^4) = 0.005
+    assert abs(stats.binomial_se(10.0, 2_000) - 100 * (0.09 / 2_000) ** 0.5) < 1e-12
+    assert stats.binomial_se(0.0, 100) == 0.0
+    with pytest.raises(ValueError, match="n=0"):
+        stats.binomial_se(10.0, 0)
+    with pytest.raises(ValueError, match="error_pct"):
+        stats.binomial_se(120.0, 10)

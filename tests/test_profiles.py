@@ -52,6 +52,51 @@ def test_runs_of_the_same_network_share_one_cache_entry():
     from lossviz.base import cache
     p = profiles.get("quick")
     land = p.landscape
-    batch_run = p.batch_runs()[(land.batch_small, 5e-4)]
-    assert cache.key(p.first_run()) == cache.key(batch_run) == cache.key(p.model_runs((land.batch_model,))[land.batch_model])
+    assert cache.key(p.first_run()) == cache.key(p.model_runs((land.batch_model,))[land.batch_model])
     assert len({cache.key(c) for c in p.batch_runs().values()}) == 4
+    smoke = profiles.get("smoke")  # where batch size and epochs agree, the batch study reuses the model run
+    batch_run = smoke.batch_runs()[(smoke.landscape.batch_small, 5e-4)]
+    assert cache.key(batch_run) == cache.key(smoke.model_runs(("resnet20",))["resnet20"])
+
+
+def test_learning_rate_scales_with_the_square_root_of_the_batch():
+    land = profiles.QUICK.landscape
+    assert land.lr_for(land.lr_batch) == land.lr
+    assert abs(land.lr_for(4 * land.lr_batch) - 2 * land.lr) < 1e-12
+    runs = profiles.get("quick").batch_runs()
+    assert {b: c.schedule.lr for (b, _), c in runs.items()} == {b: land.lr_for(b) for b, _ in runs}
+
+
+def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
+    """Issue 11's design: a small subset without augmentation (fitted to a minimizer), batch sizes 8x apart
+    trained for the same epochs, >= 2,000 test images, 21 x 21 grids, a 5 x 5 Hessian map on >= 100 images
+    for ResNet-56 with and without shortcuts, and two widths with and without shortcuts."""
+    p = profiles.get("quick")
+    land = p.landscape
+    assert not land.augment and land.train_subset <= 5_000 and land.test_subset >= 2_000
+    assert land.batch_large >= 8 * land.batch_small
+    runs = p.batch_runs()
+    assert len({c.epochs for c in runs.values()}) == 1 and len({c.train_subset for c in runs.values()}) == 1
+    assert land.points_2d >= 21 and land.hessian_points >= 5 and land.hessian_subset >= 100
+    assert land.hessian_models == ("resnet56", "resnet56_noshort")
+    assert {"resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"} <= set(land.depth_models)
+    widths = {models.display_name(m).replace("-NS", "") for m in land.width_models}
+    assert len(widths) >= 2 and sum(m.endswith("_noshort") for m in land.width_models) >= 2
+    assert all(not c.augment for c in p.model_runs(land.depth_models + land.width_models).values())
+
+
+def test_quick_ensembles_are_sized_for_converged_members():
+    """Issue-sized settings of notebooks 07-09: three seeds, scoring on the whole test set, FGE cycles of at least
+    100 iterations with several snapshots, SSE cycles of several epochs, every member trained without augmentation."""
+    from lossviz.compute import ensembles
+    E = profiles.QUICK.ensembles
+    plan = ensembles.plan(E, E.models[0], E.datasets[0], "bf16")
+    ipe = ensembles.iters_per_epoch(plan.base)
+    assert len(E.seeds) >= 3 and E.score_subset is None and plan.score_subset is None
+    assert not E.augment and not plan.base.augment and plan.base.precision == "bf16"
+    assert ensembles.fge_cycle_iterations(E.fge_cycle_epochs, ipe) >= 100
+    assert len(plan.fge_run(0).checkpoint_epochs) >= 4
+    assert E.budget_epochs / E.snapshot_cycles >= 5  # epochs per SSE cycle
+    assert plan.pretrain_epochs > 0.75 * plan.budget  # FGE starts after the second lr decay
+    alpha1, alpha2 = E.fge_lr
+    assert alpha1 / alpha2 == pytest.approx(profiles.PAPER.ensembles.fge_lr[0] / profiles.PAPER.ensembles.fge_lr[1])

@@ -63,7 +63,22 @@ def test_summary_of_a_bowl_and_of_a_rough_surface():
     rough = np.cos(6 * np.pi * x)[None, :] + np.cos(6 * np.pi * x)[:, None]
     assert recipes.summary(io.Surface(x, x, {"train_loss": rough}, np.ones((9, 9), bool)))["local_minima"] > 1
     line = io.Surface(x, None, {"train_loss": np.abs(x)}, np.ones(9, bool))
-    assert recipes.summary(line) == {"center": 0.0, "rim": 1.0, "local_minima": 1}
+    assert recipes.summary(line) == {"center": 0.0, "rim": 1.0, "local_minima": 1, "rise": 0.5}
+
+
+def test_rise_is_the_median_on_the_ring_and_ignores_one_outlier():
+    x = np.linspace(-1, 1, 21)
+    z = x[None, :] ** 2 + x[:, None] ** 2
+    gx, gy = np.meshgrid(x, x)
+    ring = np.abs(np.hypot(gx, gy) - 0.5) <= 0.05 + 1e-9
+    s = recipes.summary(io.Surface(x, x, {"train_loss": z}, np.ones((21, 21), bool)))
+    assert s["rise"] == np.median(z[ring]) and 0.2 < s["rise"] < 0.3  # r^2 on a ring of radius ~0.5
+    spiked = z.copy()
+    spiked[0, 0] = spiked[np.argwhere(ring)[0][0], np.argwhere(ring)[0][1]] = 1e7  # a corner and one ring point
+    t = recipes.summary(io.Surface(x, x, {"train_loss": spiked}, np.ones((21, 21), bool)))
+    assert t["rim"] > 1e4 * s["rim"] and abs(t["rise"] - s["rise"]) < 0.02
+    with pytest.raises(ValueError, match="radius"):
+        recipes.summary(io.Surface(x, x, {"train_loss": z}, np.ones((21, 21), bool)), radius=3.0)
 
 
 def test_bad_input():
@@ -91,10 +106,44 @@ def test_pca_surface_centers_on_the_final_weights(tmp_path):
 def test_eigen_surface_center_and_sharpness_agree(runs, tmp_path):
     small = data.Sample("synthetic", train_subset=8, batch_size=4)
     m = recipes.eigen_surface(runs[0], small, points=3, tol=1e-2, max_steps=25, out_dir=tmp_path)
-    assert m.complete and sorted(m.values) == ["converged", "max_eig", "min_eig"]
+    assert m.complete and sorted(m.values) == ["converged", "hvps", "max_eig", "min_eig", "seconds"]
     s = recipes.sharpness(runs[0], small, tol=1e-2, max_steps=25, samples=3, cache_dir=tmp_path)
     assert abs(m["max_eig"][1, 1] - s["lambda_max"]) < 2e-2 * s["lambda_max"]  # same point, same Hessian
     assert s["lambda_max"] > 0 and s["test_error"] == runs[0].test_error
+
+
+def test_interpolation_with_recomputed_bn_is_defined_where_interpolated_statistics_fail(runs, tmp_path):
+    """Far outside [0, 1] interpolated BN variances turn negative (NaN loss); recomputed statistics are defined
+    everywhere and at the end points equal a recomputation on the end point's own weights."""
+    far = dict(points=5, span=(-6.0, 7.0), out_dir=tmp_path)
+    plain = recipes.interpolation(runs[0], runs[1], SAMPLE, **far)
+    fixed = recipes.interpolation(runs[0], runs[1], SAMPLE, bn="recompute", **far)
+    assert np.isnan(plain["train_loss"]).any() and np.isfinite(fixed["train_loss"]).all()
+    ends = recipes.interpolation(runs[0], runs[1], SAMPLE, bn="recompute", points=2, span=(0.0, 1.0), out_dir=tmp_path)
+    batches = SAMPLE.batches()["train"]
+    for index, run in ((0, runs[0]), (-1, runs[1])):
+        loss, _ = surface.evaluate(run.model(), None, batches, bn="recompute")
+        assert abs(ends["train_loss"][index] - loss) < 1e-4
+    assert recipes.peak_between(ends) == max(ends["train_loss"])
+
+
+def test_final_train_loss_is_the_eval_mode_loss_on_the_training_images(runs):
+    model = runs[0].model()
+    train_split, _ = train.splits(runs[0].config)
+    expected, _ = surface.evaluate(model, None, data.batches(train_split, 50))
+    assert abs(train.final_train_loss(runs[0]) - expected) < 1e-5
+    with pytest.raises(ValueError, match="epoch=3"):
+        train.final_train_loss(runs[0], epoch=3)
+
+
+def test_minimizer_table_marks_the_runs_below_the_threshold():
+    rows = {"a": recipes.Minimizer("a", 0.02, 40.0, 1.1, 2000, 30, 600, 8.18),
+            "b32_wd0": recipes.Minimizer("b32_wd0", 0.5, 50.0, 1.1, 2000, 40, 3200, None)}
+    table = recipes.minimizer_table(rows)
+    assert "minimizer" in table.splitlines()[1] and "NOT below" in table.splitlines()[2] and "8.18%" in table
+    assert recipes.minimizer_numbers(rows) == {"train_loss_a": 0.02, "test_error_a": 40.0,
+                                               "train_loss_b32_wd0": 0.5, "test_error_b32_wd0": 50.0}
+    assert recipes.run_name((256, 5e-4)) == "b256_wd0.0005" and recipes.run_name("resnet56") == "resnet56"
 
 
 def test_batch_label():
@@ -115,7 +164,7 @@ def test_connection_joins_two_normal_runs_of_one_budget():
 
 def test_model_and_batch_runs_are_shared_between_studies():
     """The small-batch, weight-decay run of the batch study is the depth study's run of the same network."""
-    for P in map(profiles.get, ("smoke", "quick")):
+    for P in map(profiles.get, ("smoke",)):  # quick trains its batch study at other batch sizes and epochs
         land = P.landscape
         batch = P.batch_runs()[land.batch_small, land.weight_decays[-1]]
         assert P.model_runs((land.batch_model,))[land.batch_model] == batch

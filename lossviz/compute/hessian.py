@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -426,7 +427,8 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
     return EigenMap(np.asarray(xs, float), np.asarray(ys, float), lo, hi, ok, hvps)
 
 
-EIGEN_NAMES = ("min_eig", "max_eig", "converged")  # the arrays of an eigenvalue-map file (reference: min/max_eig)
+# the arrays of an eigenvalue-map file (reference: min/max_eig), with the cost of each point
+EIGEN_NAMES = ("min_eig", "max_eig", "converged", "hvps", "seconds")
 
 
 def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, Tensor],
@@ -437,7 +439,8 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
                    save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
                    log: Callable[[str], None] | None = print, on_start: Callable[[], None] | None = None) :
     """`eigen_map` into a resumable surface file `out` (`lossviz.compute.surface.compute_file`): arrays `min_eig`,
-    `max_eig` (Li et al. Fig. 7, the reference's names) and `converged` (1.0 where Lanczos met `tol`).
+    `max_eig` (Li et al. Fig. 7, the reference's names), `converged` (1.0 where Lanczos met `tol`), and the cost of
+    each point: `hvps` (Hessian-vector products) and `seconds` (wall time, operator set-up included).
 
     Atomic rewrites, resuming and torch.distributed sharding are those of `compute_file`; a file made with
     other Lanczos settings, parameters or data (put a data fingerprint in `request`) is refused. `batches`
@@ -461,8 +464,10 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
             cache.extend((x.to(device), y.to(device)) for x, y in batches)
             if not cache:
                 raise ValueError("batches is empty; pass at least one (x, y) batch")
+        start = time.perf_counter()
         e = extremes(operator(model, cache, point, params, loss, method), tol, max_steps, seed, floor)
-        return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged)}
+        return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged),
+                "hvps": float(e.hvps), "seconds": time.perf_counter() - start}
 
     return surface.compute_file(out, model, theta, directions, xs, ys, loss_fn=loss,
                                 request={**settings, **(request or {})}, dir_file=dir_file, resume=resume, save_every=save_every, save_seconds=save_seconds,

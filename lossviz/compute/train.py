@@ -177,3 +177,15 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
 
     result = cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)
     return dataclasses.replace(result, log=percent_log(result.log))
+
+
+def final_train_loss(result: TrainResult, epoch: float | None = None, root: str | Path | None = None,
+                     device: str | torch.device = "cpu") -> float:
+    """Cross-entropy of the run's final weights (or its checkpoint at `epoch`) on the images it was trained on:
+    eval mode, no augmentation, fp32 — the minimizer criterion (a "minimizer" of the course has <= 0.10)."""
+    if epoch is not None and float(epoch) not in result.checkpoints:
+        raise ValueError(f"epoch={epoch} is not a checkpoint of the run; valid choices: {sorted(result.checkpoints)}")
+    net = models.get(result.config.model, data.NUM_CLASSES[result.config.dataset])
+    net.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
+    train_split, _ = splits(result.config, root)
+    return evaluate(net.to(device).eval(), train_split, device=device)[0]

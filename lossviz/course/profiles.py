@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import torch
@@ -18,14 +19,16 @@ NAMES = ("smoke", "quick", "paper")
 class Landscape:
     """Li et al. 2018 settings: training runs and plotting grids (notebooks 01-06)."""
 
-    epochs: int
+    epochs: int  # every run of notebooks 03-05
     train_subset: int | None
     test_subset: int | None
+    augment: bool  # random crops and flips; False lets a small subset be fitted to a minimizer
     batch_model: str  # the network of the batch-size / weight-decay study (Li et al.: VGG-9)
     batch_small: int
     batch_large: int
+    batch_epochs: int  # epochs of each batch-study run, the same for both batch sizes (as Li et al.)
     weight_decays: tuple[float, ...]
-    lr: float
+    lr: float  # at batch size `lr_batch`; other batch sizes scale it by sqrt(batch / lr_batch), see `lr_for`
     surface_subset: int  # training images each surface point is evaluated on (and half as many test images)
     points_1d: int  # grid points on [-1, 1] for 1D plots
     points_2d: int  # grid points per axis on [-1, 1] for 2D plots
@@ -34,14 +37,25 @@ class Landscape:
     width_models: tuple[str, ...]
     hessian_subset: int
     hessian_points: int  # grid points per axis of the eigenvalue map
+    hessian_models: tuple[str, ...]  # the networks of the eigenvalue maps (Li et al. Fig. 7: ResNet-56 and -56-NS)
+    model_batch: int = 128  # batch size of the depth and width runs
+    lr_batch: int = 128  # the batch size `lr` is meant for
+
+    def lr_for(self, batch_size: int) -> float:
+        """The learning rate of a batch size: `lr` scaled by sqrt(batch_size / lr_batch) (Krizhevsky 2014;
+        Hoffer et al. 2017). The square root keeps a large batch stable without giving it the small batch's
+        gradient noise (lr / batch), which the linear rule of Goyal et al. 2017 would match."""
+        return self.lr * math.sqrt(batch_size / self.lr_batch)
 
     def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
-            weight_decay: float = 5e-4, every_epoch: bool = False) -> TrainConfig:
-        """One Li et al. training run: SGD, momentum 0.9, step decay; checkpoints every epoch if asked."""
+            weight_decay: float = 5e-4, every_epoch: bool = False, epochs: int | None = None) -> TrainConfig:
+        """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; checkpoints every epoch if asked."""
+        batch_size = batch_size or self.model_batch
+        epochs = epochs or self.epochs
         return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
-                           epochs=self.epochs, batch_size=batch_size or self.batch_small, weight_decay=weight_decay,
-                           schedule=Schedule("step", self.lr), seed=seed, precision=precision,
-                           checkpoint_epochs=tuple(float(e) for e in range(self.epochs + 1)) if every_epoch else ())
+                           epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
+                           schedule=Schedule("step", self.lr_for(batch_size)), seed=seed, precision=precision,
+                           checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
     def sample(self, dataset: str, test: bool = True) -> Sample:
         """The images each surface point is evaluated on."""
@@ -56,7 +70,7 @@ class Ensembles:
     datasets: tuple[str, ...]
     budget_epochs: int  # B: the epochs of one normal run
     train_subset: int | None
-    test_subset: int | None
+    test_subset: int | None  # test images of the per-epoch training log only
     batch_size: int
     lr: float
     snapshot_cycles: int  # M
@@ -67,6 +81,12 @@ class Ensembles:
     curve_bends: int  # free bends between the two end points (Garipov et al.'s phi_theta has one)
     curve_points: int  # t values evaluated along a curve
     budget_by_model: tuple[tuple[str, int], ...] = ()  # (model, B) where a network's budget differs
+    score_subset: int | None = None  # test images members and ensembles are scored on; None = all
+    augment: bool = True  # random crops and flips in every run and curve of notebooks 07-09
+    curve_lr: float = 0.015  # lr0 of the curve schedule (Garipov et al.'s VGG-16; 0.03 for their ResNets)
+    path_test_subset: int | None = None  # test images the line and curves are evaluated on; None = all
+    plane_subset: int = 500  # training images each point of a plane is evaluated on
+    plane_points: int = 11  # grid points per axis of a plane
 
     def budget(self, model: str) -> int:
         """B, the epochs of one normal run of `model`."""
@@ -90,15 +110,12 @@ class Profile:
         """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
         land = self.landscape
         return {(b, wd): land.run(land.batch_model, self.dataset, self.seed, self.precision, b, wd,
-                                                   every_epoch=True)
+                                  every_epoch=True, epochs=land.batch_epochs)
                 for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
 
     def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainConfig]:
-        """Li et al. Fig. 5/6: one run per network, small batch, weight decay 5e-4, every epoch saved.
-
-        Saving every epoch makes these the same runs (one cache entry) as the batch study's
-        small-batch, weight-decay run of the same network.
-        """
+        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, every epoch saved
+        (where the batch study uses the same batch size and epochs, its run is the same cache entry)."""
         return {name: self.landscape.run(name, self.dataset, self.seed, self.precision, every_epoch=True)
                 for name in names}
 
@@ -110,46 +127,54 @@ class Profile:
 SMOKE = Profile(
     name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32",
     first_model="resnet20",
-    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, batch_model="resnet20", batch_small=32, batch_large=128,
-                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=128, points_1d=5, points_2d=3,
-                        interpolation_points=5, depth_models=("resnet20", "resnet20_noshort"),
-                        width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3),
+    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, augment=False, batch_model="resnet20",
+                        batch_small=32, batch_large=128, batch_epochs=2, weight_decays=(0.0, 5e-4), lr=0.1,
+                        surface_subset=128, points_1d=5, points_2d=3, interpolation_points=5,
+                        depth_models=("resnet20", "resnet20_noshort"),
+                        width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
+                        hessian_models=("resnet20", "resnet20_noshort"), model_batch=32),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
-                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=1, curve_bends=1, curve_points=3),
+                        fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
+                        score_subset=None, augment=False, path_test_subset=128, plane_subset=128, plane_points=3),
 )
 
 QUICK = Profile(
     name="quick", dataset="cifar10", seed=0, progress=True, precision="auto",
     first_model="resnet20",
-    landscape=Landscape(epochs=8, train_subset=4_000, test_subset=2_000, batch_model="resnet20", batch_small=128,
-                        batch_large=1_000, weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=500, points_1d=15,
-                        points_2d=9, interpolation_points=21,
+    # 2,560 training images without augmentation: every network fits them to a training loss below 0.1 in
+    # 30-40 epochs on two CPU cores (notebook 01 prints the curves); test errors on 2,000 test images
+    landscape=Landscape(epochs=30, train_subset=2_560, test_subset=2_000, augment=False, batch_model="resnet20",
+                        batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
+                        surface_subset=500, points_1d=21, points_2d=21, interpolation_points=21,
                         depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
-                        width_models=("resnet20", "wrn20_2"),
-                        hessian_subset=50, hessian_points=3),
-    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=6, train_subset=4_000,
-                        test_subset=2_000, batch_size=128, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
-                        fge_lr=(0.05, 0.0005), seeds=(0, 1), curve_epochs=20, curve_bends=1, curve_points=11),
+                        width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
+                        hessian_subset=100, hessian_points=5, hessian_models=("resnet56", "resnet56_noshort")),
+    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=60, train_subset=2_560,
+                        test_subset=500, batch_size=64, lr=0.1, snapshot_cycles=5, fge_cycle_epochs=2.5,
+                        fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=30, curve_bends=1, curve_points=11,
+                        score_subset=None, augment=False, path_test_subset=2_000, plane_subset=500,
+                        plane_points=11),
 )
 
 PAPER = Profile(
     name="paper", dataset="cifar10", seed=0, progress=True, precision="fp32",
     first_model="resnet20",
-    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, batch_model="vgg9", batch_small=128,
-                        batch_large=8192,
+    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, augment=True, batch_model="vgg9",
+                        batch_small=128, batch_large=8192, batch_epochs=300,
                         weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=50_000, points_1d=51, points_2d=51,
                         interpolation_points=51,
                         depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",
                                       "resnet110", "resnet110_noshort"),
                         width_models=("wrn56_1", "wrn56_2", "wrn56_4", "wrn56_8",
                                       "wrn56_1_noshort", "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort"),
-                        hessian_subset=50_000, hessian_points=51),
+                        hessian_subset=50_000, hessian_points=51, hessian_models=("resnet56", "resnet56_noshort")),
     ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
                         budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
                         snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),
                         curve_epochs=600, curve_bends=1, curve_points=61,
-                        budget_by_model=(("preresnet164", 150),)),  # Garipov et al.: VGG-16, WRN-28-10 200
+                        budget_by_model=(("preresnet164", 150),), score_subset=None, augment=True,
+                        path_test_subset=None, plane_subset=50_000, plane_points=21),  # Garipov et al.: VGG-16, WRN-28-10 200
 )
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossviz.base import cache, data, directions, folders, io, models
+from lossviz.base import cache, data, directions, folders, io, models, papers, stats
 from lossviz.base.data import Sample
 from lossviz.compute import curves, ensembles, hessian, surface, trajectory
-from lossviz.compute.train import TrainConfig, TrainResult, train
+from lossviz.compute.train import TrainConfig, TrainResult, final_train_loss, train
+from lossviz.compute.train import splits as train_splits
 from lossviz.course.profiles import Profile, get
 from lossviz.views import explorer, plot, vtk
 
@@ -56,22 +57,25 @@ def random_surface(result: TrainResult, sample: Sample, *, dims: int = 2, points
 
 
 def interpolation(first: TrainResult, second: TrainResult, sample: Sample, *, points: int = 21,
-                  span: tuple[float, float] = (-0.5, 1.5), kind: str = "states", precision: str = "fp32",
-                  root: str | Path | None = None, out_dir: str | Path | None = None,
+                  span: tuple[float, float] = (-0.5, 1.5), kind: str = "states", bn: str = "eval",
+                  precision: str = "fp32", root: str | Path | None = None, out_dir: str | Path | None = None,
                   device: str | torch.device = "cpu", progress: bool = False) -> io.Surface:
-    """Loss and accuracy at (1 - alpha) theta1 + alpha theta2 (Goodfellow et al. 2015; Li et al. Fig. 2/3)."""
+    """Loss and accuracy at (1 - alpha) theta1 + alpha theta2 (Goodfellow et al. 2015; Li et al. Fig. 2/3).
+
+    bn="eval" uses the interpolated BN running statistics (undefined where a variance turns negative);
+    bn="recompute" recomputes them on `sample`'s training images at every alpha, so every point is defined."""
     if first.config.model != second.config.model:
         raise ValueError(f"first and second must share a model; got {first.config.model} and {second.config.model}")
     alphas = np.linspace(span[0], span[1], points)
     spec = {"second": second.config, "alphas": alphas.tolist(), "kind": kind, "precision": precision,
-            "sample": sample}
+            "sample": sample, **({"bn": bn} if bn != "eval" else {})}
     out = _path("interpolation", first, spec, out_dir)
     model = first.model(device)
     theta1 = directions.weights(model, kind)
     theta2 = directions.weights(second.model(device), kind)
     batches = sample.batches(root) if not complete(out) else {}
     return surface.compute_file(out, model, theta1, [directions.between(theta1, theta2)], alphas,
-                                data=_lazy(batches, sample, root), precision=precision,
+                                data=_lazy(batches, sample, root), bn=bn, precision=precision,
                                 request={"sample": repr(sample)}, progress=progress, log=None)
 
 
@@ -190,21 +194,90 @@ def scale_invariance(result: TrainResult, sample: Sample, factors: tuple[float, 
     return out
 
 
-def summary(s: io.Surface, key: str = "train_loss") -> dict[str, float]:
-    """Numbers that describe a surface: the loss at the center and at the rim, and its local minima."""
+def summary(s: io.Surface, key: str = "train_loss", radius: float = 0.5) -> dict[str, float]:
+    """Numbers that describe a surface: the loss at the center and at the rim (mean over the border), its
+    local minima, and `rise`, a robust sharpness: the median over the points at distance `radius` from the
+    center (within half a grid step) of the loss minus the loss at the center.
+
+    On filter-normalized axes, radius 0.5 moves every filter by half its norm; the median, unlike the border
+    mean, is not carried away by one diverging point."""
     z = np.asarray(s[key], dtype=np.float64)
+    xs = np.asarray(s.xcoordinates, dtype=np.float64)
+    if radius <= 0:
+        raise ValueError(f"radius={radius} must be positive")
     if z.ndim == 1:
         center = z[len(z) // 2]
         rim = float(np.mean([z[0], z[-1]]))
         minima = int(np.sum((z[1:-1] < z[:-2]) & (z[1:-1] < z[2:])))
+        distance = np.abs(xs - xs[len(xs) // 2])
+        step = float(np.min(np.diff(xs)))
     else:
+        ys = np.asarray(s.ycoordinates, dtype=np.float64)
         center = z[z.shape[0] // 2, z.shape[1] // 2]
         rim = float(np.mean(np.concatenate([z[0], z[-1], z[1:-1, 0], z[1:-1, -1]])))
         inner = z[1:-1, 1:-1]
         neighbours = [z[1 + dy:z.shape[0] - 1 + dy, 1 + dx:z.shape[1] - 1 + dx]
                       for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
         minima = int(np.sum(np.all([inner < n for n in neighbours], axis=0)))
-    return {"center": float(center), "rim": rim, "local_minima": minima}
+        gx, gy = np.meshgrid(xs - xs[len(xs) // 2], ys - ys[len(ys) // 2])
+        distance = np.hypot(gx, gy)
+        step = float(min(np.min(np.diff(xs)), np.min(np.diff(ys))))
+    ring = np.abs(distance - radius) <= step / 2 + 1e-9
+    if not ring.any():
+        raise ValueError(f"radius={radius} lies outside the grid (largest distance {distance.max():.3g})")
+    values = z[ring]  # a diverged (NaN/inf) point counts as the highest
+    rise = float(np.median(np.where(np.isfinite(values), values, np.inf))) - float(center)
+    return {"center": float(center), "rim": rim, "local_minima": minima, "rise": rise}
+
+
+def peak_between(line: io.Surface, lo: float = 0.0, hi: float = 1.0, key: str = "train_loss") -> float:
+    """The highest defined loss of a 1D line for lo <= alpha <= hi (between two minimizers: the barrier's top)."""
+    a = np.asarray(line.xcoordinates, dtype=np.float64)
+    z = np.asarray(line[key], dtype=np.float64)[(a >= lo) & (a <= hi)]
+    if not np.isfinite(z).any():
+        raise ValueError(f"the line has no defined {key} for alpha in [{lo}, {hi}]")
+    return float(np.nanmax(np.where(np.isfinite(z), z, np.nan)))
+
+
+def run_name(key: str | tuple[int, float]) -> str:
+    """The name a run is recorded under: a network name as it is, a batch-study key (128, 5e-4) as "b128_wd0.0005"."""
+    if isinstance(key, tuple):
+        batch, wd = key
+        return f"b{batch}_wd{wd:g}"
+    return key
+
+
+@dataclass(frozen=True)
+class Minimizer:
+    """How far a run got: its training loss (eval mode, its own images), test error with its binomial standard
+    error, the SGD steps it took, and the paper's test error for the same figure (None where there is none)."""
+
+    name: str
+    train_loss: float
+    test_error: float
+    test_se: float
+    test_images: int
+    epochs: int
+    steps: int
+    paper: float | None
+
+
+def minimizer_table(rows: dict[str, Minimizer], threshold: float = 0.10) -> str:
+    """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`), test error
+    +- its standard error, and the paper's test error."""
+    lines = [f"{'run':<22}{'epochs':>7}{'steps':>7}   train loss   test error (ours +- SE)   paper"]
+    for r in rows.values():
+        mark = "minimizer" if r.train_loss <= threshold else "NOT below"
+        paper = f"{r.paper:.2f}%" if r.paper is not None else "-"
+        lines.append(f"{r.name:<22}{r.epochs:>7}{r.steps:>7}   {r.train_loss:7.4f} {mark:<9}"
+                     f"  {r.test_error:6.2f}% +- {r.test_se:4.2f} on {r.test_images:,}   {paper}")
+    return "\n".join(lines)
+
+
+def minimizer_numbers(rows: dict[str, Minimizer]) -> dict[str, float]:
+    """The numbers a notebook records of its runs: `train_loss_<name>` and `test_error_<name>`."""
+    return {**{f"train_loss_{n}": round(r.train_loss, 4) for n, r in rows.items()},
+            **{f"test_error_{n}": round(r.test_error, 2) for n, r in rows.items()}}
 
 
 def batch_label(batch_size: int, weight_decay: float) -> str:
@@ -214,7 +287,8 @@ def batch_label(batch_size: int, weight_decay: float) -> str:
 
 @dataclass(frozen=True)
 class Connection:
-    """What notebook 08 connects: two normal runs of one budget and the curve settings."""
+    """What notebook 08 connects: two normal runs of one budget and the curve settings (Bezier; the polygonal
+    chain shares them, `configs`)."""
 
     plan: ensembles.Plan
     ends: tuple[TrainConfig, TrainConfig]
@@ -229,6 +303,10 @@ class Connection:
     def dataset(self) -> str:
         """The dataset the endpoints train on."""
         return self.plan.base.dataset
+
+    def configs(self) -> dict[str, curves.CurveConfig]:
+        """{kind: curve settings} for each curve family (Bezier, polygonal chain), the same settings otherwise."""
+        return {kind: dataclasses.replace(self.config, kind=kind) for kind in curves.KINDS}
 
 
 @dataclass(frozen=True)
@@ -289,6 +367,55 @@ class Course:
         """One trained run per network name (Li et al. Fig. 5/6 settings)."""
         return {name: self.train(config) for name, config in self.profile.model_runs(names).items()}
 
+    def minimizers(self, runs: dict, paper: dict | None = None) -> dict[str, Minimizer]:
+        """{run name: `Minimizer`} of each run, printed as a table (record them with `minimizer_numbers`);
+        `paper` maps a run's key to the paper's test error (%) of the same figure."""
+        losses = self.train_losses(runs)
+        rows = {}
+        for key, run in runs.items():
+            n = len(train_splits(run.config, self.data_root)[1])
+            steps = run.config.epochs * data.iterations_per_epoch(
+                data.size(run.config.dataset, True, run.config.train_subset), run.config.batch_size)
+            rows[run_name(key)] = Minimizer(run_name(key), losses[key], run.test_error,
+                                            stats.binomial_se(run.test_error, n), n, run.config.epochs, steps,
+                                            (paper or {}).get(key))
+        print(minimizer_table(rows))
+        return rows
+
+    def landscape_runs(self) -> dict[str, TrainResult]:
+        """Every network of notebooks 01-04 once, by run name: the batch study, then the depth and width networks
+        (a run whose configuration already appeared is left out)."""
+        land = self.profile.landscape
+        found: dict[str, TrainResult] = {}
+        candidates = {**{run_name(k): r for k, r in self.batch_runs().items()},
+                      **self.model_runs(tuple(dict.fromkeys(land.depth_models + land.width_models)))}
+        for name, run in candidates.items():
+            if all(other.config != run.config for other in found.values()):
+                found[name] = run
+        return found
+
+    def paper_errors(self, runs: dict) -> dict:
+        """Li et al.'s test error (%) for each run key where the paper prints one: a batch-study key (batch,
+        weight decay) maps to VGG-9 at batch 128 (the small batch) or 8192 (the large), a network name to the
+        paper's error of that network (None elsewhere)."""
+        land = self.profile.landscape
+
+        def one(key):
+            if isinstance(key, tuple):
+                batch, wd = key
+                paper_wd = "0" if wd == 0 else f"{wd:.0e}".replace("e-04", "e-4")
+                return papers.li2018_error("vgg9", f"wd={paper_wd} bs={128 if batch == land.batch_small else 8192}")
+            return papers.li2018_error(key)
+        return {key: one(key) for key in runs}
+
+    def train_losses(self, runs: dict) -> dict:
+        """{key: the run's final training loss, eval mode, on its own training images} (cached): the minimizer
+        criterion of the course (<= 0.10)."""
+        def one(run: TrainResult) -> float:
+            return cache.cached("train-loss", cache.key("final_train_loss", run.config),
+                                lambda: final_train_loss(run, root=self.data_root, device=self.device), self.cache_dir)
+        return {key: one(run) for key, run in runs.items()}
+
     # ---- surfaces (Li et al.) -------------------------------------------------------------------------
 
     def random_surface(self, run: TrainResult, sample: Sample, **options) -> io.Surface:
@@ -296,10 +423,11 @@ class Course:
         options = {"precision": self.precision, **options}
         return random_surface(run, sample, root=self.data_root, out_dir=self.out_dir, device=self.device, **options)
 
-    def interpolations(self, runs: dict[tuple[int, float], TrainResult]) -> dict[float, io.Surface]:
-        """{weight decay: the linear interpolation from the small-batch to the large-batch minimizer} (notebook 01)."""
+    def interpolations(self, runs: dict[tuple[int, float], TrainResult], bn: str = "eval") -> dict[float, io.Surface]:
+        """{weight decay: the linear interpolation from the small-batch to the large-batch minimizer} (notebook 01);
+        bn="recompute" recomputes the BN statistics at every alpha."""
         land = self.profile.landscape
-        return {wd: interpolation(runs[land.batch_small, wd], runs[land.batch_large, wd], self.sample(),
+        return {wd: interpolation(runs[land.batch_small, wd], runs[land.batch_large, wd], self.sample(), bn=bn,
                                   points=land.interpolation_points, precision=self.precision, root=self.data_root,
                                   out_dir=self.out_dir, device=self.device)
                 for wd in land.weight_decays}
@@ -331,7 +459,7 @@ class Course:
 
     # ---- Hessian (Li et al. sec. 6) ----------------------------------------------------------------------
 
-    def eigen_maps(self, runs: dict[str, TrainResult], seed: int = 0, max_steps: int = 40
+    def eigen_maps(self, runs: dict[str, TrainResult], seed: int = 0, max_steps: int = 60
                    ) -> tuple[dict[str, io.Surface], dict[str, io.Surface]]:
         """({name: min_eig/max_eig map}, {name: the loss on the same plane}) on the Hessian sample (Fig. 7)."""
         land, sample = self.profile.landscape, self.hessian_sample()
@@ -357,59 +485,114 @@ class Course:
     # ---- ensembles and curves (Huang et al., Garipov et al.) ---------------------------------------------
 
     def plan(self, **changes) -> ensembles.Plan:
-        """The ensemble plan of the profile's first model and dataset."""
+        """The ensemble plan of the profile's first model and dataset, at the course's precision."""
         E = self.profile.ensembles
-        return ensembles.plan(E, E.models[0], E.datasets[0], **changes)
+        return ensembles.plan(E, E.models[0], E.datasets[0], self.precision, **changes)
 
-    def ensemble(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan) -> ensembles.EnsembleResult:
-        """Train (or load) the runs of `method` and evaluate members and ensemble."""
-        return ensembles.ensemble(method, seeds, plan, self.data_root, self.cache_dir, device=self.device,
-                                  progress=self.progress)
+    def ensemble(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan | None = None
+                 ) -> ensembles.EnsembleResult:
+        """Train (or load) the runs of `method` and score members and ensemble on the plan's test images."""
+        return ensembles.ensemble(method, seeds, plan or self.plan(), self.data_root, self.cache_dir,
+                                  device=self.device, progress=self.progress)
 
     def table(self, budgets: tuple[int, ...] = ensembles.BUDGETS) -> list[ensembles.Row]:
         """Garipov et al. Table 1 at this profile."""
         return ensembles.table(self.profile.ensembles, self.data_root, self.cache_dir, device=self.device,
-                               progress=self.progress, budgets=budgets)
+                               progress=self.progress, budgets=budgets, precision=self.precision)
+
+    def member_states(self, method: str, seed: int, plan: ensembles.Plan | None = None) -> list[directions.Weights]:
+        """The state dicts of the members of one budget unit of `method` (in the order the ensemble adds them)."""
+        return [state for run in ensembles.runs(method, (seed,), plan or self.plan())
+                for state in ensembles.member_states(run, self.data_root, self.cache_dir, self.device, self.progress)]
+
+    def fge_start(self, seed: int, plan: ensembles.Plan | None = None) -> directions.Weights:
+        """The normal run's checkpoint FGE starts from (after (1 - fge_fraction) B epochs)."""
+        plan = plan or self.plan()
+        return self.train(plan.normal_run(seed)).checkpoints[float(plan.pretrain_epochs)]
+
+    def path_sample(self) -> Sample:
+        """The images paths are evaluated on: the ensemble runs' whole training subset (the set the members
+        minimize) and the profile's path test images."""
+        E = self.profile.ensembles
+        train_images = E.train_subset or data.SIZES[E.datasets[0]][0]
+        return Sample(E.datasets[0], train_images, E.path_test_subset or data.SIZES[E.datasets[0]][1])
+
+    def _model(self) -> torch.nn.Module:
+        E = self.profile.ensembles
+        return models.get(E.models[0], data.NUM_CLASSES[E.datasets[0]])
+
+    def segments(self, states: list[directions.Weights]) -> dict[str, curves.PathResult]:
+        """{"1-2": ..., "2-3": ...}: cross-entropy and error along the straight segment between consecutive states
+        (BN recomputed at every point; wd/2 ||theta||^2 alongside), on `path_sample` (cached)."""
+        if len(states) < 2:
+            raise ValueError(f"states must hold at least two networks to join; got {len(states)}")
+        model, E = self._model(), self.profile.ensembles
+        names = [k for k, _ in model.named_parameters()]
+        lines = {f"{k}-{k + 1}": curves.straight(states[k - 1], states[k], names) for k in range(1, len(states))}
+        return curves.along(model, lines, self.path_sample(), points=E.curve_points,
+                            weight_decay=self.plan().base.weight_decay, precision=self.precision,
+                            root=self.data_root, cache_dir=self.cache_dir, device=self.device)
+
+    def _plane_surface(self, plane: curves.Plane) -> io.Surface:
+        E = self.profile.ensembles
+        return curves.plane_surface(plane, self._model(), Sample(E.datasets[0], E.plane_subset),
+                                    points=E.plane_points, precision=self.precision, root=self.data_root,
+                                    out_dir=self.out_dir, device=self.device, progress=self.progress)
 
     def snapshot_plane(self, run: TrainResult, epochs: tuple[float, ...]) -> tuple[curves.Plane, io.Surface]:
         """The plane through three checkpoints of `run` and the loss on it (BN recomputed at every point)."""
-        plane = curves.plane_through(run.model(), [run.checkpoints[e] for e in epochs])
-        return plane, curves.plane_surface(
-            plane, run.model(self.device), Sample(run.config.dataset, self.profile.landscape.surface_subset),
-            points=min(21, self.profile.ensembles.curve_points), root=self.data_root, out_dir=self.out_dir,
-            device=self.device, progress=self.progress)
+        return self.state_plane([run.checkpoints[e] for e in epochs])
+
+    def state_plane(self, states: list[directions.Weights]) -> tuple[curves.Plane, io.Surface]:
+        """The plane through three networks (state dicts) and the cross-entropy on it (Garipov et al. Fig. 1)."""
+        plane = curves.plane_through(self._model(), states)
+        return plane, self._plane_surface(plane)
+
+    def minima_plane(self, seeds: tuple[int, ...] | None = None) -> tuple[curves.Plane, io.Surface]:
+        """The plane through three independently trained minima, normal runs of the first three seeds
+        (Garipov et al. Fig. 1, left)."""
+        seeds = seeds if seeds is not None else self.profile.ensembles.seeds[:3]
+        if len(seeds) != 3:
+            raise ValueError(f"seeds={seeds} must name three runs; the profile has seeds {self.profile.ensembles.seeds}")
+        plan = self.plan()
+        return self.state_plane([self.train(plan.normal_run(s)).state for s in seeds])
 
     def connection(self, seed: int = 0) -> Connection:
         """The two endpoints (normal runs of the first two seeds) and the curve configuration of notebook 08."""
         E = self.profile.ensembles
         plan = self.plan()
         ends = tuple(plan.normal_run(s) for s in E.seeds[:2])
-        config = curves.CurveConfig(bends=E.curve_bends, epochs=E.curve_epochs, batch_size=E.batch_size, seed=seed)
+        config = curves.CurveConfig(bends=E.curve_bends, epochs=E.curve_epochs, batch_size=E.batch_size,
+                                    lr=E.curve_lr, weight_decay=plan.base.weight_decay, augment=E.augment,
+                                    seed=seed, precision=self.precision)
         return Connection(plan, ends, config)
 
-    def connect(self, link: Connection) -> curves.Curve:
-        """The trained curve between the two endpoints (the endpoints are trained first when not cached)."""
-        return curves.connect(link.ends[0], link.ends[1], link.config, self.data_root, self.cache_dir,
+    def connect(self, link: Connection, kind: str = "bezier") -> curves.Curve:
+        """The trained curve of `kind` between the two endpoints (the endpoints are trained first when not cached)."""
+        curves.check_kind(kind)
+        return curves.connect(link.ends[0], link.ends[1], link.configs()[kind], self.data_root, self.cache_dir,
                               device=self.device, progress=self.progress)
 
-    def line_and_curve(self, link: Connection, curve: curves.Curve) -> dict[str, curves.PathResult]:
-        """Train loss (with weight decay: the curve's training objective) and test error along the line and the
-        curve, on the profile's surface images and its test set (all 10,000 when the profile uses all)."""
+    def line_and_curves(self, link: Connection, trained: dict[str, curves.Curve]) -> dict[str, curves.PathResult]:
+        """Plain cross-entropy and error along the line and each curve, with the weight-decay term alongside, on
+        `path_sample` (BN recomputed at every point; cached)."""
+        return curves.line_and_curves(self._model(), trained, self.path_sample(),
+                                      points=self.profile.ensembles.curve_points,
+                                      weight_decay=link.plan.base.weight_decay, precision=self.precision,
+                                      root=self.data_root, cache_dir=self.cache_dir, device=self.device)
+
+    def on_plane_images(self, paths: dict[str, curves.Curve]) -> dict[str, curves.PathResult]:
+        """Cross-entropy along each path on the images the planes are evaluated on (`plane_subset` training
+        images), so that a path drawn on a plane carries heights measured like the plane's (cached)."""
         E = self.profile.ensembles
-        model = models.get(link.model_name, data.NUM_CLASSES[link.dataset])
-        sample = Sample(link.dataset, self.profile.landscape.surface_subset, E.test_subset or 10_000)
-        return curves.line_and_curve(model, curve, sample, points=E.curve_points,
-                                     weight_decay=link.plan.base.weight_decay, root=self.data_root,
-                                     cache_dir=self.cache_dir, device=self.device)
+        sample = Sample(E.datasets[0], E.plane_subset, E.plane_subset)
+        return curves.along(self._model(), paths, sample, points=E.curve_points, precision=self.precision,
+                            root=self.data_root, cache_dir=self.cache_dir, device=self.device)
 
     def bend_plane(self, link: Connection, curve: curves.Curve) -> tuple[curves.Plane, io.Surface]:
-        """The plane through the curve's endpoints and bend, and the loss on it (Garipov et al. Fig. 1)."""
+        """The plane through the curve's endpoints and bend, and the loss on it (Garipov et al. Fig. 1, middle)."""
         plane = curves.curve_plane(curve)
-        model = models.get(link.model_name, data.NUM_CLASSES[link.dataset])
-        sample = Sample(link.dataset, self.profile.landscape.surface_subset)
-        return plane, curves.plane_surface(plane, model, sample, points=min(21, self.profile.ensembles.curve_points),
-                                           root=self.data_root, out_dir=self.out_dir, device=self.device,
-                                           progress=self.progress)
+        return plane, self._plane_surface(plane)
 
     # ---- the explorer (notebook 10) -----------------------------------------------------------------------
 

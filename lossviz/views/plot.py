@@ -207,8 +207,12 @@ def _mesh(ax: Axes, x, y, z, norm: Normalize, cmap):
 
 def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: str = ALPHA,
             title: str | None = None, log: bool = False, vmax: float | None = None,
-            ax: Axes | None = None) -> Figure:
-    """Loss (left, blue; train solid, test dashed) and accuracy % (right, red) on a line (Li et al. Fig. 2/3/5)."""
+            ylim: tuple[float, float] | None = None, ax: Axes | None = None) -> Figure:
+    """Loss (left, blue; train solid, test dashed) and accuracy % (right, red) on a line (Li et al. Fig. 2/3/5).
+
+    `vmax` caps the loss axis where the curves go higher; `ylim` fixes it (panels to be compared share it)."""
+    if ylim is not None and not (len(ylim) == 2 and ylim[0] < ylim[1]):
+        raise ValueError(f"ylim={ylim} must be (bottom, top) with bottom < top")
     a = _series("alphas", alphas)
     curves = {k: _series(k, v, a.size) if v is not None else None
               for k, v in (("loss", loss), ("acc", acc), ("test_loss", test_loss), ("test_acc", test_acc))}
@@ -235,7 +239,9 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
         ax.set_yscale("log")
     allv = np.ma.concatenate(losses)
     cap = _auto_vmax(allv) if vmax is None else float(vmax)
-    if cap < allv.max():  # keep divergent ends from flattening the basin
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    elif cap < allv.max():  # keep divergent ends from flattening the basin
         ax.set_ylim(top=cap * (1.3 if log else 1.05))
     ax.set_ylabel("loss", color="b")
     ax.tick_params(axis="y", colors="b")
@@ -498,13 +504,19 @@ def spectrum(grid, density, *, top: Sequence[float] | None = None, title: str | 
 
 
 def sharpness(errors: Sequence[float], values: Sequence[float], labels: Sequence[str], *, ylabel: str,
-              log: bool = False, title: str | None = None, ax: Axes | None = None) -> Figure:
-    """One labeled point per model: a sharpness measure against test error (%)."""
+              log: bool = False, title: str | None = None, ax: Axes | None = None,
+              error_se: Sequence[float] | None = None) -> Figure:
+    """One labeled point per model: a sharpness measure against test error (%), with the test error's standard
+    error as a horizontal bar when `error_se` is given."""
     e, v = np.asarray(errors, float), np.asarray(values, float)
     if not (e.shape == v.shape == (len(labels),)):
         raise ValueError(f"errors, values and labels must have one entry per model; got {e.shape}, {v.shape}, "
                          f"{len(labels)}")
+    if error_se is not None and np.shape(error_se) != e.shape:
+        raise ValueError(f"error_se must have one entry per model; got {np.shape(error_se)}")
     ax = _axes(ax)
+    if error_se is not None:
+        ax.errorbar(e, v, xerr=np.asarray(error_se, float), fmt="none", ecolor="tab:blue", elinewidth=1, zorder=2)
     ax.scatter(e, v, color="tab:blue", zorder=3)
     for x, y, text in zip(e, v, labels):
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -574,6 +586,24 @@ def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
     return fig
 
 
+def loss_curves(logs: dict[str, Sequence[dict]], *, threshold: float | None = 0.1, title: str | None = None,
+                ax: Axes | None = None) -> Figure:
+    """Training loss per epoch of several runs on a log scale (the running mean over each epoch's batches), and
+    a dotted line at `threshold`, the course's minimizer criterion."""
+    if not logs or any(not log for log in logs.values()):
+        raise ValueError("logs must map each label to a training log of at least one epoch")
+    ax = _axes(ax, figsize=(5.6, 3.6))
+    for label, log in logs.items():
+        ax.plot([e["epoch"] for e in log], [e["train_loss"] for e in log], "-", lw=1.5, label=label)
+    if threshold is not None:
+        ax.axhline(threshold, color="0.3", ls=":", lw=1, label=f"{threshold:g}")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _label(ax, "epoch", "training loss", title)
+
+
 def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | None = None,
                       ax: Axes | None = None) -> Figure:
     """Histograms of the weights of conv and linear layers (dim > 1), one per labeled state (Li et al. Fig. 2)."""
@@ -633,3 +663,72 @@ def budget_errors(budgets, errors: dict[str, Sequence[float | None]], stds: dict
     ax.set_xticks(b)
     ax.legend(fontsize=8)
     return _label(ax, xlabel, ylabel, title)
+
+
+# ---------------------------------------------------------------- ensembles and curves (notebooks 07-09)
+
+
+def loss_per_epoch(curves: dict[str, tuple[Sequence[float], Sequence[float]]], *,
+                   marks: dict[str, Sequence[float]] | None = None, log: bool = True, title: str | None = None,
+                   ax: Axes | None = None, xlabel: str = "epoch", ylabel: str = "training loss") -> Figure:
+    """Training loss against epoch of several runs, {label: (epochs, losses)} (Huang et al. Fig. 2: a cyclic
+    schedule beside a normal run); `marks`: {label: epochs} where that run's members are taken, drawn as dots."""
+    if not curves:
+        raise ValueError("curves must hold at least one run: {label: (epochs, losses)}")
+    ax = _axes(ax, figsize=(5.5, 3.4))
+    for k, (label, (epochs, losses)) in enumerate(curves.items()):
+        e = np.ma.getdata(_series(f"curves[{label!r}] epochs", epochs))
+        v = _series(f"curves[{label!r}] losses", losses, e.size)
+        if log:
+            _positive(f"curves[{label!r}] losses", v)
+        color = f"C{k}"
+        ax.plot(e, v, "-", color=color, lw=1.4, label=label)
+        for m in (marks or {}).get(label, ()):
+            i = int(np.argmin(np.abs(e - m)))
+            if abs(e[i] - m) > 0.5:
+                raise ValueError(f"marks[{label!r}] holds epoch {m}, which is not among the run's epochs")
+            ax.plot(e[i], v[i], "o", color=color, mec="k", ms=6, zorder=3)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = False, title: str | None = None,
+            ax: Axes | None = None, xlabel: str = "$t$") -> Figure:
+    """One value per t for several paths between two networks, {label: values} (Garipov et al. Fig. 2 style);
+    a label starting with "line" is dashed."""
+    tt = np.ma.getdata(_series("t", t))
+    if not series:
+        raise ValueError("series must hold at least one path: {label: values}")
+    ax = _axes(ax, figsize=(4.6, 3.4))
+    for label, values in series.items():
+        v = _series(f"series[{label!r}]", values, tt.size)
+        if log:
+            _positive(f"series[{label!r}]", v)
+        ax.plot(tt, v, "--o" if label.startswith("line") else "-o", ms=3.5, lw=1.4, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _label(ax, xlabel, ylabel, title)
+
+
+def axis_stretch(ax: Axes) -> float:
+    """How many times longer one data unit of y is drawn than one data unit of x on `ax` (1: to scale)."""
+    ax.figure.canvas.draw()  # constrained layout settles the axes' size first
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if x1 == x0 or y1 == y0:
+        raise ValueError("ax must have non-empty x and y limits")
+    return float((box.height / abs(y1 - y0)) / (box.width / abs(x1 - x0)))
+
+
+def note_scale(ax: Axes) -> float:
+    """Write on `ax` whether its axes are drawn to scale (within 10%) or how much y is stretched; return it."""
+    k = axis_stretch(ax)
+    text = "axes to scale" if abs(k - 1.0) <= 0.1 else (f"not to scale: $y$ stretched {k:.1f}×" if k > 1
+                                                         else f"not to scale: $x$ stretched {1 / k:.1f}×")
+    ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=8, color="w", path_effects=OUTLINE, zorder=6)
+    return k

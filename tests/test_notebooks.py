@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lossviz.course import report, runner
+from lossviz.course import profiles, report, runner
 
 pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,9 +75,46 @@ def test_recorded_numbers_hold_their_invariants(executed):
         assert 0 <= pc2 <= pc1 <= 1 and pc1 + pc2 <= 1 + 1e-3
     # 05: |lambda_min / lambda_max| >= 0, and the top eigenvalue from Lanczos is the largest one recorded at it
     assert all(v >= 0 for k, v in r["05_hessian_check"].items() if k.startswith("ratio_max_"))
+    check_landscape_records({n: r[n] for n in LANDSCAPE})
+    assert r["02_filter_normalization"]["grid_points"] == profiles.SMOKE.landscape.points_2d
     check_ensemble_records(r["07_snapshot_ensembles"], r["08_fge_mode_connectivity"], r["09_comparison_table"])
     # 10: one surface file per plane and a surface and path file per PCA plane and the bend plane; four views
     assert r["10_gallery"]["files"] == 3 + 2 * 4 + 2 and r["10_gallery"]["static_views"] == 4
+
+
+LANDSCAPE = ("01_linear_interpolation", "02_filter_normalization", "03_depth_and_skip_connections", "04_width",
+             "05_hessian_check")
+
+
+def check_landscape_records(r: dict[str, dict]) -> None:
+    """What notebooks 01-05 record, true at any scale: each plotted network's training loss (> 0) and test error
+    (a percentage) under one run name in every notebook; a robust sharpness for each network of 02-04; the grid
+    and Hessian sizes."""
+    for name, numbers in r.items():
+        runs = [k[len("train_loss_"):] for k in numbers if k.startswith("train_loss_")]
+        assert runs, name
+        assert all(numbers[f"train_loss_{n}"] > 0 and 0 <= numbers[f"test_error_{n}"] <= 100 for n in runs), name
+        if name[:2] in ("02", "03", "04"):
+            assert all(f"sharpness_{n}" in numbers for n in runs) and numbers["grid_points"] >= 3, name
+    seen: dict[str, float] = {}
+    for numbers in r.values():  # a run recorded by two notebooks is the same cached run
+        for k, v in numbers.items():
+            if k.startswith("test_error_"):
+                assert seen.setdefault(k, v) == v, k
+    assert r["05_hessian_check"]["hessian_points"] >= 3 and r["05_hessian_check"]["hessian_images"] >= 1
+
+
+def test_published_landscape_notebooks_meet_the_issue():
+    """The committed quick run of notebooks 01-05 (issue 11, "Done when"): every plotted network a minimizer
+    (training loss <= 0.10 in eval mode), test errors on >= 2,000 images, 21 x 21 grids, a Hessian map of at
+    least 5 x 5 points over at least 100 images."""
+    r = {n: report.key_results(ROOT / "notebooks" / f"{n}.ipynb") for n in LANDSCAPE}
+    check_landscape_records(r)
+    losses = {k: v for numbers in r.values() for k, v in numbers.items() if k.startswith("train_loss_")}
+    assert max(losses.values()) <= 0.10, {k: v for k, v in losses.items() if v > 0.10}
+    assert all(r[n]["grid_points"] >= 21 for n in LANDSCAPE[1:4])
+    assert r["05_hessian_check"]["hessian_points"] >= 5 and r["05_hessian_check"]["hessian_images"] >= 100
+    assert profiles.QUICK.landscape.test_subset >= 2_000
 
 
 def _flat(values) -> list:

@@ -70,7 +70,7 @@ def test_learning_rate_scales_with_the_square_root_of_the_batch():
 def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     """Issue 11's design: a small subset without augmentation (fitted to a minimizer), batch sizes 8x apart
     trained for the same epochs, >= 2,000 test images, 21 x 21 grids, a 5 x 5 Hessian map on >= 100 images
-    for ResNet-56 with and without shortcuts, and two widths with and without shortcuts."""
+    for a network with and without shortcuts, and two widths with and without shortcuts."""
     p = profiles.get("quick")
     land = p.landscape
     assert not land.augment and land.train_subset <= 5_000 and land.test_subset >= 2_000
@@ -78,7 +78,8 @@ def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     runs = p.batch_runs()
     assert len({c.epochs for c in runs.values()}) == 1 and len({c.train_subset for c in runs.values()}) == 1
     assert land.points_2d >= 21 and land.hessian_points >= 5 and land.hessian_subset >= 100
-    assert land.hessian_models == ("resnet56", "resnet56_noshort")
+    shortcut, plain = land.hessian_models  # one network with shortcuts, its twin without (Li et al. Fig. 7)
+    assert plain == f"{shortcut}_noshort" and profiles.PAPER.landscape.hessian_models == ("resnet56", "resnet56_noshort")
     assert {"resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"} <= set(land.depth_models)
     widths = {models.display_name(m).replace("-NS", "") for m in land.width_models}
     assert len(widths) >= 2 and sum(m.endswith("_noshort") for m in land.width_models) >= 2

@@ -1,4 +1,6 @@
 """Recipes: surfaces of trained runs, interpolation, scale invariance, summaries, the Course."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -146,6 +148,20 @@ def test_minimizer_table_marks_the_runs_below_the_threshold():
     assert recipes.run_name((256, 5e-4)) == "b256_wd0.0005" and recipes.run_name("resnet56") == "resnet56"
 
 
+def test_difference_of_two_grids_counts_only_the_plotted_range():
+    x = np.linspace(-1, 1, 5)
+    ref = x[None, :] ** 2 + x[:, None] ** 2 + 0.5
+    noisy = ref * 1.01
+    noisy[0, 0] = 1e6  # outside the plotted range on one surface only: still compared (the reference is shown)
+    ref[4, 4] = 50.0  # outside the plotted range of the reference: left out
+    d = recipes.difference(io.Surface(x, x, {"train_loss": noisy}, np.ones((5, 5), bool)),
+                           io.Surface(x, x, {"train_loss": ref}, np.ones((5, 5), bool)))
+    assert d["points"] == 24 and abs(d["median_rel"] - 0.01) < 1e-9 and d["max_abs"] > 1e5
+    with pytest.raises(ValueError, match="different grids"):
+        recipes.difference(io.Surface(x, None, {"train_loss": x}, np.ones(5, bool)),
+                           io.Surface(x, x, {"train_loss": ref}, np.ones((5, 5), bool)))
+
+
 def test_batch_label():
     assert recipes.batch_label(128, 0.0) == "b=128, wd=0"
     assert recipes.batch_label(8192, 5e-4) == "b=8192, wd=0.0005"
@@ -160,6 +176,24 @@ def test_connection_joins_two_normal_runs_of_one_budget():
         assert first.replace(seed=second.seed) == second  # the same run but for the seed
         assert first.epochs == P.ensembles.budget_epochs and link.config.seed == 3
         assert link.model_name == P.ensembles.models[0] and link.dataset == P.ensembles.datasets[0]
+        configs = link.configs()  # Bezier and polygonal chain: the same settings but for the family
+        assert sorted(configs) == ["bezier", "polychain"] and configs["bezier"] == link.config
+        assert dataclasses.replace(configs["polychain"], kind="bezier") == link.config
+        assert link.config.augment == P.ensembles.augment == first.augment and link.config.lr == P.ensembles.curve_lr
+
+
+def test_the_ensemble_runs_use_the_course_precision_and_the_whole_training_subset(tmp_path):
+    course = recipes.Course.from_profile("quick", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    E = course.profile.ensembles
+    plan = course.plan()
+    assert plan.base.precision == course.precision and course.connection().config.precision == course.precision
+    sample = course.path_sample()  # barriers on the images the members minimize
+    assert (sample.train_subset, sample.test_subset) == (E.train_subset, E.path_test_subset)
+    assert plan.score_subset is None  # ensembles on the whole test set
+    with pytest.raises(ValueError, match="seeds"):
+        course.minima_plane(seeds=(0, 1))
+    with pytest.raises(ValueError, match="states"):
+        course.segments([{}])
 
 
 def test_model_and_batch_runs_are_shared_between_studies():
@@ -174,6 +208,6 @@ def test_course_from_profile_resolves_precision_and_folders(tmp_path):
     course = recipes.Course.from_profile("quick", data_root=tmp_path / "d", out_dir=tmp_path / "o")
     assert course.precision in ("fp32", "bf16") and course.profile.name == "quick"
     assert (course.data_root, course.out_dir, course.device) == (tmp_path / "d", tmp_path / "o", "cpu")
-    assert course.sample(test=False).test_subset == 0 and course.sample().test_subset == 250
+    assert course.sample(test=False).test_subset == 0 and course.sample().test_subset == 128
     with pytest.raises(ValueError, match="profile='huge'"):
         recipes.Course.from_profile("huge")

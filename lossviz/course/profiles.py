@@ -146,7 +146,7 @@ QUICK = Profile(
     # 30-40 epochs on two CPU cores (notebook 01 prints the curves); test errors on 2,000 test images
     landscape=Landscape(epochs=30, train_subset=2_560, test_subset=2_000, augment=False, batch_model="resnet20",
                         batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
-                        surface_subset=500, points_1d=21, points_2d=21, interpolation_points=21,
+                        surface_subset=256, points_1d=21, points_2d=21, interpolation_points=21,
                         depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort"),
                         width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
                         # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100

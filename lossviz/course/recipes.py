@@ -231,6 +231,21 @@ def summary(s: io.Surface, key: str = "train_loss", radius: float = 0.5) -> dict
     return {"center": float(center), "rim": rim, "local_minima": minima, "rise": rise}
 
 
+def difference(a: io.Surface, b: io.Surface, key: str = "train_loss", below: float = 10.0) -> dict[str, float]:
+    """How far two computations of one grid differ (e.g. bf16 against fp32) where the loss is below `below`
+    (the plotted range): the largest absolute and relative differences and the median relative one."""
+    za, zb = np.asarray(a[key], dtype=np.float64), np.asarray(b[key], dtype=np.float64)
+    if za.shape != zb.shape:
+        raise ValueError(f"the surfaces have different grids: {za.shape} and {zb.shape}")
+    shown = np.isfinite(za) & np.isfinite(zb) & (zb < below)
+    if not shown.any():
+        raise ValueError(f"no point has a finite {key} below {below} on both surfaces")
+    gap = np.abs(za - zb)[shown]
+    rel = gap / np.maximum(np.abs(zb[shown]), 1e-12)
+    return {"max_abs": float(gap.max()), "max_rel": float(rel.max()), "median_rel": float(np.median(rel)),
+            "points": int(shown.sum())}
+
+
 def peak_between(line: io.Surface, lo: float = 0.0, hi: float = 1.0, key: str = "train_loss") -> float:
     """The highest defined loss of a 1D line for lo <= alpha <= hi (between two minimizers: the barrier's top)."""
     a = np.asarray(line.xcoordinates, dtype=np.float64)

@@ -270,3 +270,28 @@ def test_bad_inputs(net, batch, quadratic):
     theta = dict(net.named_parameters())
     with pytest.raises(ValueError, match="same keys"):
         H.eigen_map(net, [batch], theta, {"fc.bias": theta["fc.bias"]}, {}, [0.0], [0.0])
+
+
+def test_warm_start_from_a_neighbour_converges_sooner_to_the_same_ends():
+    """A slowly changing symmetric matrix (a map's neighbouring points): started from the previous point's end
+    Ritz vectors, Lanczos needs fewer products and finds the same extremes as a cold start (and the dense eigh)."""
+    gen = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(300, 300, generator=gen, dtype=torch.float64))
+    spectrum = torch.cat([torch.tensor([-3.0]), torch.linspace(-0.5, 5.0, 298, dtype=torch.float64),
+                          torch.tensor([40.0])])
+    a0 = q @ torch.diag(spectrum) @ q.T
+    bump = torch.randn(300, 300, generator=gen, dtype=torch.float64)
+    a1 = a0 + 0.05 * (bump + bump.T)
+    previous = H.extremes(H.from_matrix(a0), tol=1e-6, max_steps=300)
+    cold = H.extremes(H.from_matrix(a1), tol=1e-6, max_steps=300)
+    warm = H.extremes(H.from_matrix(a1), tol=1e-6, max_steps=300, start=H.warm_start(previous.vectors))
+    exact = torch.linalg.eigvalsh(a1)
+    for e in (cold, warm):
+        assert e.converged and abs(e.lambda_min - exact[0]) < 1e-4 and abs(e.lambda_max - exact[-1]) < 1e-4
+    assert warm.hvps < cold.hvps
+    assert warm.vectors.shape == (2, 300)  # unit Ritz vectors of the two ends: A u = lambda u nearly
+    assert torch.allclose(a1 @ warm.vectors[1], warm.lambda_max * warm.vectors[1], atol=1e-3)
+    with pytest.raises(ValueError, match="start has shape"):
+        H.extremes(H.from_matrix(a1), start=torch.ones(3))
+    with pytest.raises(ValueError, match="vectors must be"):
+        H.warm_start(torch.ones(3))

@@ -10,7 +10,7 @@ import contextlib
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -58,6 +58,7 @@ class Extremes:
     lambda_max: float
     hvps: int
     converged: bool
+    vectors: Tensor | None = field(default=None, compare=False, repr=False)  # Ritz vectors (2, dim): min, max end
 
     @property
     def ratio(self) -> float:
@@ -282,6 +283,14 @@ def _lanczos(op: Operator, v: Tensor, steps: int,
     Stops after `steps` HVPs, at an invariant subspace, or when `done(alpha, beta)`; len(alpha) HVPs were spent.
     Keeps all Lanczos vectors: steps x dim numbers.
     """
+    alpha, beta, _ = _lanczos_basis(op, v, steps, done)
+    return alpha, beta
+
+
+def _lanczos_basis(op: Operator, v: Tensor, steps: int,
+                   done: Callable[[list[float], list[float]], bool] | None = None
+                   ) -> tuple[list[float], list[float], Tensor]:
+    """`_lanczos`, also returning its orthonormal basis Q (len(alpha) x dim): Ritz vectors are Q^T s."""
     m = min(steps, op.dim)
     q_all = torch.zeros(m, op.dim, dtype=op.dtype, device=op.device)
     q = v / v.norm()
@@ -299,7 +308,7 @@ def _lanczos(op: Operator, v: Tensor, steps: int,
         if beta[-1] <= 100 * torch.finfo(op.dtype).eps * scale or (done is not None and done(alpha, beta)):
             break
         q = w / beta[-1]
-    return alpha, beta
+    return alpha, beta, q_all[: len(alpha)]
 
 
 def _order(theta: np.ndarray, which: str) -> np.ndarray:
@@ -323,19 +332,39 @@ def _check_tolerances(tol: float, max_steps: int, floor: float) -> None:
         raise ValueError(f"floor={floor} must be >= 0")
 
 
-def extremes(op: Operator, tol: float = 1e-3, max_steps: int = 300, seed: int = 0, floor: float = 0.0) -> Extremes:
+def extremes(op: Operator, tol: float = 1e-3, max_steps: int = 300, seed: int = 0, floor: float = 0.0,
+             start: Tensor | None = None) -> Extremes:
     """lambda_min and lambda_max from one Lanczos run, stopped when each end's Ritz residual |beta_m s_mi| is
     <= tol * max(|theta_i|, floor * max|theta|): an eigenvalue then lies that close (Golub & Van Loan 10.1).
 
     Krylov spaces are shift-invariant, so one run serves both ends; the reference runs eigsh twice. `floor`
     > 0 stops refining an end smaller than floor * lambda_max in magnitude (a lambda_min near 0 is slow).
+    `start` (a warm start, e.g. `warm_start(previous.vectors)` of a neighbouring point) replaces the seeded
+    random start vector; the result holds the Ritz vectors of both ends for the next point.
     """
     _check_tolerances(tol, max_steps, floor)
+    if start is not None and start.shape != (op.dim,):
+        raise ValueError(f"start has shape {tuple(start.shape)}; the operator needs ({op.dim},)")
     picks = lambda theta: np.array([0, len(theta) - 1])  # noqa: E731 - Ritz values come sorted ascending
-    alpha, beta = _lanczos(op, _vector(op, seed), max_steps, lambda a, b: _converged(a, b, picks, tol, floor))
+    v = _vector(op, seed) if start is None else start.to(op.device, op.dtype)
+    alpha, beta, basis = _lanczos_basis(op, v, max_steps, lambda a, b: _converged(a, b, picks, tol, floor))
     theta, _, _ = _ritz(alpha, beta)
+    d, e = np.asarray(alpha, dtype=float), np.asarray(beta[:-1], dtype=float)
+    s = eigh_tridiagonal(d, e)[1] if len(d) > 1 else np.ones((1, 1))
+    ends = torch.as_tensor(s[:, [0, -1]].T.copy(), dtype=basis.dtype, device=basis.device) @ basis
     done = _converged(alpha, beta, picks, tol, floor) or len(alpha) == op.dim
-    return Extremes(float(theta[0]), float(theta[-1]), len(alpha), done)
+    return Extremes(float(theta[0]), float(theta[-1]), len(alpha), done, ends)
+
+
+def warm_start(vectors: Tensor, seed: int = 0, noise: float = 0.1) -> Tensor:
+    """A start vector for the next point of a map: the sum of the previous point's two end Ritz vectors (unit
+    length each) plus `noise` times a unit random vector, so that the Krylov space still reaches the rest."""
+    if vectors.dim() != 2 or vectors.shape[0] != 2:
+        raise ValueError(f"vectors must be the (2, dim) Ritz vectors of Extremes; got shape {tuple(vectors.shape)}")
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(vectors.shape[1], generator=gen, dtype=torch.float64).to(vectors.device, vectors.dtype)
+    unit = vectors / vectors.norm(dim=1, keepdim=True)
+    return unit[0] + unit[1] + noise * z / z.norm()
 
 
 def top_k(op: Operator, k: int = 1, which: str = "largest", tol: float = 1e-3, max_steps: int = 300,
@@ -435,6 +464,7 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
                    directions: Sequence[Mapping[str, Tensor]], xs: Sequence[float], ys: Sequence[float] | None,
                    batches: Iterable[Batch], *, params: str = "all", tol: float = 1e-2, max_steps: int = 100,
                    seed: int = 0, floor: float = 1e-2, loss: Loss = F.cross_entropy, method: str = "cached",
+                   warm: bool = False,
                    request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
                    save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
                    log: Callable[[str], None] | None = print, on_start: Callable[[], None] | None = None) :
@@ -444,7 +474,9 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
 
     Atomic rewrites, resuming and torch.distributed sharding are those of `compute_file`; a file made with
     other Lanczos settings, parameters or data (put a data fingerprint in `request`) is refused. `batches`
-    are read only when points remain.
+    are read only when points remain. `warm` starts each point's Lanczos run from the previous point's end
+    Ritz vectors (`warm_start`; points go row by row, so the previous one is a neighbour), which changes the
+    result within `tol` and makes it depend on the order the points are computed in (a resumed file too).
     """
     if params not in PARAMS:
         raise ValueError(f"params={params!r} is not known; valid choices: {', '.join(PARAMS)}")
@@ -452,11 +484,12 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
         raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")
     _check_tolerances(tol, max_steps, floor)
     settings = {"quantity": "hessian_extremes", "params": params, "tol": float(tol), "max_steps": int(max_steps),
-                "lanczos_seed": int(seed), "floor": float(floor)}
+                "lanczos_seed": int(seed), "floor": float(floor), **({"warm_start": 1} if warm else {})}
     clash = sorted(set(settings) & set(request or {}))
     if clash:
         raise ValueError(f"request keys {clash} are reserved for the Lanczos settings")
     cache: list[Batch] = []
+    previous: list[Tensor] = []  # the last point's end Ritz vectors, with `warm`
 
     def values(point: Weights) -> dict[str, float]:
         if not cache:
@@ -465,7 +498,10 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
             if not cache:
                 raise ValueError("batches is empty; pass at least one (x, y) batch")
         start = time.perf_counter()
-        e = extremes(operator(model, cache, point, params, loss, method), tol, max_steps, seed, floor)
+        op = operator(model, cache, point, params, loss, method)
+        e = extremes(op, tol, max_steps, seed, floor, start=warm_start(previous[0], seed) if previous else None)
+        if warm:
+            previous[:] = [e.vectors]
         return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged),
                 "hvps": float(e.hvps), "seconds": time.perf_counter() - start}
 

@@ -81,7 +81,7 @@ def interpolation(first: TrainResult, second: TrainResult, sample: Sample, *, po
 
 def eigen_surface(result: TrainResult, sample: Sample, *, points: int = 5, span: float = 1.0, norm: str = "filter",
                   ignore: str = "biasbn", seed: int = 0, params: str = "all", tol: float = 1e-2,
-                  max_steps: int = 100, floor: float = 1e-2, root: str | Path | None = None,
+                  max_steps: int = 100, floor: float = 1e-2, warm: bool = False, root: str | Path | None = None,
                   out_dir: str | Path | None = None, device: str | torch.device = "cpu",
                   progress: bool = False) -> io.Surface:
     """min_eig/max_eig of the training-loss Hessian on the plane of `random_surface` with the same seed, points,
@@ -89,14 +89,14 @@ def eigen_surface(result: TrainResult, sample: Sample, *, points: int = 5, span:
     """
     xs = np.linspace(-span, span, points)
     spec = {"xs": xs.tolist(), "norm": norm, "ignore": ignore, "seed": seed, "params": params, "tol": tol,
-            "max_steps": max_steps, "floor": floor, "sample": sample}
+            "max_steps": max_steps, "floor": floor, "sample": sample, **({"warm": True} if warm else {})}
     out = _path("eigen", result, spec, out_dir)
     model = result.model(device)
     theta = directions.weights(model)
     dirs = directions.random_directions(model, seed, count=2, norm=norm, ignore=ignore)
     batches = sample.batches(root)["train"] if not complete(out) else []
     return hessian.eigen_map_file(out, model, theta, dirs, xs, xs, batches, params=params, tol=tol,
-                                  max_steps=max_steps, seed=0, floor=floor, request={"sample": repr(sample)},
+                                  max_steps=max_steps, seed=0, floor=floor, warm=warm, request={"sample": repr(sample)},
                                   progress=progress, log=None)
 
 
@@ -276,16 +276,18 @@ class Minimizer:
     epochs: int
     steps: int
     paper: float | None
+    seconds: float = 0.0  # the training's wall time, as logged when it ran
 
 
 def minimizer_table(rows: dict[str, Minimizer], threshold: float = 0.10) -> str:
     """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`), test error
     +- its standard error, and the paper's test error."""
-    lines = [f"{'run':<22}{'epochs':>7}{'steps':>7}   train loss   test error (ours +- SE)   paper"]
+    lines = [f"{'run':<18}{'epochs':>7}{'steps':>7}{'train s':>9}   train loss            test error (ours +- SE)"
+             f"     paper"]
     for r in rows.values():
         mark = "minimizer" if r.train_loss <= threshold else "NOT below"
         paper = f"{r.paper:.2f}%" if r.paper is not None else "-"
-        lines.append(f"{r.name:<22}{r.epochs:>7}{r.steps:>7}   {r.train_loss:7.4f} {mark:<9}"
+        lines.append(f"{r.name:<18}{r.epochs:>7}{r.steps:>7}{r.seconds:>9.0f}   {r.train_loss:7.4f} {mark:<9}"
                      f"  {r.test_error:6.2f}% +- {r.test_se:4.2f} on {r.test_images:,}   {paper}")
     return "\n".join(lines)
 
@@ -394,7 +396,7 @@ class Course:
                 data.size(run.config.dataset, True, run.config.train_subset), run.config.batch_size)
             rows[run_name(key)] = Minimizer(run_name(key), losses[key], run.test_error,
                                             stats.binomial_se(run.test_error, n), n, run.config.epochs, steps,
-                                            (paper or {}).get(key))
+                                            (paper or {}).get(key), sum(e.get("seconds", 0.0) for e in run.log))
         print(minimizer_table(rows))
         return rows
 
@@ -480,7 +482,7 @@ class Course:
         """({name: min_eig/max_eig map}, {name: the loss on the same plane}) on the Hessian sample (Fig. 7)."""
         land, sample = self.profile.landscape, self.hessian_sample()
         maps = {name: eigen_surface(run, sample, points=land.hessian_points, seed=seed, tol=1e-2,
-                                    max_steps=max_steps, root=self.data_root, out_dir=self.out_dir,
+                                    max_steps=max_steps, warm=True, root=self.data_root, out_dir=self.out_dir,
                                     device=self.device, progress=self.progress)
                 for name, run in runs.items()}
         losses = {name: random_surface(run, sample, dims=2, points=land.hessian_points, seed=seed,

@@ -184,3 +184,21 @@ def test_point_values_bad_input(tmp_path):
         with pytest.raises(ValueError, match=message):
             hessian.eigen_map_file(tmp_path / "c.h5", model, theta, delta, xs, None, [], log=None, **kwargs)
     assert not (tmp_path / "c.h5").exists()
+
+
+def test_warm_started_map_agrees_with_the_cold_one_and_says_so_in_its_request(workdir, reference, tmp_path):
+    model = models.get("resnet20")
+    model.load_state_dict(torch.load(workdir / "a.pt", weights_only=True))
+    theta = dirs.weights(model)
+    delta, eta = io.load_directions(workdir / "plane.h5", theta)  # the reference map's plane
+    batches = list(data.batches(data.synthetic(4), 2))
+    xs, ys = reference.xcoordinates, reference.ycoordinates
+    kw = dict(tol=1e-2, max_steps=25, progress=False, log=None)
+    cold = hessian.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, **kw)
+    warm = hessian.eigen_map_file(tmp_path / "warm.h5", model, theta, [delta, eta], xs, ys, batches, warm=True, **kw)
+    scale = np.maximum(np.abs(cold["min_eig"]), 1e-2 * cold["max_eig"])
+    assert np.all(np.abs(warm["max_eig"] - cold["max_eig"]) <= 2e-2 * cold["max_eig"])
+    assert np.all(np.abs(warm["min_eig"] - cold["min_eig"]) <= 0.1 * scale + 2e-2 * cold["max_eig"])
+    assert warm.attrs.get("warm_start") == 1 and "warm_start" not in cold.attrs
+    with pytest.raises(ValueError):  # a cold file is not resumed as a warm one
+        hessian.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, warm=True, **kw)

@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/train_throughput.py
 	$(PY) bench/surface_throughput.py
 	$(PY) bench/hessian.py
+	$(PY) bench/hessian_map.py
 
 clean-runs:
 	rm -rf runs

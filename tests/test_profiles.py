@@ -59,6 +59,15 @@ def test_runs_of_the_same_network_share_one_cache_entry():
     assert cache.key(batch_run) == cache.key(smoke.model_runs(("resnet20",))["resnet20"])
 
 
+def test_networks_without_shortcuts_get_the_epochs_they_need():
+    land = profiles.QUICK.landscape
+    runs = profiles.get("quick").model_runs(land.depth_models)
+    assert runs["resnet20"].epochs == land.epochs == land.epochs_of("resnet56")
+    assert runs["resnet20_noshort"].epochs == land.epochs_of("resnet20_noshort") > land.epochs
+    assert all(epochs > land.epochs and name.endswith("_noshort") for name, epochs in land.epochs_by_model)
+    assert profiles.get("quick").batch_runs()[(land.batch_small, 0.0)].epochs == land.batch_epochs
+
+
 def test_learning_rate_scales_with_the_square_root_of_the_batch():
     land = profiles.QUICK.landscape
     assert land.lr_for(land.lr_batch) == land.lr

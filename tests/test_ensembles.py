@@ -324,3 +324,33 @@ def test_schedule_trace_marks_the_members(small_plan):
     assert len(members) == 4 and all(m > pre for m in members)
     assert [lrs[m - 1] for m in members] == pytest.approx([0.001] * 4)  # alpha2 at every FGE snapshot
     assert max(lrs[pre:]) == pytest.approx(0.05)  # and alpha1 between them
+
+
+def test_members_are_scored_like_a_plain_forward_pass(tmp_path, monkeypatch):
+    """A member's training loss is the eval-mode cross-entropy on its own training images (BN recomputed first for
+    FGE), its probabilities the softmax on the scored test images: checked against direct forward passes."""
+    from torch.optim.swa_utils import update_bn
+    monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(0, num_classes))
+    base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=48, test_subset=16, epochs=3,
+                       batch_size=16, schedule=Schedule("step", 0.05), augment=False)
+    plan = ensembles.Plan(base, cycles=2, fge_cycle_epochs=1.0, fge_lr=(0.02, 0.001), score_subset=40)
+    train_split, _ = train.splits(base)
+    test_split = data.load("synthetic", False, None, 40)
+    for method in ("ind", "fge"):
+        run = ensembles.runs(method, (0,), plan)[-1]
+        found = ensembles.members(run, plan.score_subset, cache_dir=tmp_path, progress=False)
+        states = ensembles.member_states(run, cache_dir=tmp_path, progress=False)
+        assert len(found) == len(states) == len(run.members) >= 1
+        for member, state in zip(found, states):
+            net = tiny_net(0)
+            net.load_state_dict(state)
+            if run.recompute_bn:
+                with torch.no_grad():
+                    update_bn(list(data.batches(train_split, base.batch_size)), net)
+            net.eval()
+            with torch.no_grad():
+                train_logits = net(data.normalize(train_split.images))
+                probs = torch.softmax(net(data.normalize(test_split.images)), 1)
+            assert member.train_loss == pytest.approx(float(nn.functional.cross_entropy(train_logits, train_split.labels)),
+                                                      rel=1e-4)
+            assert member.probs.shape == (40, 10) and torch.allclose(member.probs, probs, atol=1e-5)

@@ -291,3 +291,40 @@ def test_budget_errors_leaves_out_missing_cells_and_draws_the_std():
     bars = drawn["ind"].lines[2][0].get_segments()
     assert bars[0][:, 1].tolist() == [9.5, 10.5] and bars[1][:, 1].tolist() == [9.0, 9.0]
     assert list(drawn["fge"].lines[0].get_ydata()) == [8.0, 7.5, 7.0]
+
+
+def test_loss_per_epoch_marks_the_members_on_their_run():
+    epochs, cyclic, normal = [1, 2, 3, 4], [2.0, 0.5, 1.5, 0.05], [2.0, 1.0, 0.2, 0.04]
+    fig = plot.loss_per_epoch({"normal": (epochs, normal), "SSE": (epochs, cyclic)}, marks={"SSE": [2, 4]})
+    ax = fig.axes[0]
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [(float(d.get_xdata()[0]), float(d.get_ydata()[0])) for d in dots] == [(2.0, 0.5), (4.0, 0.05)]
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="marks"):
+        plot.loss_per_epoch({"SSE": (epochs, cyclic)}, marks={"SSE": [9]})
+    with pytest.raises(ValueError, match="curves"):
+        plot.loss_per_epoch({})
+
+
+def test_along_t_dashes_the_line_and_keeps_the_values():
+    t = [0.0, 0.5, 1.0]
+    fig = plot.along_t(t, {"line": [0.1, 2.0, 0.1], "bezier": [0.1, 0.12, 0.1]}, ylabel="cross-entropy")
+    line, curve = fig.axes[0].get_lines()
+    assert line.get_linestyle() == "--" and curve.get_linestyle() == "-"
+    assert list(curve.get_ydata()) == [0.1, 0.12, 0.1]
+    with pytest.raises(ValueError, match="series"):
+        plot.along_t(t, {"line": [1.0, 2.0]}, ylabel="x")
+
+
+def test_axis_stretch_measures_the_drawn_aspect():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.set_aspect("equal")
+    assert plot.axis_stretch(ax) == pytest.approx(1.0, rel=1e-3)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.set_xlim(0, 40)
+    ax.set_ylim(0, 2)  # a square box: one unit of y is drawn 20 times as long as one of x
+    assert plot.axis_stretch(ax) == pytest.approx(20.0, rel=0.02)
+    assert plot.note_scale(ax) == pytest.approx(20.0, rel=0.02)
+    assert "y$ stretched" in ax.texts[-1].get_text()

@@ -28,9 +28,11 @@ def lift(x, y, z, path_xy) -> np.ndarray:
 
 def slide_3d(x, y, z, *, title: str, path_xy=None, points_xy=None, point_labels: Sequence[str] | None = None,
              vmax: float = 10.0, log: bool = True, ax: Axes | None = None, xlabel: str = plot.ALPHA,
-             ylabel: str = plot.BETA, elev: float = 38.0, azim: float = -55.0) -> Figure:
+             ylabel: str = plot.BETA, elev: float = 38.0, azim: float = -55.0, path_z=None) -> Figure:
     """A 3D surface styled for a slide: clean panes, large title, and an optional path (line) and points (dots)
-    drawn on the surface at the heights shown (clipped at vmax, log10 when log)."""
+    drawn on the surface at the heights shown (clipped at vmax, log10 when log). `path_z`: the path's own
+    measured values (same units as z), drawn instead of heights interpolated from the grid, so a coarse grid
+    cannot invent a rise the path does not have."""
     fig = plot.surface_3d(x, y, z, vmax=vmax, log=log, ax=ax, elev=elev, azim=azim, xlabel=xlabel, ylabel=ylabel,
                           colorbar=False)
     ax3 = fig.axes[-1] if ax is None else ax
@@ -44,7 +46,14 @@ def slide_3d(x, y, z, *, title: str, path_xy=None, points_xy=None, point_labels:
     lifted = 0.02 * float(np.nanmax(shown) - np.nanmin(shown))  # just above the surface, so it is not hidden
     if path_xy is not None:
         p = np.asarray(path_xy, dtype=float)
-        ax3.plot(p[:, 0], p[:, 1], lift(x, y, shown, p) + lifted, "-", color="tab:red", lw=2.5, zorder=10)
+        if path_z is None:
+            heights = lift(x, y, shown, p)
+        else:
+            pz = np.minimum(np.asarray(path_z, dtype=float), vmax)
+            if pz.shape != (len(p),):
+                raise ValueError(f"path_z must hold one value per point of path_xy ({len(p)}), got shape {pz.shape}")
+            heights = np.log10(pz) if log else pz
+        ax3.plot(p[:, 0], p[:, 1], heights + lifted, "-", color="tab:red", lw=2.5, zorder=10)
     if points_xy is not None:
         q = np.asarray(points_xy, dtype=float)
         h = lift(x, y, shown, q) + lifted

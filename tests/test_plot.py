@@ -328,3 +328,18 @@ def test_axis_stretch_measures_the_drawn_aspect():
     assert plot.axis_stretch(ax) == pytest.approx(20.0, rel=0.02)
     assert plot.note_scale(ax) == pytest.approx(20.0, rel=0.02)
     assert "y$ stretched" in ax.texts[-1].get_text()
+
+
+def test_weight_histograms_share_a_central_range_and_label_each_spread():
+    import torch
+    gen = torch.Generator().manual_seed(0)
+    narrow = {"conv.weight": 0.05 * torch.randn(64, 3, 3, 3, generator=gen), "bn.weight": torch.ones(64)}
+    wide = {"conv.weight": 0.1 * torch.randn(64, 3, 3, 3, generator=gen)}
+    wide["conv.weight"][0, 0, 0, 0] = 50.0  # one outlier must not set the axis
+    fig = plot.weight_histograms({"narrow": narrow, "wide": wide})
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] < 1.0
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0].startswith("narrow (std 0.05") and labels[1].startswith("wide (std")
+    with pytest.raises(ValueError, match="states"):
+        plot.weight_histograms({})

@@ -606,14 +606,20 @@ def loss_curves(logs: dict[str, Sequence[dict]], *, threshold: float | None = 0.
 
 def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | None = None,
                       ax: Axes | None = None) -> Figure:
-    """Histograms of the weights of conv and linear layers (dim > 1), one per labeled state (Li et al. Fig. 2)."""
+    """Histograms of the weights of conv and linear layers (dim > 1), one per labeled state (Li et al. Fig. 2),
+    over the central 99.8% of all values (so the shapes, not a few outliers, set the axis), each labeled with its
+    standard deviation."""
     if not states:
         raise ValueError("states must hold at least one labeled state dict")
     ax = _axes(ax, figsize=(5.0, 3.4))
-    for label, state in states.items():
-        values = np.concatenate([v.detach().cpu().float().numpy().ravel() for k, v in state.items()
-                                 if k.endswith("weight") and v.dim() > 1])
-        ax.hist(values, bins=bins, histtype="step", lw=1.3, density=True, label=label)
+    values = {label: np.concatenate([v.detach().cpu().float().numpy().ravel() for k, v in state.items()
+                                     if k.endswith("weight") and v.dim() > 1]) for label, state in states.items()}
+    pooled = np.concatenate(list(values.values()))
+    edge = float(np.max(np.abs(np.percentile(pooled, [0.1, 99.9]))))
+    for label, v in values.items():
+        ax.hist(v, bins=np.linspace(-edge, edge, bins + 1), histtype="step", lw=1.3, density=True,
+                label=f"{label} (std {v.std():.3f})")
+    ax.set_xlim(-edge, edge)
     ax.legend(fontsize=8)
     return _label(ax, "weight value", "density", title)
 

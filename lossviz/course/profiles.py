@@ -41,6 +41,7 @@ class Landscape:
     model_batch: int = 128  # batch size of the depth and width runs
     lr_batch: int = 128  # the batch size `lr` is meant for
     epochs_by_model: tuple[tuple[str, int], ...] = ()  # (network, epochs) where a network needs more than `epochs`
+    lr_by_model: tuple[tuple[str, float], ...] = ()  # (network, lr at `model_batch`) where `lr` does not fit it
 
     def epochs_of(self, model: str) -> int:
         """The epochs of a depth or width run of `model`: `epochs`, or more where the network needs them to fit
@@ -58,9 +59,10 @@ class Landscape:
         """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; checkpoints every epoch if asked."""
         batch_size = batch_size or self.model_batch
         epochs = epochs or self.epochs_of(model)
+        lr = dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None
         return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
                            epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
-                           schedule=Schedule("step", self.lr_for(batch_size)), seed=seed, precision=precision,
+                           schedule=Schedule("step", lr or self.lr_for(batch_size)), seed=seed, precision=precision,
                            checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
     def sample(self, dataset: str, test: bool = True) -> Sample:

@@ -343,3 +343,13 @@ def test_weight_histograms_share_a_central_range_and_label_each_spread():
     assert labels[0].startswith("narrow (std 0.05") and labels[1].startswith("wide (std")
     with pytest.raises(ValueError, match="states"):
         plot.weight_histograms({})
+
+
+def test_loss_curves_draw_each_log_and_the_minimizer_line():
+    logs = {"a": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.05}],
+            "b": [{"epoch": 1, "train_loss": 2.0}, {"epoch": 2, "train_loss": 0.5}]}
+    ax = plot.loss_curves(logs, threshold=0.1).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "0.1"] and ax.get_yscale() == "log"
+    assert list(ax.lines[0].get_ydata()) == [1.0, 0.05] and list(ax.lines[-1].get_ydata()) == [0.1, 0.1]
+    with pytest.raises(ValueError, match="logs"):
+        plot.loss_curves({"a": []})

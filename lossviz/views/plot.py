@@ -588,20 +588,17 @@ def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
 
 def loss_curves(logs: dict[str, Sequence[dict]], *, threshold: float | None = 0.1, title: str | None = None,
                 ax: Axes | None = None) -> Figure:
-    """Training loss per epoch of several runs on a log scale (the running mean over each epoch's batches), and
+    """`loss_per_epoch` of training logs (lossviz.compute.train: the running mean over each epoch's batches), with
     a dotted line at `threshold`, the course's minimizer criterion."""
     if not logs or any(not log for log in logs.values()):
         raise ValueError("logs must map each label to a training log of at least one epoch")
-    ax = _axes(ax, figsize=(5.6, 3.6))
-    for label, log in logs.items():
-        ax.plot([e["epoch"] for e in log], [e["train_loss"] for e in log], "-", lw=1.5, label=label)
+    fig = loss_per_epoch({label: ([e["epoch"] for e in log], [e["train_loss"] for e in log])
+                          for label, log in logs.items()}, title=title, ax=ax)
     if threshold is not None:
-        ax.axhline(threshold, color="0.3", ls=":", lw=1, label=f"{threshold:g}")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _label(ax, "epoch", "training loss", title)
+        axis = ax if ax is not None else fig.axes[0]
+        axis.axhline(threshold, color="0.3", ls=":", lw=1, label=f"{threshold:g}")
+        axis.legend(fontsize=7)
+    return fig
 
 
 def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | None = None,

@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 MODULES = {
     **{m: f"lossviz.base.{m}" for m in ("data", "models", "schedules", "directions", "io", "files", "folders",
                                          "cache", "precision", "errors", "batchnorm", "distributed", "papers", "stats")},
-    **{m: f"lossviz.compute.{m}" for m in ("train", "surface", "hessian", "trajectory", "curves", "ensembles")},
+    **{m: f"lossviz.compute.{m}" for m in ("train", "surface", "hessian", "trajectory", "curves", "ensembles",
+                                            "gradient_scale")},
     **{m: f"lossviz.views.{m}" for m in ("plot", "vtk", "animation", "gallery", "explorer")},
     **{m: f"lossviz.course.{m}" for m in ("profiles", "recipes", "runner", "report", "publish", "slides")},
     "cli": "lossviz.cli",

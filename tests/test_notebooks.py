@@ -77,6 +77,10 @@ def test_recorded_numbers_hold_their_invariants(executed):
     assert all(v >= 0 for k, v in r["05_hessian_check"].items() if k.startswith("ratio_max_"))
     check_landscape_records({n: r[n] for n in LANDSCAPE})
     assert r["02_filter_normalization"]["grid_points"] == profiles.SMOKE.landscape.points_2d
+    # 03: without shortcuts the first layer's relative gradient at initialization explodes with depth
+    r03 = r["03_depth_and_skip_connections"]
+    assert r03["grad_first_resnet56_noshort"] > 10 * max(r03["grad_first_resnet56"], r03["grad_first_resnet20_noshort"])
+    assert r03["grad_growth_resnet56_noshort"] > r03["grad_growth_resnet56"] > 1
     check_ensemble_records(r["07_snapshot_ensembles"], r["08_fge_mode_connectivity"], r["09_comparison_table"])
     # 10: one surface file per plane and a surface and path file per PCA plane and the bend plane; four views
     assert r["10_gallery"]["files"] == 3 + 2 * 4 + 2 and r["10_gallery"]["static_views"] == 4

@@ -77,6 +77,21 @@ def test_learning_rate_scales_with_the_square_root_of_the_batch():
     assert {b: c.schedule.lr for (b, _), c in runs.items()} == {b: land.lr_for(b) for b, _ in runs}
 
 
+def test_the_paper_profile_trains_both_batch_sizes_at_the_papers_learning_rate():
+    """Li et al. train VGG-9 at learning rate 0.1 at batch 128 and at 8,192 (vgg9_sgd_lr=0.1_bs=8192 in the
+    reference code); the quick profile scales it by the square root of the batch instead."""
+    runs = profiles.get("paper").batch_runs()
+    assert {c.batch_size for c in runs.values()} == {128, 8192}
+    assert {c.schedule.lr for c in runs.values()} == {0.1}
+    quick = profiles.get("quick").batch_runs()
+    assert len({c.schedule.lr for c in quick.values()}) == 2
+
+
+def test_an_unknown_learning_rate_scaling_is_refused():
+    with pytest.raises(ValueError, match="lr_scaling='linear'; valid choices: sqrt, none"):
+        dataclasses.replace(profiles.QUICK.landscape, lr_scaling="linear")
+
+
 def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     """Issue 11's design: a small subset without augmentation (fitted to a minimizer), batch sizes 8x apart
     trained for the same epochs, >= 2,000 test images, 21 x 21 grids, a 5 x 5 Hessian map on >= 100 images

@@ -312,8 +312,9 @@ def member_states(run: Run, root: str | Path | None = None, cache_dir: str | Pat
 def members(run: Run, score_subset: int | None = None, root: str | Path | None = None,
             cache_dir: str | Path | None = None, device: str | torch.device = "cpu",
             progress: bool = True) -> list[Member]:
-    """Each member of a run (trained or loaded by `train.train`), scored on the test images and on its own
-    training images in eval mode, BN statistics recomputed first where the run says so (cached)."""
+    """Each member of a run (trained or loaded by `train.train`), scored on the test images (at the run's
+    precision) and by `train.minimizer_loss` on its own training images, BN statistics recomputed first where
+    the run says so (cached)."""
     if not run.members:
         return []
     states = member_states(run, root, cache_dir, device, progress)
@@ -328,11 +329,12 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
             model.to(device)
             if run.recompute_bn:
                 recompute_bn(model, data.batches(train_split, run.config.batch_size, device=device))
-            loss, acc = train.evaluate(model, train_split, precision=run.config.precision, device=device)
+            loss, acc = train.minimizer_loss(model, train_split, device)
             probs = probabilities(model, test_split, device=device, precision=run.config.precision)
             return Member(probs, loss, 100.0 - acc)
 
-        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
+        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type,
+                        "train loss fp32")  # entries before this tag held the loss at the run's precision
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
     return out
 

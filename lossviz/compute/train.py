@@ -179,13 +179,18 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
     return dataclasses.replace(result, log=percent_log(result.log))
 
 
+def minimizer_loss(model: nn.Module, split: data.Split, device: str | torch.device = "cpu") -> tuple[float, float]:
+    """The course's minimizer criterion: cross-entropy (and accuracy in %) of `model` on the images it was trained
+    on, in eval mode, without augmentation, in fp32 whatever the run's precision; a "minimizer" has <= 0.10."""
+    return evaluate(model, split, precision="fp32", device=device)
+
+
 def final_train_loss(result: TrainResult, epoch: float | None = None, root: str | Path | None = None,
                      device: str | torch.device = "cpu") -> float:
-    """Cross-entropy of the run's final weights (or its checkpoint at `epoch`) on the images it was trained on:
-    eval mode, no augmentation, fp32 — the minimizer criterion (a "minimizer" of the course has <= 0.10)."""
+    """`minimizer_loss` of the run's final weights (or its checkpoint at `epoch`) on its training images."""
     if epoch is not None and float(epoch) not in result.checkpoints:
         raise ValueError(f"epoch={epoch} is not a checkpoint of the run; valid choices: {sorted(result.checkpoints)}")
     net = models.get(result.config.model, data.NUM_CLASSES[result.config.dataset])
     net.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
     train_split, _ = splits(result.config, root)
-    return evaluate(net.to(device).eval(), train_split, device=device)[0]
+    return minimizer_loss(net.to(device), train_split, device)[0]

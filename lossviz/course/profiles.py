@@ -15,6 +15,9 @@ from lossviz.compute.train import TrainConfig
 NAMES = ("smoke", "quick", "paper")
 
 
+LR_SCALINGS = ("sqrt", "none")  # how a Landscape's learning rate follows the batch size
+
+
 @dataclass(frozen=True)
 class Landscape:
     """Li et al. 2018 settings: training runs and plotting grids (notebooks 01-06)."""
@@ -28,7 +31,7 @@ class Landscape:
     batch_large: int
     batch_epochs: int  # epochs of each batch-study run, the same for both batch sizes (as Li et al.)
     weight_decays: tuple[float, ...]
-    lr: float  # at batch size `lr_batch`; other batch sizes scale it by sqrt(batch / lr_batch), see `lr_for`
+    lr: float  # at batch size `lr_batch`; other batch sizes scale it as `lr_scaling` says, see `lr_for`
     surface_subset: int  # training images each surface point is evaluated on (and half as many test images)
     points_1d: int  # grid points on [-1, 1] for 1D plots
     points_2d: int  # grid points per axis on [-1, 1] for 2D plots
@@ -42,6 +45,11 @@ class Landscape:
     lr_batch: int = 128  # the batch size `lr` is meant for
     epochs_by_model: tuple[tuple[str, int], ...] = ()  # (network, epochs) where a network needs more than `epochs`
     lr_by_model: tuple[tuple[str, float], ...] = ()  # (network, lr at `model_batch`) where `lr` does not fit it
+    lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
+
+    def __post_init__(self) -> None:
+        if self.lr_scaling not in LR_SCALINGS:
+            raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
 
     def epochs_of(self, model: str) -> int:
         """The epochs of a depth or width run of `model`: `epochs`, or more where the network needs them to fit
@@ -49,9 +57,12 @@ class Landscape:
         return dict(self.epochs_by_model).get(model, self.epochs)
 
     def lr_for(self, batch_size: int) -> float:
-        """The learning rate of a batch size: `lr` scaled by sqrt(batch_size / lr_batch) (Krizhevsky 2014;
-        Hoffer et al. 2017). The square root keeps a large batch stable without giving it the small batch's
-        gradient noise (lr / batch), which the linear rule of Goyal et al. 2017 would match."""
+        """The learning rate of a batch size. "sqrt": `lr` scaled by sqrt(batch_size / lr_batch) (Krizhevsky 2014;
+        Hoffer et al. 2017), which keeps a large batch stable without giving it the small batch's gradient noise
+        (lr / batch), as the linear rule of Goyal et al. 2017 would. "none": `lr` at every batch size, as Li et al.
+        trained VGG-9 (0.1 at batch 128 and 8,192, the reference checkpoints' names say)."""
+        if self.lr_scaling == "none":
+            return self.lr
         return self.lr * math.sqrt(batch_size / self.lr_batch)
 
     def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
@@ -156,7 +167,8 @@ QUICK = Profile(
                         batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
                         surface_subset=256, points_1d=21, points_2d=21, interpolation_points=21,
                         # ResNet-56-NS is left out: it does not fit the 2,560 images in a CPU budget (training loss
-                        # 1.56 after 56 of 90 epochs at lr 0.1, 1.76 after 24 of 60 at lr 0.02; notebook 03)
+                        # 1.56 after 56 of 90 epochs at lr 0.1, 1.76 after 24 of 60 at lr 0.02); notebook 03 shows
+                        # why (its gradient grows ~1.18x per layer towards the input) and what else was tried
                         depth_models=("resnet20", "resnet20_noshort", "resnet56"),
                         width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
                         # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100
@@ -189,7 +201,8 @@ PAPER = Profile(
                                       "resnet110", "resnet110_noshort"),
                         width_models=("wrn56_1", "wrn56_2", "wrn56_4", "wrn56_8",
                                       "wrn56_1_noshort", "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort"),
-                        hessian_subset=50_000, hessian_points=51, hessian_models=("resnet56", "resnet56_noshort")),
+                        hessian_subset=50_000, hessian_points=51, hessian_models=("resnet56", "resnet56_noshort"),
+                        lr_scaling="none"),
     ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
                         budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
                         snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),

@@ -12,7 +12,7 @@ import torch
 
 from lossviz.base import cache, data, directions, folders, io, models, papers, stats
 from lossviz.base.data import Sample
-from lossviz.compute import curves, ensembles, hessian, surface, trajectory
+from lossviz.compute import curves, ensembles, gradient_scale, hessian, surface, trajectory
 from lossviz.compute.train import TrainConfig, TrainResult, final_train_loss, train
 from lossviz.compute.train import splits as train_splits
 from lossviz.course.profiles import Profile, get
@@ -298,6 +298,19 @@ def minimizer_numbers(rows: dict[str, Minimizer]) -> dict[str, float]:
             **{f"test_error_{n}": round(r.test_error, 2) for n, r in rows.items()}}
 
 
+def gradient_summary(ratios: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """{network: first-layer ratio, median ratio, growth per layer} of `Course.init_gradient_ratios`, printed as a
+    table (record them with the keys `grad_<number>_<network>`)."""
+    rows = {}
+    for name, layers in ratios.items():
+        values = list(layers.values())
+        rows[name] = {"first": values[0], "median": float(np.median(values)),
+                      "growth": gradient_scale.growth_per_layer(values)}
+        print(f"{models.display_name(name):<14} first layer {values[0]:9.3g}   median {rows[name]['median']:7.3g}"
+              f"   growth per layer towards the input {rows[name]['growth']:.3f}x")
+    return rows
+
+
 def batch_label(batch_size: int, weight_decay: float) -> str:
     """The label of a batch-size study run: "b=128, wd=0"."""
     return f"b={batch_size}, wd={weight_decay:g}"
@@ -433,6 +446,19 @@ class Course:
             return cache.cached("train-loss", cache.key("final_train_loss", run.config),
                                 lambda: final_train_loss(run, root=self.data_root, device=self.device), self.cache_dir)
         return {key: one(run) for key, run in runs.items()}
+
+    def init_gradient_ratios(self, names: tuple[str, ...], batch_size: int | None = None
+                             ) -> dict[str, dict[str, float]]:
+        """{network: `gradient_scale.layer_ratios`} at the initialization its depth/width run starts from (the same
+        seed), on the first `batch_size` (default: the run's batch size) of its training images."""
+        ratios = {}
+        for name, config in self.profile.model_runs(names).items():
+            torch.manual_seed(config.seed)
+            model = models.get(config.model, data.NUM_CLASSES[config.dataset])
+            split = train_splits(config, self.data_root)[0]
+            images, labels = next(iter(data.batches(split, batch_size or config.batch_size)))
+            ratios[name] = gradient_scale.layer_ratios(model, images, labels)
+        return ratios
 
     # ---- surfaces (Li et al.) -------------------------------------------------------------------------
 

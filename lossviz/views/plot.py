@@ -601,6 +601,23 @@ def loss_curves(logs: dict[str, Sequence[dict]], *, threshold: float | None = 0.
     return fig
 
 
+def layer_ratios(ratios: dict[str, Sequence[float]], *, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Gradient-to-weight norm ratio of each weight layer (lossviz.compute.gradient_scale), input to output, one
+    line per network, on a log scale."""
+    if not ratios or any(len(r) == 0 for r in ratios.values()):
+        raise ValueError("ratios must map each label to at least one layer's ratio")
+    ax = _axes(ax, (6.4, 3.6))
+    for label, values in ratios.items():
+        values = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(values) & (values > 0)):
+            raise ValueError(f"ratios[{label!r}] must be finite and positive to draw on a log scale")
+        ax.semilogy(np.arange(1, len(values) + 1), values, "-o", ms=2.5, lw=1.2, label=label)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _label(ax, "weight layer (input → output)", r"$\|\nabla_W L\| \,/\, \|W\|$", title)
+
+
 def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | None = None,
                       ax: Axes | None = None) -> Figure:
     """Histograms of the weights of conv and linear layers (dim > 1), one per labeled state (Li et al. Fig. 2),

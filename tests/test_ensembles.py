@@ -224,6 +224,8 @@ def test_table_end_to_end(tmp_path, monkeypatch):
     # scored on score_subset test images (not the log's 16), every member's training loss measured
     assert result.test_images == 96 and all(r.test_images == 96 for r in rows if r.error is not None)
     assert len(result.member_train_losses) == 4 and all(0 < x < 10 for x in result.member_train_losses)
+    assert cells["fge", 2].max_member_train_loss == max(result.member_train_losses)
+    assert cells["sse", 3].max_member_train_loss is None
     d = result.disagreements
     assert len(d) == 4 and all(d[i][i] == 0 and d[i][j] == d[j][i] for i in range(4) for j in range(4))
     assert result.mean_disagreement == pytest.approx(sum(d[i][j] for i in range(4) for j in range(i)) / 6)

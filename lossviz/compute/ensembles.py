@@ -404,6 +404,7 @@ class Row:
     std: float | None  # sample std over seeds (1B with two or more seeds), else None
     seeds: int  # ensembles averaged
     test_images: int = 0  # test images each ensemble was scored on
+    max_member_train_loss: float | None = None  # the largest training loss of any member (a minimum: <= 0.10)
 
 
 def table(settings: Settings, root: str | Path | None = None, cache_dir: str | Path | None = None,
@@ -426,8 +427,9 @@ def table(settings: Settings, root: str | Path | None = None, cache_dir: str | P
                     found = [ensemble(method, u, p, root, cache_dir, device, progress) for u in units]
                     errors = [e.error for e in found]
                     std = statistics.stdev(errors) if len(errors) > 1 else None
+                    worst = max((x for e in found for x in e.member_train_losses), default=None)
                     rows.append(Row(model, dataset, method, k, statistics.mean(errors) if errors else None,
-                                    std, len(errors), found[0].test_images if found else 0))
+                                    std, len(errors), found[0].test_images if found else 0, worst))
     return rows
 
 

@@ -7,7 +7,8 @@ from torch import nn
 
 from lossviz.base import models
 from lossviz.compute import gradient_scale
-from lossviz.course import recipes
+from lossviz.compute import train
+from lossviz.course import profiles, recipes
 from lossviz.views import plot
 
 matplotlib.use("Agg")
@@ -95,3 +96,11 @@ def test_gradient_summary_reads_the_first_layer_and_the_growth(capsys):
     assert rows["resnet56_noshort"]["first"] == 8.0 and rows["resnet56_noshort"]["median"] == 6.0
     assert rows["resnet56_noshort"]["growth"] == pytest.approx(2.0, rel=1e-12)
     assert "ResNet-56-NS" in capsys.readouterr().out
+
+
+def test_the_recipe_measures_the_network_training_starts_from():
+    """`train.initial_model` is the one place a run's starting network is made: the same seed, the same network."""
+    config = profiles.SMOKE.landscape.run("resnet20", "synthetic", 3, "fp32")
+    a, b = train.initial_model(config), train.initial_model(config)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(a.conv1.weight, train.initial_model(config.replace(seed=4)).conv1.weight)

@@ -158,6 +158,12 @@ def splits(config: TrainConfig, root: str | Path | None = None) -> tuple[data.Sp
     return train, test
 
 
+def initial_model(config: TrainConfig) -> nn.Module:
+    """The freshly initialized network a run starts from (seeded by the run's seed; before any `init` weights)."""
+    torch.manual_seed(config.seed)
+    return models.get(config.model, data.NUM_CLASSES[config.dataset])
+
+
 def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | Path | None = None,
           device: str | torch.device = "cpu", progress: bool = True) -> TrainResult:
     """Train a registry model as `config` says, or load the cached result of the same run."""
@@ -166,8 +172,7 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
     cache_key = cache.key("train", config, fingerprint, torch.device(device).type)
 
     def compute() -> TrainResult:
-        torch.manual_seed(config.seed)
-        model = models.get(config.model, data.NUM_CLASSES[config.dataset])
+        model = initial_model(config)
         if config.init is not None:
             source = train(config.init, root, cache_dir, device, progress)
             model.load_state_dict(source.state if config.init_epoch is None

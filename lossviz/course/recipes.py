@@ -13,7 +13,7 @@ import torch
 from lossviz.base import cache, data, directions, folders, io, models, papers, stats
 from lossviz.base.data import Sample
 from lossviz.compute import curves, ensembles, gradient_scale, hessian, surface, trajectory
-from lossviz.compute.train import TrainConfig, TrainResult, final_train_loss, train
+from lossviz.compute.train import TrainConfig, TrainResult, final_train_loss, initial_model, train
 from lossviz.compute.train import splits as train_splits
 from lossviz.course.profiles import Profile, get
 from lossviz.views import explorer, plot, vtk
@@ -453,11 +453,9 @@ class Course:
         seed), on the first `batch_size` (default: the run's batch size) of its training images."""
         ratios = {}
         for name, config in self.profile.model_runs(names).items():
-            torch.manual_seed(config.seed)
-            model = models.get(config.model, data.NUM_CLASSES[config.dataset])
             split = train_splits(config, self.data_root)[0]
             images, labels = next(iter(data.batches(split, batch_size or config.batch_size)))
-            ratios[name] = gradient_scale.layer_ratios(model, images, labels)
+            ratios[name] = gradient_scale.layer_ratios(initial_model(config), images, labels)
         return ratios
 
     # ---- surfaces (Li et al.) -------------------------------------------------------------------------

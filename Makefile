@@ -32,7 +32,7 @@ publish: $(STAMP)
 # decks of the published notebooks into runs/published/slides, and of the run at PROFILE (if it was run)
 slides: $(STAMP) $(WEB_STAMP)
 	$(PY) -m lossviz.course.slides build notebooks --out runs/published/slides
-	@if ls runs/$(PROFILE)/[0-9][0-9]_*.ipynb >/dev/null 2>&1; then \
+	@if ls runs/$(PROFILE)/[0-9][0-9]*_*.ipynb >/dev/null 2>&1; then \
 		$(PY) -m lossviz.course.slides build runs/$(PROFILE); \
 	else echo "no executed notebooks in runs/$(PROFILE): 'make run PROFILE=$(PROFILE)' builds them and their decks"; fi
 

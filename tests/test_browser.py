@@ -125,7 +125,7 @@ def test_index_and_every_notebook_page_load_offline_with_all_figures(smoke_run, 
     links = browser.execute_script("return Array.from(document.links).map(a => a.getAttribute('href'))")
     assert all((folder / link).is_file() for link in links), links
     decks = [link for link in links if link.endswith(".slides.html")]
-    assert len(decks) == len(smoke_run.runs) == 11
+    assert len(decks) == len(smoke_run.runs) == 12  # 00-10 and 03b
     shot(browser, shots, "index")
     assert errors(browser) == []
     for name in smoke_run.runs:

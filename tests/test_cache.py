@@ -38,6 +38,19 @@ def test_key_depends_on_every_config_field():
     assert cache.key(base) == cache.key(TrainConfig(model="resnet20", dataset="synthetic"))
 
 
+def test_a_field_left_out_of_the_key_at_its_default_still_counts_when_changed():
+    """Schedule.milestones came after the cache was filled: at its default a key is what it was without the field
+    (the hash of the other fields), changed it makes a new key."""
+    import dataclasses
+    from lossviz.base.schedules import STEP_MILESTONES
+    base = TrainConfig(model="resnet20", dataset="synthetic")
+    plain = cache._plain(base)
+    assert "milestones" not in plain["schedule"] and base.schedule.milestones == STEP_MILESTONES
+    assert set(plain["schedule"]) == {"__type__"} | {f.name for f in dataclasses.fields(Schedule)} - {"milestones"}
+    late = base.replace(schedule=Schedule("step", 0.1, milestones=(0.8,)))
+    assert cache._plain(late)["schedule"]["milestones"] == [0.8] and cache.key(late) != cache.key(base)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
 def test_corrupted_entry_is_recomputed_not_loaded(tmp_path, damage):
     k = cache.key("y")

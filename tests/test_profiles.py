@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from lossviz.base import models
+from lossviz.base import models, schedules
 from lossviz.course import profiles
 
 
@@ -43,7 +43,8 @@ def test_paper_ensembles_follow_garipov_et_al(tmp_path):
 def test_every_model_named_in_a_profile_exists():
     for name in profiles.NAMES:
         p = profiles.get(name)
-        for model in (p.first_model, *p.landscape.depth_models, *p.landscape.width_models, *p.ensembles.models):
+        for model in (p.first_model, *p.landscape.depth_models, *p.landscape.deep_models, *p.landscape.width_models,
+                      *p.ensembles.models):
             assert model in models.names()
         assert p.first_run().model == p.first_model
 
@@ -67,6 +68,21 @@ def test_slower_networks_get_the_epochs_they_need():
     assert runs["resnet56"].epochs == land.epochs_of("resnet56") > land.epochs
     assert all(epochs > land.epochs for _, epochs in land.epochs_by_model)
     assert profiles.get("quick").batch_runs()[(land.batch_small, 0.0)].epochs == land.batch_epochs
+
+
+def test_resnet56_noshort_gets_a_late_drop_and_the_others_li_et_als_milestones():
+    """Notebook 03b: ResNet-56-NS trains 150 epochs with one drop after 120 (an earlier drop stalls it); every other
+    run keeps Li et al.'s step decay, so its cache key is unchanged."""
+    p = profiles.get("quick")
+    deep = p.model_runs(p.landscape.deep_models)
+    plain = deep["resnet56_noshort"]
+    assert plain.epochs == 150 and plain.schedule.milestones == (0.8,)
+    assert plain.schedule.at(120 * 20, 150 * 20, 20) == 0.1 > plain.schedule.at(120 * 20 + 1, 150 * 20, 20)
+    others = p.model_runs(tuple(dict.fromkeys(p.landscape.depth_models + p.landscape.width_models + ("resnet56",))))
+    assert all(c.schedule.milestones == schedules.STEP_MILESTONES for c in others.values())
+    assert set(p.landscape.deep_models) == {"resnet56", "resnet56_noshort"} == set(profiles.PAPER.landscape.deep_models)
+    assert p.landscape.depth_networks() == ("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
+    assert profiles.SMOKE.landscape.depth_networks() == profiles.SMOKE.landscape.depth_models  # each network once
 
 
 def test_learning_rate_scales_with_the_square_root_of_the_batch():
@@ -105,10 +121,11 @@ def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     assert land.points_2d >= 21 and land.hessian_points >= 5 and land.hessian_subset >= 100
     shortcut, plain = land.hessian_models  # one network with shortcuts, its twin without (Li et al. Fig. 7)
     assert plain == f"{shortcut}_noshort" and profiles.PAPER.landscape.hessian_models == ("resnet56", "resnet56_noshort")
-    assert {"resnet20", "resnet20_noshort", "resnet56"} <= set(land.depth_models)  # 56-NS: see the profile
+    assert {"resnet20", "resnet20_noshort", "resnet56"} <= set(land.depth_models)  # 56-NS: notebook 03b
+    assert {"resnet56", "resnet56_noshort"} == set(land.deep_models)
     widths = {models.display_name(m).replace("-NS", "") for m in land.width_models}
     assert len(widths) >= 2 and sum(m.endswith("_noshort") for m in land.width_models) >= 2
-    assert all(not c.augment for c in p.model_runs(land.depth_models + land.width_models).values())
+    assert all(not c.augment for c in p.model_runs(land.depth_models + land.deep_models + land.width_models).values())
 
 
 def test_quick_ensembles_are_sized_for_converged_members():

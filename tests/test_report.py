@@ -42,3 +42,9 @@ def test_index_page_escapes_every_string():
     assert ">00_a&#x27;b&quot;&lt;script&gt;alert(1)&lt;/script&gt;</a>" in page
     assert "href='01%20two%26three.html'" in page and ">01 two&amp;three</a>" in page
     assert "data:image/png;base64,QUJD'" in page and page.count("<img") == 1
+
+
+def test_notebooks_are_numbered_parts_in_order(tmp_path):
+    for name in ("04_width", "03b_deep", "03_depth", "00_intro", "03bb_no", "notes", "3_no", "10_gallery"):
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    assert [p.stem for p in report.notebooks(tmp_path)] == ["00_intro", "03_depth", "03b_deep", "04_width", "10_gallery"]

@@ -40,6 +40,24 @@ def test_step_decay_at_li_milestones():
     assert abs(schedules.step_lr(93, total, 0.1) - 0.0001) < 1e-15
 
 
+def test_step_decay_at_chosen_milestones():
+    total = 150  # ResNet-56-NS in the quick profile: one drop, after 80% of training
+    s = Schedule("step", 0.1, milestones=(0.8,))
+    assert s.at(120, total, 1) == 0.1 and abs(s.at(121, total, 1) - 0.01) < 1e-15 and abs(s.at(150, total, 1) - 0.01) < 1e-15
+    assert Schedule("step", 0.1).at(51, 100, 1) == schedules.step_lr(51, 100, 0.1)  # the default: Li et al.'s
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kind="step", milestones=(0.8, 0.5)), "milestones=.*increasing"),
+    (dict(kind="step", milestones=(0.0, 0.5)), "milestones=.*increasing"),
+    (dict(kind="step", milestones=(0.5, 1.0)), "milestones=.*increasing"),
+    (dict(kind="cosine", milestones=(0.8,)), "milestones=.*kind 'step' only.*kind='cosine'"),
+])
+def test_bad_milestones_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Schedule(**kwargs)
+
+
 def test_cosine_endpoints():
     assert schedules.cosine_lr(1, 10, 0.1) == 0.1
     assert abs(schedules.cosine_lr(6, 10, 0.1) - 0.05) < 1e-15

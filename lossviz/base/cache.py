@@ -31,10 +31,17 @@ def default_dir() -> Path:
     return folders.cache_dir()
 
 
+def _default_left_out(value: Any, f: dataclasses.Field) -> bool:
+    """Whether field `f` of dataclass `value` stays out of the key: marked `key_omits_default` and at its default (a
+    field added later that way leaves the keys of existing entries unchanged)."""
+    return bool(f.metadata.get("key_omits_default")) and getattr(value, f.name) == f.default
+
+
 def _plain(value: Any) -> Any:
     """Turn dataclasses, tuples and paths into JSON-able values for hashing."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__, **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {"__type__": type(value).__name__,
+                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not _default_left_out(value, f)}}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):

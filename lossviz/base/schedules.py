@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KINDS = ("constant", "step", "cosine", "snapshot", "fge")
+STEP_MILESTONES = (0.5, 0.75, 0.92)  # Li et al.'s reference code: lr x 0.1 at 50%, 75% and 92% of the epochs
 
 
 def snapshot_lr(i: int, total: int, cycles: int, lr0: float) -> float:
@@ -27,7 +28,7 @@ def fge_lr(i: int, cycle: int, lr1: float, lr2: float) -> float:
     return (2 - 2 * t) * lr2 + (2 * t - 1) * lr1
 
 
-def step_lr(i: int, total: int, lr0: float, milestones: tuple[float, ...] = (0.5, 0.75, 0.92),
+def step_lr(i: int, total: int, lr0: float, milestones: tuple[float, ...] = STEP_MILESTONES,
             factor: float = 0.1) -> float:
     """Li et al.'s step decay: lr0 times `factor` for each milestone fraction of training passed."""
     if not 1 <= i <= total:
@@ -57,19 +58,26 @@ class Schedule:
     cycles: int = 1  # snapshot: number of cycles M
     cycle_epochs: float = 2.0  # fge: cycle length c in epochs
     lr2: float = 0.0005  # fge: the learning rate in the middle of a cycle
+    # step: the fractions of training after which the lr drops 10x; at the default it stays out of cache keys, so
+    # runs cached before this field existed keep their keys
+    milestones: tuple[float, ...] = field(default=STEP_MILESTONES, metadata={"key_omits_default": True})
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind={self.kind!r} is not a schedule; valid choices: {', '.join(KINDS)}")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr} must be positive")
+        if not all(0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
+            raise ValueError(f"milestones={self.milestones} must be increasing fractions of training in (0, 1)")
+        if self.milestones != STEP_MILESTONES and self.kind != "step":
+            raise ValueError(f"milestones={self.milestones} apply to kind 'step' only, not kind={self.kind!r}")
 
     def at(self, i: int, total: int, iters_per_epoch: int) -> float:
         """The learning rate at 1-based iteration i of `total`."""
         if self.kind == "constant":
             return self.lr
         if self.kind == "step":
-            return step_lr(i, total, self.lr)
+            return step_lr(i, total, self.lr, self.milestones)
         if self.kind == "cosine":
             return cosine_lr(i, total, self.lr)
         if self.kind == "snapshot":

@@ -9,7 +9,7 @@ import torch
 
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
-from lossviz.base.schedules import Schedule
+from lossviz.base.schedules import STEP_MILESTONES, Schedule
 from lossviz.compute.train import TrainConfig
 
 NAMES = ("smoke", "quick", "paper")
@@ -45,11 +45,18 @@ class Landscape:
     lr_batch: int = 128  # the batch size `lr` is meant for
     epochs_by_model: tuple[tuple[str, int], ...] = ()  # (network, epochs) where a network needs more than `epochs`
     lr_by_model: tuple[tuple[str, float], ...] = ()  # (network, lr at `model_batch`) where `lr` does not fit it
+    milestones_by_model: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (network, step milestones) where Li et
+    # al.'s (0.5, 0.75, 0.92) do not fit it
+    deep_models: tuple[str, ...] = ()  # notebook 03b: the deepest pair, with and without shortcuts
     lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
 
     def __post_init__(self) -> None:
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
+
+    def depth_networks(self) -> tuple[str, ...]:
+        """The networks of notebooks 03 and 03b, each once."""
+        return tuple(dict.fromkeys(self.depth_models + self.deep_models))
 
     def epochs_of(self, model: str) -> int:
         """The epochs of a depth or width run of `model`: `epochs`, or more where the network needs them to fit
@@ -73,7 +80,9 @@ class Landscape:
         lr = dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None
         return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
                            epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
-                           schedule=Schedule("step", lr or self.lr_for(batch_size)), seed=seed, precision=precision,
+                           schedule=Schedule("step", lr or self.lr_for(batch_size),
+                                             milestones=dict(self.milestones_by_model).get(model, STEP_MILESTONES)),
+                           seed=seed, precision=precision,
                            checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
     def sample(self, dataset: str, test: bool = True) -> Sample:
@@ -151,7 +160,8 @@ SMOKE = Profile(
                         surface_subset=128, points_1d=5, points_2d=3, interpolation_points=5,
                         depth_models=("resnet20", "resnet20_noshort"),
                         width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
-                        hessian_models=("resnet20", "resnet20_noshort"), model_batch=32),
+                        hessian_models=("resnet20", "resnet20_noshort"), model_batch=32,
+                        deep_models=("resnet20", "resnet20_noshort")),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
@@ -166,15 +176,19 @@ QUICK = Profile(
     landscape=Landscape(epochs=30, train_subset=2_560, test_subset=2_000, augment=False, batch_model="resnet20",
                         batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
                         surface_subset=256, points_1d=21, points_2d=21, interpolation_points=21,
-                        # ResNet-56-NS is left out: it fits the 2,560 images only in 240 epochs (training loss 0.0027,
-                        # 25 minutes of training at 2 threads; 1.56 after 56 of 90); notebook 03 shows why (its
-                        # gradient grows ~1.18x per layer towards the input) and what else was tried
+                        # ResNet-56-NS has its own notebook (03b, `deep_models`): it fits the 2,560 images only after a
+                        # long phase at lr 0.1 (0.99 after 120 epochs; dropping at 45 of 90 stalled it at 1.54), so it
+                        # trains 150 epochs with one drop after 120 (~16 minutes at 2 threads); notebook 03 shows why
+                        # (its gradient grows ~1.18x per layer towards the input) and what else was tried
                         depth_models=("resnet20", "resnet20_noshort", "resnet56"),
                         width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
                         # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100
                         # images costs ~3.5x a ResNet-20's on a CPU, so a 5x5 map of both would take ~40 minutes
                         hessian_subset=100, hessian_points=5, hessian_models=("resnet20", "resnet20_noshort"),
-                        epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 90), ("wrn20_2_noshort", 60))),
+                        epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 90), ("wrn20_2_noshort", 60),
+                                         ("resnet56_noshort", 150)),
+                        milestones_by_model=(("resnet56_noshort", (0.8,)),),
+                        deep_models=("resnet56", "resnet56_noshort")),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)
     # holds cycles of over 100 iterations; SSE cycles of 20 epochs (a 15-epoch cosine cycle from scratch ends at
@@ -204,7 +218,7 @@ PAPER = Profile(
                         width_models=("wrn56_1", "wrn56_2", "wrn56_4", "wrn56_8",
                                       "wrn56_1_noshort", "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort"),
                         hessian_subset=50_000, hessian_points=51, hessian_models=("resnet56", "resnet56_noshort"),
-                        lr_scaling="none"),
+                        lr_scaling="none", deep_models=("resnet56", "resnet56_noshort")),
     ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
                         budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
                         snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),

@@ -414,12 +414,12 @@ class Course:
         return rows
 
     def landscape_runs(self) -> dict[str, TrainResult]:
-        """Every network of notebooks 01-04 once, by run name: the batch study, then the depth and width networks
-        (a run whose configuration already appeared is left out)."""
+        """Every network of notebooks 01-04 once, by run name: the batch study, then the depth (03, 03b) and width
+        networks (a run whose configuration already appeared is left out)."""
         land = self.profile.landscape
         found: dict[str, TrainResult] = {}
-        candidates = {**{run_name(k): r for k, r in self.batch_runs().items()},
-                      **self.model_runs(tuple(dict.fromkeys(land.depth_models + land.width_models)))}
+        names = tuple(dict.fromkeys(land.depth_networks() + land.width_models))
+        candidates = {**{run_name(k): r for k, r in self.batch_runs().items()}, **self.model_runs(names)}
         for name, run in candidates.items():
             if all(other.config != run.config for other in found.values()):
                 found[name] = run

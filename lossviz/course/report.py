@@ -26,8 +26,8 @@ class NotebookRun:
 
 
 def notebooks(folder: Path) -> list[Path]:
-    """The course notebooks, numbered NN_topic.ipynb, in order."""
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    """The course notebooks, numbered NN_topic.ipynb or NNx_topic.ipynb (a part inserted after NN), in order."""
+    return sorted(p for p in folder.glob("[0-9][0-9]*_*.ipynb") if re.fullmatch(r"\d\d[a-z]?_\w+", p.stem))
 
 
 def record(**numbers: float | int | str) -> dict:

@@ -117,6 +117,9 @@ def test_published_landscape_notebooks_meet_the_issue():
     check_landscape_records(r)
     losses = {k: v for numbers in r.values() for k, v in numbers.items() if k.startswith("train_loss_")}
     assert max(losses.values()) <= 0.10, {k: v for k, v in losses.items() if v > 0.10}
+    land = profiles.QUICK.landscape  # every network of the issue is there, ResNet-56-NS and the wide pair included
+    assert {f"train_loss_{n}" for n in land.depth_networks() + land.width_models} <= set(losses)
+    assert {f"train_loss_{n}" for n in land.deep_models} <= set(r["03b_resnet56_without_shortcuts"])
     assert all(r[n]["grid_points"] >= 21 for n in LANDSCAPE if n[:2] in ("02", "03", "04"))
     assert r["05_hessian_check"]["hessian_points"] >= 5 and r["05_hessian_check"]["hessian_images"] >= 100
     assert profiles.QUICK.landscape.test_subset >= 2_000

@@ -45,10 +45,12 @@ def test_step_decay_at_chosen_milestones():
     s = Schedule("step", 0.1, milestones=(0.8,))
     assert s.at(120, total, 1) == 0.1 and abs(s.at(121, total, 1) - 0.01) < 1e-15 and abs(s.at(150, total, 1) - 0.01) < 1e-15
     assert Schedule("step", 0.1).at(51, 100, 1) == schedules.step_lr(51, 100, 0.1)  # the default: Li et al.'s
+    assert Schedule("step", 0.1, milestones=[0.5, 0.75, 0.92]) == Schedule("step", 0.1)  # a list is the same schedule
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(kind="step", milestones=(0.8, 0.5)), "milestones=.*increasing"),
+    (dict(kind="step", milestones=(0.5, 0.5)), "milestones=.*increasing"),
     (dict(kind="step", milestones=(0.0, 0.5)), "milestones=.*increasing"),
     (dict(kind="step", milestones=(0.5, 1.0)), "milestones=.*increasing"),
     (dict(kind="cosine", milestones=(0.8,)), "milestones=.*kind 'step' only.*kind='cosine'"),

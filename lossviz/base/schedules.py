@@ -67,8 +67,10 @@ class Schedule:
             raise ValueError(f"kind={self.kind!r} is not a schedule; valid choices: {', '.join(KINDS)}")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr} must be positive")
-        if not all(0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
-            raise ValueError(f"milestones={self.milestones} must be increasing fractions of training in (0, 1)")
+        object.__setattr__(self, "milestones", tuple(self.milestones))  # a list names the same schedule (and key)
+        m = self.milestones
+        if not all(0 < x < 1 for x in m) or any(a >= b for a, b in zip(m, m[1:])):
+            raise ValueError(f"milestones={m} must be increasing fractions of training in (0, 1)")
         if self.milestones != STEP_MILESTONES and self.kind != "step":
             raise ValueError(f"milestones={self.milestones} apply to kind 'step' only, not kind={self.kind!r}")
 

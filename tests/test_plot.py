@@ -268,6 +268,17 @@ def test_training_curves_plot_error_in_percent():
         plot.training_curves([])
 
 
+def test_training_curves_join_only_the_epochs_the_test_set_was_measured_on():
+    log = [{"epoch": e, "train_loss": 2.0 / e, "train_acc_pct": 10.0 * e} for e in range(1, 6)]
+    for e in (log[1], log[4]):
+        e.update(test_loss=3.0 / e["epoch"], test_acc_pct=8.0 * e["epoch"])
+    fig = plot.training_curves(log)
+    test_loss, test_error = fig.axes[0].lines[1], fig.axes[1].lines[1]
+    assert list(test_loss.get_xdata()) == [2, 5] and np.allclose(test_loss.get_ydata(), [1.5, 0.6])
+    assert np.allclose(test_error.get_ydata(), [84.0, 60.0])
+    assert len(fig.axes[1].lines[0].get_xdata()) == 5
+
+
 def test_line_1d_hides_accuracy_where_the_loss_is_undefined():
     a = np.linspace(-1, 1, 5)
     fig = plot.line_1d(a, [1.0, 0.5, 0.2, np.nan, np.nan], [50, 60, 70, 10, 10])

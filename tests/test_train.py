@@ -105,3 +105,27 @@ def test_a_log_cached_with_fractions_is_read_in_percent():
                                        "test_acc_pct": 12.5}]
     new = [{"epoch": 1, "train_acc_pct": 25.0, "test_acc_pct": 12.5}]
     assert train.percent_log(new) == new
+
+
+def test_measuring_the_test_set_less_often_leaves_the_weights_as_they_were(tiny_run, tmp_path):
+    sparse = train.train(TINY, cache_dir=tmp_path, progress=False, test_every=2)
+    for key, value in tiny_run.state.items():
+        assert torch.equal(sparse.state[key], value), key
+    assert [("test_loss" in e, "test_acc_pct" in e) for e in sparse.log] == [(False, False), (True, True), (True, True)]
+    assert all("test_loss" in e for e in tiny_run.log)
+    assert sparse.test_error == tiny_run.test_error  # the last epoch is always measured, on the same weights
+    assert train.measured_epochs(10, 5) == {5, 10} and train.measured_epochs(7, 5) == {5, 7}
+
+
+def test_test_every_is_not_part_of_the_cache_key(tmp_path, monkeypatch):
+    config = TINY.replace(epochs=2, checkpoint_epochs=())
+    first = train.train(config, cache_dir=tmp_path, progress=False, test_every=2)
+    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("retrained a cached run"))
+    again = train.train(config, cache_dir=tmp_path, progress=False, test_every=1)
+    assert again.log == first.log  # a cached run keeps the log it was trained with
+
+
+@pytest.mark.parametrize("test_every", [0, -1, 1.5, True, "5"])
+def test_bad_test_every_is_rejected(test_every, tmp_path):
+    with pytest.raises(ValueError, match="test_every"):
+        train.train(TINY, cache_dir=tmp_path, progress=False, test_every=test_every)

@@ -66,8 +66,9 @@ class TrainConfig:
 class TrainResult:
     """Final weights (a state dict on the CPU), checkpoints by epoch and the per-epoch log.
 
-    Each log entry: epoch, lr, train_loss, train_acc_pct (running, over the epoch's augmented batches),
-    test_loss, test_acc_pct (after the epoch), seconds. Accuracies are in percent, as everywhere in lossviz."""
+    Each log entry: epoch, lr, train_loss, train_acc_pct (running, over the epoch's augmented batches), seconds,
+    and test_loss, test_acc_pct (after the epoch) on the epochs the test subset was measured (`fit`'s `test_every`;
+    always the last). Accuracies are in percent, as everywhere in lossviz."""
 
     config: TrainConfig
     state: Weights
@@ -113,9 +114,25 @@ def _cpu_state(model: nn.Module) -> Weights:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
+def check_test_every(test_every: int) -> int:
+    """`test_every` as given, or a ValueError unless it is a whole number >= 1."""
+    if isinstance(test_every, bool) or not isinstance(test_every, int) or test_every < 1:
+        raise ValueError(f"test_every={test_every!r} must be a whole number of epochs >= 1 (1: after every epoch)")
+    return test_every
+
+
+def measured_epochs(epochs: int, test_every: int) -> set[int]:
+    """The epochs after which the log measures the test subset: every `test_every`-th, and always the last."""
+    check_test_every(test_every)
+    return {e for e in range(1, epochs + 1) if e % test_every == 0} | {epochs}
+
+
 def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConfig,
-        device: str | torch.device = "cpu", progress: bool = True) -> tuple[dict[float, Weights], list[dict]]:
-    """Train `model` in place as `config` says; return checkpoints by epoch and the per-epoch log."""
+        device: str | torch.device = "cpu", progress: bool = True,
+        test_every: int = 1) -> tuple[dict[float, Weights], list[dict]]:
+    """Train `model` in place as `config` says; return checkpoints by epoch and the per-epoch log, which measures
+    the test subset after every `test_every`-th epoch and the last (the weights do not depend on it)."""
+    measured = measured_epochs(config.epochs, test_every)
     device = torch.device(device)
     model.to(device).to(memory_format=torch.channels_last).train()
     optimizer = make_optimizer(config, model.parameters())
@@ -144,10 +161,12 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
             correct += (logits.argmax(1) == y).sum().item()
             if i in wanted:
                 checkpoints[float(wanted[i])] = _cpu_state(model)
-        test_loss, test_acc_pct = evaluate(model, test, precision=config.precision, device=device)
-        log.append({"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc_pct": 100.0 * correct / seen,
-                    "test_loss": test_loss, "test_acc_pct": test_acc_pct, "seconds": time.perf_counter() - start})
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc_pct:.1f}%")
+        entry = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc_pct": 100.0 * correct / seen}
+        if epoch in measured:
+            entry["test_loss"], entry["test_acc_pct"] = evaluate(model, test, precision=config.precision, device=device)
+        log.append({**entry, "seconds": time.perf_counter() - start})
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}",
+                        **({"test_acc": f"{entry['test_acc_pct']:.1f}%"} if "test_acc_pct" in entry else {}))
     return checkpoints, log
 
 
@@ -165,8 +184,12 @@ def initial_model(config: TrainConfig) -> nn.Module:
 
 
 def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | Path | None = None,
-          device: str | torch.device = "cpu", progress: bool = True) -> TrainResult:
-    """Train a registry model as `config` says, or load the cached result of the same run."""
+          device: str | torch.device = "cpu", progress: bool = True, test_every: int = 1) -> TrainResult:
+    """Train a registry model as `config` says, or load the cached result of the same run.
+
+    `test_every` (see `fit`) is not part of the run, so not of its cache key: it changes only how often the log
+    measures the test subset, not the weights; a cached run keeps the log it was trained with."""
+    check_test_every(test_every)
     train_split, test_split = splits(config, root)
     fingerprint = data.fingerprint(train_split, test_split)
     cache_key = cache.key("train", config, fingerprint, torch.device(device).type)
@@ -177,7 +200,7 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
             source = train(config.init, root, cache_dir, device, progress)
             model.load_state_dict(source.state if config.init_epoch is None
                                   else source.checkpoints[float(config.init_epoch)])
-        checkpoints, log = fit(model, train_split, test_split, config, device, progress)
+        checkpoints, log = fit(model, train_split, test_split, config, device, progress, test_every)
         return TrainResult(config, _cpu_state(model), checkpoints, log)
 
     result = cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)

@@ -133,6 +133,9 @@ class Profile:
     first_model: str  # notebook 00's first trained network
     landscape: Landscape
     ensembles: Ensembles
+    # the training log of a landscape run measures the test subset after every `test_every`-th epoch and the
+    # last (not part of a run's cache key: the weights are the same; each measurement costs ~12% of a quick epoch)
+    test_every: int = 1
 
     def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
         """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
@@ -153,7 +156,7 @@ class Profile:
 
 
 SMOKE = Profile(
-    name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32",
+    name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32", test_every=2,
     first_model="resnet20",
     landscape=Landscape(epochs=2, train_subset=256, test_subset=128, augment=False, batch_model="resnet20",
                         batch_small=32, batch_large=128, batch_epochs=2, weight_decays=(0.0, 5e-4), lr=0.1,
@@ -169,7 +172,7 @@ SMOKE = Profile(
 )
 
 QUICK = Profile(
-    name="quick", dataset="cifar10", seed=0, progress=True, precision="auto",
+    name="quick", dataset="cifar10", seed=0, progress=True, precision="auto", test_every=5,
     first_model="resnet20",
     # 2,560 training images without augmentation: every network fits them to a training loss below 0.1 in
     # 30-40 epochs on two CPU cores (notebook 01 prints the curves); test errors on 2,000 test images
@@ -185,7 +188,7 @@ QUICK = Profile(
                         # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100
                         # images costs ~3.5x a ResNet-20's on a CPU, so a 5x5 map of both would take ~40 minutes
                         hessian_subset=100, hessian_points=5, hessian_models=("resnet20", "resnet20_noshort"),
-                        epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 90), ("wrn20_2_noshort", 60),
+                        epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
                                          ("resnet56_noshort", 150)),
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),
                         deep_models=("resnet56", "resnet56_noshort")),

@@ -380,9 +380,9 @@ class Course:
     # ---- training runs --------------------------------------------------------------------------------
 
     def train(self, config: TrainConfig) -> TrainResult:
-        """One trained run (cached)."""
+        """One trained run (cached; its log measures the test subset every `profile.test_every` epochs)."""
         return train(config, root=self.data_root, cache_dir=self.cache_dir, device=self.device,
-                     progress=self.progress)
+                     progress=self.progress, test_every=self.profile.test_every)
 
     def first_run(self) -> TrainResult:
         """Notebook 00's first trained network."""

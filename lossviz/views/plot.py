@@ -568,15 +568,17 @@ def image_grid(split, per_class: int = 8, class_names: Sequence[str] | None = No
 
 
 def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
-    """Loss and error per epoch, training and test, from a training log (lossviz.compute.train)."""
+    """Loss and error per epoch, training and test, from a training log (lossviz.compute.train); the test line
+    joins the epochs the log measured the test subset on."""
     if not log:
         raise ValueError("log must hold at least one epoch")
     epochs = [e["epoch"] for e in log]
+    tested = [e for e in log if "test_loss" in e]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.4))
     left.plot(epochs, [e["train_loss"] for e in log], "-o", ms=3, label="train")
-    left.plot(epochs, [e["test_loss"] for e in log], "--o", ms=3, label="test")
+    left.plot([e["epoch"] for e in tested], [e["test_loss"] for e in tested], "--o", ms=3, label="test")
     right.plot(epochs, [100.0 - e["train_acc_pct"] for e in log], "-o", ms=3, label="train")
-    right.plot(epochs, [100.0 - e["test_acc_pct"] for e in log], "--o", ms=3, label="test")
+    right.plot([e["epoch"] for e in tested], [100.0 - e["test_acc_pct"] for e in tested], "--o", ms=3, label="test")
     for ax, name in ((left, "loss"), (right, "error (%)")):
         ax.set_xlabel("epoch"), ax.set_ylabel(name), ax.grid(alpha=0.3), ax.legend(fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

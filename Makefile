@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) bench/surface_throughput.py
 	$(PY) bench/hessian.py
 	$(PY) bench/hessian_map.py
+	$(PY) bench/test_log.py
 
 clean-runs:
 	rm -rf runs

@@ -107,6 +107,9 @@ def check_landscape_records(r: dict[str, dict]) -> None:
             if k.startswith("test_error_"):
                 assert seen.setdefault(k, v) == v, k
     assert r["05_hessian_check"]["hessian_points"] >= 3 and r["05_hessian_check"]["hessian_images"] >= 1
+    # 05: a rank correlation of each sharpness measure with the training loss and with the test error
+    rho = {k: v for k, v in r["05_hessian_check"].items() if k.startswith("spearman_")}
+    assert len(rho) == 6 and all(-1 <= v <= 1 for v in rho.values()), rho
 
 
 def test_published_landscape_notebooks_meet_the_issue():

@@ -143,3 +143,8 @@ def test_quick_ensembles_are_sized_for_converged_members():
     assert plan.pretrain_epochs > 0.75 * plan.budget  # FGE starts after the second lr decay
     alpha1, alpha2 = E.fge_lr
     assert alpha1 / alpha2 == pytest.approx(profiles.PAPER.ensembles.fge_lr[0] / profiles.PAPER.ensembles.fge_lr[1])
+
+
+def test_a_profile_rejects_a_bad_test_every():
+    with pytest.raises(ValueError, match="test_every=0"):
+        dataclasses.replace(profiles.QUICK, test_every=0)

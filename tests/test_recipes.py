@@ -220,3 +220,14 @@ def test_course_runs_measure_the_test_set_every_test_every_epochs(tmp_path):
     measured = [e["epoch"] for e in run.log if "test_acc_pct" in e]
     assert measured == sorted(train.measured_epochs(run.config.epochs, 2)) and measured[-1] == run.config.epochs
     assert len(measured) < len(run.log)
+
+
+def test_sharpness_correlations_rank_each_measure_against_loss_and_error(capsys):
+    rows = {n: recipes.Minimizer(n, loss, err, 1.0, 2000, 10, 100, None)
+            for n, loss, err in (("a", 0.01, 40.0), ("b", 0.02, 30.0), ("c", 0.03, 50.0))}
+    sharp = {"a": {"lambda_max": 1.0, "trace": 9.0}, "b": {"lambda_max": 2.0, "trace": 8.0},
+             "c": {"lambda_max": 3.0, "trace": 7.0}}
+    result = recipes.sharpness_correlations(sharp, {"a": 5.0, "b": 4.0, "c": 6.0}, rows)
+    assert result["spearman_lambda_max_train_loss"] == 1.0 and result["spearman_trace_train_loss"] == -1.0
+    assert result["spearman_lambda_max_test_error"] == 0.5 and result["spearman_rise_test_error"] == 1.0
+    assert len(result) == 6 and "rank correlation over 3 runs" in capsys.readouterr().out

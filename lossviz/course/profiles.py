@@ -10,7 +10,7 @@ import torch
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
 from lossviz.base.schedules import STEP_MILESTONES, Schedule
-from lossviz.compute.train import TrainConfig
+from lossviz.compute.train import TrainConfig, check_test_every
 
 NAMES = ("smoke", "quick", "paper")
 
@@ -133,9 +133,13 @@ class Profile:
     first_model: str  # notebook 00's first trained network
     landscape: Landscape
     ensembles: Ensembles
-    # the training log of a landscape run measures the test subset after every `test_every`-th epoch and the
-    # last (not part of a run's cache key: the weights are the same; each measurement costs ~12% of a quick epoch)
+    # the log of a run that `Course.train` trains measures the test subset after every `test_every`-th epoch and
+    # the last (not part of the run's cache key: the weights are the same; one measurement costs ~12% of a quick
+    # epoch of ResNet-56-NS)
     test_every: int = 1
+
+    def __post_init__(self) -> None:
+        check_test_every(self.test_every)
 
     def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
         """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""

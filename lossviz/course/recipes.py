@@ -298,6 +298,23 @@ def minimizer_numbers(rows: dict[str, Minimizer]) -> dict[str, float]:
             **{f"test_error_{n}": round(r.test_error, 2) for n, r in rows.items()}}
 
 
+def sharpness_correlations(sharp: dict[str, dict[str, float]], rises: dict[str, float],
+                           rows: dict[str, Minimizer]) -> dict[str, float]:
+    """Spearman's rank correlation across the runs of each sharpness measure (`lambda_max` and `trace` of
+    `Course.sharpness`, the filter-normalized `rise`) with the final training loss and with the test error,
+    printed and keyed `spearman_<measure>_<train_loss|test_error>`."""
+    names = list(sharp)
+    measures = {"lambda_max": [sharp[n]["lambda_max"] for n in names], "trace": [sharp[n]["trace"] for n in names],
+                "rise": [rises[n] for n in names]}
+    against = {"train_loss": [rows[n].train_loss for n in names], "test_error": [rows[n].test_error for n in names]}
+    result = {f"spearman_{m}_{a}": round(stats.spearman(x, y), 3) for m, x in measures.items()
+              for a, y in against.items()}
+    for m in measures:
+        print(f"{m:<11} rank correlation over {len(names)} runs with the training loss "
+              f"{result[f'spearman_{m}_train_loss']:+.2f}, with the test error {result[f'spearman_{m}_test_error']:+.2f}")
+    return result
+
+
 def gradient_summary(ratios: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """{network: first-layer ratio, median ratio, growth per layer} of `Course.init_gradient_ratios`, printed as a
     table (record them with the keys `grad_<number>_<network>`)."""

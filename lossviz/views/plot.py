@@ -527,6 +527,7 @@ def sharpness(errors: Sequence[float], values: Sequence[float], labels: Sequence
 
 
 LABEL_SIZE = 7  # points, the font size of point labels
+LABEL_GAP = 4.0  # points between a point and its label
 LABEL_CHAR_WIDTH = 0.68  # a label character's width, in font sizes (DejaVu Sans: 0.60-0.63 measured, with a margin)
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -550,9 +551,6 @@ def _label_points(ax: Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[str],
         ax.annotate(text, (px, py), textcoords="offset points", xytext=(dx, dy), fontsize=LABEL_SIZE, ha="left",
                     va="bottom", arrowprops=None if near else {"arrowstyle": "-", "color": "0.45", "lw": 0.6,
                                                                "shrinkA": 0, "shrinkB": 4})
-
-
-LABEL_GAP = 4.0  # points between a point and its label
 
 
 def label_offsets(anchors: np.ndarray, sizes: np.ndarray, bounds: Box, obstacles: Sequence[Box] = (),

@@ -1,8 +1,9 @@
 """lossviz: visualize, measure and explain the loss landscapes of neural networks.
 
-Layers (see ARCHITECTURE.md): `base` (data, models, weights, files), `compute` (training, surfaces, Hessian,
-trajectories, curves, ensembles), `views` (plots, 3D export, animation, explorer), `course` (profiles, the
-recipes of the `Course`, runner, report, publish, slides) and the command line `cli` on top.
+Layers (see ARCHITECTURE.md): `base` (data, models, weights, grids, files), `compute` (training, surfaces, Hessian,
+landscapes of trained runs, trajectories, curves, ensembles), `views` (plots, charts, 3D export, animation,
+explorer), `course` (what the notebooks call: profiles, the `Course`, names, tables, records), `suite` (running,
+publishing and presenting the notebooks) and the command line `cli`.
 """
 from __future__ import annotations
 
@@ -13,16 +14,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 # the short names `lv.<name>` the notebooks and the README use, and the module each one lives in
-MODULES = {
-    **{m: f"lossviz.base.{m}" for m in ("data", "models", "schedules", "directions", "io", "files", "folders",
-                                         "cache", "precision", "errors", "batchnorm", "distributed", "papers", "stats")},
-    **{m: f"lossviz.compute.{m}" for m in ("train", "surface", "hessian", "trajectory", "curves", "ensembles",
-                                            "gradient_scale")},
-    **{m: f"lossviz.views.{m}" for m in ("plot", "vtk", "animation", "gallery", "explorer")},
-    **{m: f"lossviz.course.{m}" for m in ("profiles", "recipes", "runner", "report", "publish", "slides")},
-    "cli": "lossviz.cli",
+LAYERS = {
+    "base": ("data", "models", "schedules", "directions", "grids", "io", "files", "folders", "cache", "precision",
+             "errors", "batchnorm", "distributed", "papers", "stats"),
+    "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
+                "ensembles", "gradient_scale"),
+    "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
+    "course": ("profiles", "course", "names", "tables", "records"),
+    "suite": ("runner", "report", "publish", "slides"),
 }
-NAMES = {"Course": "lossviz.course.recipes", "Sample": "lossviz.base.data"}
+MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}
+NAMES = {"Course": "lossviz.course.course", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}
 
 
 def __getattr__(name: str) -> ModuleType | Any:

@@ -7,17 +7,17 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz.base import cache, data, errors, models
+from lossviz.base import cache, data, errors, grids, models
 from lossviz.base.distributed import on_rank0, rank_and_world
 from lossviz.base import directions as dirs
-from lossviz.compute import hessian, surface
+from lossviz.compute import eigenmaps, hessian, surface
 from lossviz.base import io
 from lossviz.base import precision as precisions
 
@@ -34,7 +34,7 @@ def parse_grid(text: str, name: str = "x") -> np.ndarray:
     except ValueError:
         raise ValueError(f"--{name}={text!r} must look like min:max:num, e.g. --{name}=-1:1:51") from None
     try:
-        return surface.grid(start, stop, num)
+        return grids.grid(start, stop, num)
     except ValueError as error:
         raise ValueError(f"--{name}={text!r}: {error}") from None
 
@@ -300,8 +300,8 @@ def run(args: argparse.Namespace) -> io.Surface:
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
     xs = parse_grid(args.x, "x")
     ys = parse_grid(args.y, "y") if getattr(args, "y", None) is not None else None
-    arrays = len(hessian.EIGEN_NAMES) if args.command == "hessian" else 2 * len(split_names(args))
-    surface.check_size(io.grid_shape(xs, ys), arrays)
+    arrays = len(eigenmaps.EIGEN_NAMES) if args.command == "hessian" else 2 * len(split_names(args))
+    grids.check_size(grids.shape(xs, ys), arrays)
     dir_file = args.dir_file or default_dir_file(args.out)
     check_files(args.out, dir_file)  # nothing is written before the request is checked
     chosen = splits(args)
@@ -324,26 +324,23 @@ def run(args: argparse.Namespace) -> io.Surface:
             io.save_directions(dir_file, cpu_found, dir_attrs)
             log(f"directions written to {dir_file}")
 
-    request = {"model": args.model, "data": args.data, "kind": kind,
-               **{f"{name}_data_sha256": data.fingerprint(split)
-                  for name, split in chosen.items()}}
+    context = cache.text({"model": args.model, "data": args.data, "kind": kind})
     batch_size = args.batch_size or data.eval_batch_size(device)
-    request["batch_size"] = batch_size  # the batches change the sums, and the BN statistics when recomputed
     batches = {name: data.batches(split, batch_size, device=device) for name, split in chosen.items()}
+    saving = surface.Saving(every=args.save_every, seconds=args.save_seconds, progress=not args.no_progress)
     if args.command == "hessian":
-        result = hessian.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], params=args.params,
-                                        tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
-                                        floor=args.floor, method=args.method, request=request, dir_file=dir_file,
-                                        save_every=args.save_every, save_seconds=args.save_seconds,
-                                        progress=not args.no_progress, log=log, on_start=write_directions)
+        lanczos = eigenmaps.Lanczos(params=args.params, tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
+                                    floor=args.floor, method=args.method)
+        result = eigenmaps.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], lanczos,
+                                          context=context, saving=saving, dir_file=dir_file, on_start=write_directions,
+                                          log=log)
         log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
         return result
-    precision = precisions.resolve(args.precision, device)
+    evaluation = surface.Evaluation(bn=args.bn, fuse_bn=args.fuse_bn, precision=precisions.resolve(args.precision, device),
+                                    batch_size=batch_size)
     log(precisions.describe(args.precision, device) + f"; batch size {batch_size}")
-    result = surface.compute_file(args.out, model, theta, found, xs, ys, data=batches, bn=args.bn,
-                                  precision=precision, fuse_bn=args.fuse_bn, request=request,
-                                  dir_file=dir_file, save_every=args.save_every, save_seconds=args.save_seconds,
-                                  progress=not args.no_progress, log=log, on_start=write_directions)
+    result = surface.loss_file(args.out, model, theta, found, xs, ys, data=batches, evaluation=evaluation,
+                               context=context, saving=saving, dir_file=dir_file, on_start=write_directions, log=log)
     log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
     log_undefined(result, args.bn, log)
     return result

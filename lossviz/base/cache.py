@@ -22,7 +22,7 @@ except ImportError:  # numpy < 2
 
 from lossviz.base import files, folders
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # raise it when a stored value or a key changes meaning: older entries are then never read
 T = TypeVar("T")
 
 
@@ -31,21 +31,15 @@ def default_dir() -> Path:
     return folders.cache_dir()
 
 
-def _default_left_out(value: Any, f: dataclasses.Field) -> bool:
-    """Whether field `f` of dataclass `value` stays out of the key: marked `key_omits_default` and at its default (a
-    field added later that way leaves the keys of existing entries unchanged)."""
-    return bool(f.metadata.get("key_omits_default")) and getattr(value, f.name) == f.default
-
-
-def _plain(value: Any) -> Any:
-    """Turn dataclasses, tuples and paths into JSON-able values for hashing."""
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON-able values (for hashing, and for a result file's attributes)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__type__": type(value).__name__,
-                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not _default_left_out(value, f)}}
+                **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Path):
@@ -53,18 +47,14 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot hash a value of type {type(value).__name__} into a cache key")
 
 
+def text(value: Any) -> str:
+    """`value` as canonical JSON text (sorted keys, no spaces): what a key hashes, readable in a file's attributes."""
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"))
+
+
 def key(*parts: Any) -> str:
     """A sha256 hex key of the parts (dataclasses, dicts, lists, scalars) and the cache version."""
-    text = json.dumps([CACHE_VERSION, _plain(list(parts))], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to `path` so that a reader never sees a partial file (temp file + rename)."""
-    with files.atomic(path, mode=None) as tmp, open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    return hashlib.sha256(text([CACHE_VERSION, list(parts)]).encode()).hexdigest()
 
 
 def save(path: Path, obj: Any) -> None:
@@ -72,7 +62,7 @@ def save(path: Path, obj: Any) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     payload = buffer.getvalue()
-    write_atomic(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    files.write_bytes(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
 
 
 def _project_dataclasses() -> list[type]:

@@ -1,7 +1,9 @@
 """CIFAR-10/100 and a synthetic CIFAR-shaped dataset, held as uint8 tensors in memory."""
 from __future__ import annotations
 
+import hashlib
 import pickle
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -41,6 +43,16 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @functools.cached_property
+    def prefixes(self) -> dict[int, Split]:
+        """The subsets `first` made of this split, by size (made once, so their sha256 is computed once)."""
+        return {}
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The sha256 of the images and labels (computed once per split)."""
+        return directions.fingerprint([self.images, self.labels])
+
     @property
     def num_classes(self) -> int:
         """Number of classes (from the dataset name, else the largest label + 1)."""
@@ -49,7 +61,9 @@ class Split:
 
 def fingerprint(*splits: Split) -> str:
     """A sha256 hex digest of the splits' images and labels (for keying results on the data they saw)."""
-    return directions.fingerprint([t for split in splits for t in (split.images, split.labels)])
+    if len(splits) == 1:
+        return splits[0].sha256
+    return hashlib.sha256(":".join(split.sha256 for split in splits).encode()).hexdigest()
 
 
 def default_root() -> Path:
@@ -121,11 +135,19 @@ def load_cifar(
                 f"in {root} (or set LOSSVIZ_DATA), or pass download=True when online."
             )
         _download(name, root)
-    images, labels = _read_batches(folder, files, _LABEL_KEY[name])
-    split = "train" if train else "test"
-    return Split(torch.from_numpy(images), torch.from_numpy(labels), f"{name}:{split}")
+    stamp = tuple((s.st_mtime_ns, s.st_size) for s in ((folder / file).stat() for file in files))
+    return _read_split(name, train, str(folder.resolve()), stamp)
 
 
+@functools.lru_cache(maxsize=4)
+def _read_split(name: str, train: bool, folder: str, stamp: tuple) -> Split:
+    """A CIFAR split read from its pickles once per process while the files (their `stamp`: times and sizes) stay
+    the same; the tensors are shared: treat them as read-only."""
+    images, labels = _read_batches(Path(folder), _FILES[(name, train)], _LABEL_KEY[name])
+    return Split(torch.from_numpy(images), torch.from_numpy(labels), f"{name}:{'train' if train else 'test'}")
+
+
+@functools.lru_cache(maxsize=16)
 def synthetic(n: int, num_classes: int = 10, seed: int = 0, noise: float = 40.0) -> Split:
     """A learnable CIFAR-shaped dataset: one smooth random pattern per class plus pixel noise."""
     if n < 1:
@@ -156,7 +178,7 @@ def first(split: Split, n: int) -> Split:
     """The first `n` images in file order, so other tools can reproduce the subset."""
     if not 1 <= n <= len(split):
         raise ValueError(f"n={n} must lie in 1..{len(split)} (the size of {split.name})")
-    return Split(split.images[:n], split.labels[:n], split.name)
+    return split.prefixes.setdefault(n, Split(split.images[:n], split.labels[:n], split.name))
 
 
 def balanced(split: Split, n: int, seed: int = 0) -> Split:
@@ -262,6 +284,10 @@ class Sample:
         if self.test_subset:
             found["test"] = load(self.dataset, False, root, self.test_subset)
         return found
+
+    def fingerprints(self, root: str | Path | None = None) -> dict[str, str]:
+        """{split: sha256 of its images and labels}: what a result computed on this sample depends on."""
+        return {name: split.sha256 for name, split in self.splits(root).items()}
 
     def batches(self, root: str | Path | None = None) -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Normalized batches of each split, ready for `lossviz.compute.surface`."""

@@ -44,6 +44,20 @@ def atomic(path: str | os.PathLike, suffix: str = ".tmp", mode: int | None = 0o6
         os.close(fd)
 
 
+def write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> Path:
+    """Write `data` to `path` atomically and durably (temp file, fsync, os.replace): the one atomic write of the
+    package. `mode`: the file's permissions (default 0666 less the umask, as a plain `open` would give)."""
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with atomic(path, mode=mode) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
+
+
 def temp_files(path: str | os.PathLike, suffix: str = ".tmp") -> list[Path]:
     """The temporary files `atomic(path, suffix)` creates beside `path` (`.NAME.XXXXXXXX<suffix>`)."""
     path = Path(path)

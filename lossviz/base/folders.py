@@ -4,14 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-STATIC_ENV = "LOSSVIZ_STATIC"  # "1": notebooks run unattended (runner, publish, tests) and show static figures
-
-
 def project_dir(start: Path | None = None) -> Path:
-    """The nearest folder at or above `start` (default: cwd) holding `lossviz/` and `notebooks/`, else cwd."""
+    """The project folder: the nearest folder at or above `start` (default: cwd) holding `pyproject.toml` and the
+    `lossviz/` package (so a notebook started in a subfolder finds the project's data/), else `start` itself."""
     start = (start or Path.cwd()).resolve()
     for folder in (start, *start.parents):
-        if (folder / "lossviz").is_dir() and (folder / "notebooks").is_dir():
+        if (folder / "pyproject.toml").is_file() and (folder / "lossviz" / "__init__.py").is_file():
             return folder
     return start
 

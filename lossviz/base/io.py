@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import io as _io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,19 +27,11 @@ import numpy as np
 import torch
 
 from lossviz.base.directions import Weights
-from lossviz.base import cache
+from lossviz.base import files, grids
 
 AXES = ("xdirection", "ydirection")
 COORDINATES = ("xcoordinates", "ycoordinates")
 UNFINISHED = -1.0  # the reference's marker of a point not computed yet
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write bytes through a temporary file in the same folder and os.replace (kill -9 safe), mode 0666 & ~umask."""
-    cache.write_atomic(path, payload)  # temp file + fsync + os.replace; mkstemp leaves mode 0600
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def _h5_bytes(write) -> bytes:
@@ -93,7 +84,7 @@ def save_directions(path: str | Path, directions: Sequence[Mapping[str, torch.Te
             for key, value in meta.items():
                 group.attrs[key] = value
 
-    write_atomic(Path(path), _h5_bytes(write))
+    files.write_bytes(path, _h5_bytes(write))
 
 
 def direction_attrs(path: str | Path) -> list[dict[str, Any]]:
@@ -155,7 +146,7 @@ class Surface:
     @property
     def shape(self) -> tuple[int, ...]:
         """(len(x),) for 1D, (len(y), len(x)) for 2D."""
-        return grid_shape(self.xcoordinates, self.ycoordinates)
+        return grids.shape(self.xcoordinates, self.ycoordinates)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -174,11 +165,6 @@ class Surface:
         return [(float(self.xcoordinates[i]), float(self.ycoordinates[j])) for j, i in zip(*np.nonzero(bad))]
 
 
-def grid_shape(xs: np.ndarray, ys: np.ndarray | None) -> tuple[int, ...]:
-    """(len(x),) for 1D, (len(y), len(x)) for 2D, the np.meshgrid(x, y) layout."""
-    return (len(xs),) if ys is None else (len(ys), len(xs))
-
-
 def empty_surface(xs: Sequence[float], ys: Sequence[float] | None, names: Sequence[str],
                   attrs: Mapping[str, Any] | None = None, dir_file: str = "") -> Surface:
     """A surface with every value at the reference's unfinished marker -1 and nothing done."""
@@ -187,7 +173,7 @@ def empty_surface(xs: Sequence[float], ys: Sequence[float] | None, names: Sequen
     for axis, coords in (("xs", xs), ("ys", ys)):
         if coords is not None and (coords.ndim != 1 or len(coords) == 0 or not np.isfinite(coords).all()):
             raise ValueError(f"{axis} must be a non-empty 1-D sequence of finite coordinates")
-    shape = grid_shape(xs, ys)
+    shape = grids.shape(xs, ys)
     values = {name: np.full(shape, UNFINISHED) for name in names}
     return Surface(xs, ys, values, np.zeros(shape, dtype=bool), dict(attrs or {}), dir_file)
 
@@ -205,7 +191,7 @@ def save_surface(path: str | Path, surface: Surface) -> None:
         for key, value in surface.attrs.items():
             f.attrs[key] = value
 
-    write_atomic(Path(path), _h5_bytes(write))
+    files.write_bytes(path, _h5_bytes(write))
 
 
 def load_surface(path: str | Path) -> Surface:
@@ -220,7 +206,7 @@ def load_surface(path: str | Path) -> Surface:
             raise ValueError(f"{path} is not a surface file: it has no 'xcoordinates' dataset")
         xs = np.asarray(f["xcoordinates"][()], dtype=np.float64)
         ys = np.asarray(f["ycoordinates"][()], dtype=np.float64) if "ycoordinates" in f else None
-        shape = grid_shape(xs, ys)
+        shape = grids.shape(xs, ys)
         values = {}
         for name in f:
             if name in (*COORDINATES, "done", "dir_file") or not isinstance(f[name], h5py.Dataset):

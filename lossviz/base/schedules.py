@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KINDS = ("constant", "step", "cosine", "snapshot", "fge")
 STEP_MILESTONES = (0.5, 0.75, 0.92)  # Li et al.'s reference code: lr x 0.1 at 50%, 75% and 92% of the epochs
@@ -58,9 +58,7 @@ class Schedule:
     cycles: int = 1  # snapshot: number of cycles M
     cycle_epochs: float = 2.0  # fge: cycle length c in epochs
     lr2: float = 0.0005  # fge: the learning rate in the middle of a cycle
-    # step: the fractions of training after which the lr drops 10x; at the default it stays out of cache keys, so
-    # runs cached before this field existed keep their keys
-    milestones: tuple[float, ...] = field(default=STEP_MILESTONES, metadata={"key_omits_default": True})
+    milestones: tuple[float, ...] = STEP_MILESTONES  # step: the fractions of training after which the lr drops 10x
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

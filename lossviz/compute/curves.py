@@ -10,7 +10,6 @@ every evaluated point gets its BN statistics recomputed with a pass over the tra
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from lossviz.base.directions import Weights
-from lossviz.base import cache, data, directions, io, models, folders
+from lossviz.base import cache, data, directions, io, folders
 from lossviz.base import precision as precisions
 from lossviz.base.precision import autocast
 from lossviz.compute import surface, train
@@ -208,12 +207,11 @@ def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str
     theta1 = train.train(run1, root, cache_dir, device, progress).state
     theta2 = train.train(run2, root, cache_dir, device, progress).state
     split, _ = train.splits(run1, root)
-    model = models.get(run1.model, data.NUM_CLASSES[run1.dataset])
+    model = train.network(run1)
     fingerprint = data.fingerprint(split)
     key = cache.key("curve", run1, run2, config, fingerprint, torch.device(device).type)
-    curve = cache.cached(f"curve-{run1.model}", key,
-                         lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
-    return dataclasses.replace(curve, log=tuple(train.percent_log(curve.log)))
+    return cache.cached(f"curve-{run1.model}", key,
+                        lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
 
 
 # ---- evaluation along t ------------------------------------------------------------------------------
@@ -438,25 +436,40 @@ def grid(anchors: Sequence[tuple[float, float]], points: int = 21,
     return np.linspace(lo[0], hi[0], points), np.linspace(lo[1], hi[1], points)
 
 
+@dataclass(frozen=True)
+class PlaneRequest:
+    """The loss on a `Plane` through three networks (sha256 of its origin and axes, and of the network's other
+    buffers), on the grid `xs` by `ys`, over `sample` with BN recomputed at every point, in `precision`."""
+
+    plane: tuple[str, str, str]
+    buffers: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    sample: Sample
+    precision: str = "fp32"
+    device: str = "cpu"
+
+
 def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, margin: float = 0.2, *,
                   precision: str = "fp32", root: str | Path | None = None, out_dir: str | Path | None = None,
                   device: str | torch.device = "cpu", progress: bool = False) -> io.Surface:
     """Loss and accuracy (%) on a points x points grid over the plane, covering its anchors plus `margin`
     (Garipov et al. Fig. 1), BN statistics recomputed at every point on the sample's training images.
 
-    Computed into a resumable HDF5 file under `out_dir` named after everything that determines it
-    (`surface.compute_file`); `z[j, i]` is the value at `(xcoordinates[i], ycoordinates[j])`.
+    Computed into a resumable HDF5 file under `out_dir` named after its `PlaneRequest` (`surface.compute_file`);
+    `z[j, i]` is the value at `(xcoordinates[i], ycoordinates[j])`.
     """
     xs, ys = grid(p.anchors, points, margin)
     net = copy.deepcopy(model).to(device)  # the caller's model stays where it is
-    buffers = dict(net.named_buffers())
-    spec = {"plane": [directions.fingerprint(t) for t in (p.origin, p.u, p.v)],
-            "buffers": directions.fingerprint(buffers), "xs": xs.tolist(), "ys": ys.tolist(), "sample": sample}
-    if precision != "fp32":  # fp32 files keep the names they had
-        spec["precision"] = precision
+    request = PlaneRequest(tuple(directions.fingerprint(t) for t in (p.origin, p.u, p.v)),
+                           directions.fingerprint(dict(net.named_buffers())), tuple(xs.tolist()), tuple(ys.tolist()),
+                           sample, precision, torch.device(device).type)
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
-    out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', spec)[:16]}.h5"
+    out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', request)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
-    return surface.compute_file(out, net, theta, axes, xs, ys, data=sample.batches(root), bn="recompute",
-                                precision=precision, request={"sample": repr(sample)}, progress=progress, log=None)
+    evaluation = surface.Evaluation(bn="recompute", precision=precision, batch_size=sample.batch_size)
+    wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation, cache.text(request))
+    return surface.compute_file(out, wanted, theta, axes,
+                                lambda: surface.evaluator(net, sample.batches(root), bn="recompute", precision=precision),
+                                saving=surface.Saving(progress=progress), log=None)

@@ -27,7 +27,7 @@ from typing import Protocol, Sequence
 import torch
 from torch import nn
 
-from lossviz.base import cache, data, directions, models, papers
+from lossviz.base import cache, data, directions
 from lossviz.base.batchnorm import recompute_bn
 from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
@@ -270,17 +270,10 @@ def disagreement(p: torch.Tensor, q: torch.Tensor) -> float:
     return 100.0 * (p.argmax(1) != q.argmax(1)).double().mean().item()
 
 
-def binomial_se(error_pct: float, n: int) -> float:
-    """Standard error (percentage points) of a test error measured on n images: 100 sqrt(p (1 - p) / n)."""
-    if n < 1 or not 0.0 <= error_pct <= 100.0:
-        raise ValueError(f"n={n} must be >= 1 and error_pct={error_pct} a percentage in 0..100")
-    p = error_pct / 100.0
-    return 100.0 * math.sqrt(p * (1.0 - p) / n)
-
-
 def parameter_names(config: TrainConfig) -> list[str]:
     """The names of the trainable parameters of a run's network (BN statistics and other buffers left out)."""
-    return [k for k, _ in models.get(config.model, data.NUM_CLASSES[config.dataset]).named_parameters()]
+    with torch.device("meta"):  # names only: nothing allocated or initialized
+        return [k for k, _ in train.network(config, device="meta").named_parameters()]
 
 
 def distance(theta1: Weights, theta2: Weights, names: Sequence[str]) -> float:
@@ -324,17 +317,14 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
     out = []
     for epoch, state in zip(run.members, states):
         def compute(state: Weights = state) -> Member:
-            model = models.get(run.config.model, data.NUM_CLASSES[run.config.dataset])
-            model.load_state_dict(state)
-            model.to(device)
+            model = train.network(run.config, state, device)
             if run.recompute_bn:
                 recompute_bn(model, data.batches(train_split, run.config.batch_size, device=device))
             loss, acc = train.minimizer_loss(model, train_split, device)
             probs = probabilities(model, test_split, device=device, precision=run.config.precision)
             return Member(probs, loss, 100.0 - acc)
 
-        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type,
-                        "train loss fp32")  # entries before this tag held the loss at the run's precision
+        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
     return out
 
@@ -431,110 +421,3 @@ def table(settings: Settings, root: str | Path | None = None, cache_dir: str | P
                     rows.append(Row(model, dataset, method, k, statistics.mean(errors) if errors else None,
                                     std, len(errors), found[0].test_images if found else 0, worst))
     return rows
-
-
-# Garipov et al. 2018, Table 1 (`lossviz.base.papers`): test error (%) per (dataset, model, method) at
-# (1B, 2B, 3B), each cell (mean, std); the paper prints a std only at 1B.
-PAPER_TABLE1: dict[tuple[str, str, str], tuple[tuple[float, float | None], ...]] = {
-    (c.dataset, c.model, c.method): ((c.err_1B, c.std_1B), (c.err_2B, None), (c.err_3B, None))
-    for c in papers.garipov2018()
-}
-
-# github.com/timgaripov/dnn-mode-connectivity README, "Test accuracy (%) of FGE and ensembling of
-# independently trained networks (Ind) on CIFAR-100", budget 200 epochs; accuracies as printed there.
-README_CIFAR100_ACCURACY_PCT: dict[tuple[str, str], tuple[tuple[float, float | None], ...]] = {
-    ("vgg16", "ind"): ((72.5, 0.1), (74.8, None), (75.6, None)),
-    ("vgg16", "fge"): ((74.6, 0.1), (76.1, None), (76.6, None)),
-    ("preresnet164", "ind"): ((78.4, 0.1), (80.5, None), (81.6, None)),
-    ("preresnet164", "fge"): ((80.3, 0.2), (81.3, None), (81.7, None)),
-    ("wrn28_10", "ind"): ((80.8, 0.3), (82.4, None), (83.0, None)),
-    ("wrn28_10", "fge"): ((82.3, 0.2), (82.9, None), (83.2, None)),
-}
-REFERENCES = ("paper", "readme")
-
-
-def reference(dataset: str, model: str, method: str, budget: int,
-              source: str = "paper") -> tuple[float, float | None] | None:
-    """Published test error (%) of a Table 1 cell: from the paper, or the reference code's README."""
-    if source not in REFERENCES:
-        raise ValueError(f"source={source!r} is not known; valid choices: {', '.join(REFERENCES)}")
-    if not 1 <= budget <= 3:
-        return None
-    if source == "paper":
-        cells = PAPER_TABLE1.get((dataset, model, method))
-        return cells[budget - 1] if cells else None
-    cells = README_CIFAR100_ACCURACY_PCT.get((model, method)) if dataset == "cifar100" else None
-    if cells is None:
-        return None
-    accuracy, std = cells[budget - 1]
-    return round(100.0 - accuracy, 2), std
-
-
-def paper_ranking(dataset: str, model: str, budget: int) -> tuple[str, ...]:
-    """The methods of one dataset, network and budget in the paper's Table 1, best (lowest error) first."""
-    cells = {m: reference(dataset, model, m, budget) for m in METHODS}
-    if any(c is None for c in cells.values()):
-        valid = sorted({(d, m) for d, m, _ in PAPER_TABLE1})
-        raise ValueError(f"(dataset, model, budget)=({dataset!r}, {model!r}, {budget}) is not in Table 1; "
-                         f"valid (dataset, model): {valid}, budgets 1..3")
-    return tuple(sorted(METHODS, key=lambda m: cells[m][0]))
-
-
-def paper_wins(better: str, worse: str, budget: int, dataset: str | None = None) -> list[tuple[str, str]]:
-    """The (dataset, model) cells of Table 1 at `budget` where method `better` has a lower error than `worse`."""
-    check_method(better)
-    check_method(worse)
-    return [(d, m) for d, m, method in PAPER_TABLE1 if method == better and (dataset is None or d == dataset)
-            and reference(d, m, better, budget)[0] < reference(d, m, worse, budget)[0]]
-
-
-def _cell(value: float | None, std: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.2f}" + (f"±{std:.2f}" if std is not None else "")
-
-
-def _layout(title: str, header: list[str], lines: list[list[str]]) -> str:
-    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(len(header))]
-    return "\n".join([title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip()
-                                for line in [header, *lines]])
-
-
-def _method_name(method: str) -> str:
-    return method.upper() if method != "ind" else "Ind"
-
-
-def format_table(rows: Sequence[Row]) -> str:
-    """Our Table 1: a line per model and method, a column per dataset and budget (mean±std over seeds at 1B)."""
-    datasets = list(dict.fromkeys(r.dataset for r in rows))
-    budgets = sorted({r.budget for r in rows})
-    cells = {(r.dataset, r.model, r.method, r.budget): r for r in rows}
-    header = ["DNN", "method"] + [f"{d} {k}B" for d in datasets for k in budgets]
-    lines = []
-    for model in dict.fromkeys(r.model for r in rows):
-        for method in dict.fromkeys(r.method for r in rows if r.model == model):
-            line = [models.display_name(model), _method_name(method)]
-            for d in datasets:
-                for k in budgets:
-                    r = cells.get((d, model, method, k))
-                    line.append(_cell(r.error, r.std) if r else "—")
-            lines.append(line)
-    images = sorted({r.test_images for r in rows if r.test_images})
-    where = f" on {', '.join(f'{n:,}' for n in images)} test images" if images else ""
-    return _layout(f"Test error (%), this run{where}", header, lines)
-
-
-def format_paper_table(datasets: Sequence[str] = ("cifar100", "cifar10")) -> str:
-    """Garipov et al. 2018 Table 1 as printed in the paper (test error %, std at 1B), from `lossviz.base.papers`."""
-    known = list(dict.fromkeys(d for d, _, _ in PAPER_TABLE1))
-    for d in datasets:
-        if d not in known:
-            raise ValueError(f"dataset={d!r} is not in Table 1; valid choices: {', '.join(known)}")
-    header = ["DNN (budget B)", "method"] + [f"{d} {k}B" for d in datasets for k in BUDGETS]
-    budget_of = {c.model: c.budget_epochs for c in papers.garipov2018()}
-    lines = []
-    for model in dict.fromkeys(m for _, m, _ in PAPER_TABLE1):
-        for method in METHODS:
-            lines.append([f"{models.display_name(model)} ({budget_of[model]})", _method_name(method)]
-                         + [_cell(*reference(d, model, method, k)) for d in datasets for k in BUDGETS])
-    return _layout(f"Test error (%), {papers.SOURCES['garipov2018_table1']}", header, lines)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -21,7 +19,6 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp
 
 from lossviz.base.directions import Weights
-from lossviz.compute import surface
 
 PARAMS = ("all", "matrices")  # "matrices": the reference's tensors with dim > 1 (no biases, no BN)
 METHODS = ("cached", "reverse", "forward")  # see `operator`
@@ -93,24 +90,6 @@ class Density:
     nodes: np.ndarray
     weights: np.ndarray
     hvps: int
-
-
-@dataclass(frozen=True)
-class EigenMap:
-    """lambda_min/lambda_max at theta + xs[i] delta + ys[j] eta, as arrays z[j, i] of shape (len(ys), len(xs)):
-    row j is ys[j], column i is xs[i], as `np.meshgrid(xs, ys)`, `lossviz.base.io.Surface` and the reference files."""
-
-    xs: np.ndarray
-    ys: np.ndarray
-    lambda_min: np.ndarray
-    lambda_max: np.ndarray
-    converged: np.ndarray
-    hvps: int
-
-    @property
-    def ratio(self) -> np.ndarray:
-        """|lambda_min / lambda_max| at each grid point (Li et al. Fig. 7)."""
-        return ratio(self.lambda_min, self.lambda_max)
 
 
 def ratio(lambda_min: float | np.ndarray, lambda_max: float | np.ndarray) -> float | np.ndarray:
@@ -325,7 +304,7 @@ def _converged(alpha: list[float], beta: list[float], picks: Callable[[np.ndarra
     return bool(np.all(res[idx] <= tol * np.maximum(np.abs(theta[idx]), floor * np.abs(theta).max())))
 
 
-def _check_tolerances(tol: float, max_steps: int, floor: float) -> None:
+def check_tolerances(tol: float, max_steps: int, floor: float) -> None:
     """ValueError unless tol > 0, max_steps >= 1 and floor >= 0."""
     _check(tol=tol, max_steps=max_steps)
     if not floor >= 0:
@@ -342,7 +321,7 @@ def extremes(op: Operator, tol: float = 1e-3, max_steps: int = 300, seed: int = 
     `start` (a warm start, e.g. `warm_start(previous.vectors)` of a neighbouring point) replaces the seeded
     random start vector; the result holds the Ritz vectors of both ends for the next point.
     """
-    _check_tolerances(tol, max_steps, floor)
+    check_tolerances(tol, max_steps, floor)
     if start is not None and start.shape != (op.dim,):
         raise ValueError(f"start has shape {tuple(start.shape)}; the operator needs ({op.dim},)")
     picks = lambda theta: np.array([0, len(theta) - 1])  # noqa: E731 - Ritz values come sorted ascending
@@ -374,7 +353,7 @@ def top_k(op: Operator, k: int = 1, which: str = "largest", tol: float = 1e-3, m
     A single start vector sees each distinct eigenvalue once: an exactly repeated eigenvalue appears once.
     """
     _check(k=k)
-    _check_tolerances(tol, max_steps, floor)
+    check_tolerances(tol, max_steps, floor)
     if which not in WHICH:
         raise ValueError(f"which={which!r} is not known; valid choices: {', '.join(WHICH)}")
     if k > op.dim:
@@ -427,84 +406,3 @@ def density(op: Operator, runs: int = 10, steps: int = 80, sigma: float | None =
     grid = np.linspace(lo - 5 * sigma, hi + 5 * sigma, points)
     bumps = np.exp(-0.5 * ((grid[:, None] - nodes[used][None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     return Density(grid, bumps @ weights[used] / runs, nodes, weights, hvps)
-
-
-# ------------------------------------------------------------------------------------------------ surfaces
-
-
-def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Tensor], delta: Mapping[str, Tensor],
-              eta: Mapping[str, Tensor], xs: Sequence[float], ys: Sequence[float], params: str = "all",
-              tol: float = 1e-2, max_steps: int = 100, seed: int = 0, floor: float = 1e-2,
-              loss: Loss = F.cross_entropy, method: str = "cached") -> EigenMap:
-    """lambda_min, lambda_max at theta + alpha delta + beta eta for alpha in xs, beta in ys (Li et al. Fig. 7).
-
-    Each point is one `extremes` run on a fresh `operator`; the default floor resolves the ratio to ~tol
-    relative where it is above 1e-2 and to ~1e-4 absolute below (convex regions, where lambda_min ~ 0).
-    """
-    if set(delta) != set(eta) or not set(delta) <= set(theta):
-        raise ValueError("delta and eta must have the same keys, all of them keys of theta")
-    data = list(batches)
-    shape = (len(ys), len(xs))  # z[j, i], as np.meshgrid(xs, ys)
-    lo, hi, ok = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
-    hvps = 0
-    for j, b in enumerate(ys):
-        for i, a in enumerate(xs):
-            point = {**theta, **{k: theta[k] + a * delta[k] + b * eta[k] for k in delta}}
-            e = extremes(operator(model, data, point, params, loss, method), tol, max_steps, seed, floor)
-            lo[j, i], hi[j, i], ok[j, i] = e.lambda_min, e.lambda_max, e.converged
-            hvps += e.hvps
-    return EigenMap(np.asarray(xs, float), np.asarray(ys, float), lo, hi, ok, hvps)
-
-
-# the arrays of an eigenvalue-map file (reference: min/max_eig), with the cost of each point
-EIGEN_NAMES = ("min_eig", "max_eig", "converged", "hvps", "seconds")
-
-
-def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, Tensor],
-                   directions: Sequence[Mapping[str, Tensor]], xs: Sequence[float], ys: Sequence[float] | None,
-                   batches: Iterable[Batch], *, params: str = "all", tol: float = 1e-2, max_steps: int = 100,
-                   seed: int = 0, floor: float = 1e-2, loss: Loss = F.cross_entropy, method: str = "cached",
-                   warm: bool = False,
-                   request: Mapping[str, str | int | float] | None = None, dir_file: str = "", resume: bool = True,
-                   save_every: int = 0, save_seconds: float = 30.0, progress: bool = True,
-                   log: Callable[[str], None] | None = print, on_start: Callable[[], None] | None = None) :
-    """`eigen_map` into a resumable surface file `out` (`lossviz.compute.surface.compute_file`): arrays `min_eig`,
-    `max_eig` (Li et al. Fig. 7, the reference's names), `converged` (1.0 where Lanczos met `tol`), and the cost of
-    each point: `hvps` (Hessian-vector products) and `seconds` (wall time, operator set-up included).
-
-    Atomic rewrites, resuming and torch.distributed sharding are those of `compute_file`; a file made with
-    other Lanczos settings, parameters or data (put a data fingerprint in `request`) is refused. `batches`
-    are read only when points remain. `warm` starts each point's Lanczos run from the previous point's end
-    Ritz vectors (`warm_start`; points go row by row, so the previous one is a neighbour), which changes the
-    result within `tol` and makes it depend on the order the points are computed in (a resumed file too).
-    """
-    if params not in PARAMS:
-        raise ValueError(f"params={params!r} is not known; valid choices: {', '.join(PARAMS)}")
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(METHODS)}")
-    _check_tolerances(tol, max_steps, floor)
-    settings = {"quantity": "hessian_extremes", "params": params, "tol": float(tol), "max_steps": int(max_steps),
-                "lanczos_seed": int(seed), "floor": float(floor), **({"warm_start": 1} if warm else {})}
-    clash = sorted(set(settings) & set(request or {}))
-    if clash:
-        raise ValueError(f"request keys {clash} are reserved for the Lanczos settings")
-    cache: list[Batch] = []
-    previous: list[Tensor] = []  # the last point's end Ritz vectors, with `warm`
-
-    def values(point: Weights) -> dict[str, float]:
-        if not cache:
-            device = next(iter(point.values())).device
-            cache.extend((x.to(device), y.to(device)) for x, y in batches)
-            if not cache:
-                raise ValueError("batches is empty; pass at least one (x, y) batch")
-        start = time.perf_counter()
-        op = operator(model, cache, point, params, loss, method)
-        e = extremes(op, tol, max_steps, seed, floor, start=warm_start(previous[0], seed) if previous else None)
-        if warm:
-            previous[:] = [e.vectors]
-        return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged),
-                "hvps": float(e.hvps), "seconds": time.perf_counter() - start}
-
-    return surface.compute_file(out, model, theta, directions, xs, ys, loss_fn=loss,
-                                request={**settings, **(request or {})}, dir_file=dir_file, resume=resume, save_every=save_every, save_seconds=save_seconds,
-                                progress=progress, log=log, point_values=values, names=EIGEN_NAMES, on_start=on_start)

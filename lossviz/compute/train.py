@@ -80,26 +80,28 @@ class TrainResult:
         """Test error in percent after the last epoch."""
         return 100.0 - self.log[-1]["test_acc_pct"]
 
-    def model(self, device: str | torch.device = "cpu") -> nn.Module:
-        """A fresh registry model holding the final weights, in eval mode."""
-        net = models.get(self.config.model, data.NUM_CLASSES[self.config.dataset])
-        net.load_state_dict(self.state)
-        return net.to(device).eval()
+    def model(self, device: str | torch.device = "cpu", epoch: float | None = None) -> nn.Module:
+        """The run's network holding its final weights (or its checkpoint at `epoch`), on `device`, in eval mode."""
+        if epoch is not None and float(epoch) not in self.checkpoints:
+            raise ValueError(f"epoch={epoch} is not a checkpoint of the run; valid choices: {sorted(self.checkpoints)}")
+        return network(self.config, self.state if epoch is None else self.checkpoints[float(epoch)], device).eval()
 
 
-def evaluate(model: nn.Module, split: data.Split, batch_size: int | None = None, precision: str = "fp32",
-             device: str | torch.device = "cpu") -> tuple[float, float]:
-    """Mean cross-entropy and accuracy in % of `model` (BN running statistics as they are) on a split:
-    `surface.evaluate` over the split's batches (batch size: fast for `device`). `model` is not changed."""
-    batch_size = batch_size or data.eval_batch_size(device)
-    return surface.evaluate(model, None, data.batches(split, batch_size, device=device), precision=precision)
+def network(config: TrainConfig, state: Weights | None = None, device: str | torch.device = "cpu") -> nn.Module:
+    """The registry network a run trains (freshly initialized, or holding `state`), on `device`: the one place a
+    network is built for a run."""
+    net = models.get(config.model, data.NUM_CLASSES[config.dataset])
+    if state is not None:
+        net.load_state_dict(state)
+    return net.to(device)
 
 
-def percent_log(log: list[dict] | tuple[dict, ...]) -> list[dict]:
-    """A training log with its accuracies in percent: entries cached before the unit was percent held
-    `train_acc`/`test_acc` as fractions; they are read as `train_acc_pct`/`test_acc_pct` (x 100)."""
-    return [{(f"{k}_pct" if k in ("train_acc", "test_acc") else k): (100.0 * v if k in ("train_acc", "test_acc") else v)
-             for k, v in entry.items()} for entry in log]
+def split_loss(model: nn.Module, split: data.Split, precision: str = "fp32",
+               device: str | torch.device = "cpu") -> tuple[float, float]:
+    """Mean cross-entropy and accuracy in % of `model` (eval mode, BN running statistics as they are) on a split,
+    at the evaluation batch size of `device` (`surface.evaluate`); `model` is not changed."""
+    return surface.evaluate(model, None, data.batches(split, data.eval_batch_size(device), device=device),
+                            precision=precision)
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -163,7 +165,7 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
                 checkpoints[float(wanted[i])] = _cpu_state(model)
         entry = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc_pct": 100.0 * correct / seen}
         if epoch in measured:
-            entry["test_loss"], entry["test_acc_pct"] = evaluate(model, test, precision=config.precision, device=device)
+            entry["test_loss"], entry["test_acc_pct"] = split_loss(model, test, config.precision, device)
         log.append({**entry, "seconds": time.perf_counter() - start})
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}",
                         **({"test_acc": f"{entry['test_acc_pct']:.1f}%"} if "test_acc_pct" in entry else {}))
@@ -180,7 +182,7 @@ def splits(config: TrainConfig, root: str | Path | None = None) -> tuple[data.Sp
 def initial_model(config: TrainConfig) -> nn.Module:
     """The freshly initialized network a run starts from (seeded by the run's seed; before any `init` weights)."""
     torch.manual_seed(config.seed)
-    return models.get(config.model, data.NUM_CLASSES[config.dataset])
+    return network(config)
 
 
 def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | Path | None = None,
@@ -203,22 +205,20 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
         checkpoints, log = fit(model, train_split, test_split, config, device, progress, test_every)
         return TrainResult(config, _cpu_state(model), checkpoints, log)
 
-    result = cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)
-    return dataclasses.replace(result, log=percent_log(result.log))
+    return cache.cached(f"train-{config.model}", cache_key, compute, cache_dir)
 
 
 def minimizer_loss(model: nn.Module, split: data.Split, device: str | torch.device = "cpu") -> tuple[float, float]:
     """The course's minimizer criterion: cross-entropy (and accuracy in %) of `model` on the images it was trained
     on, in eval mode, without augmentation, in fp32 whatever the run's precision; a "minimizer" has <= 0.10."""
-    return evaluate(model, split, precision="fp32", device=device)
+    return split_loss(model, split, "fp32", device)
 
 
 def final_train_loss(result: TrainResult, epoch: float | None = None, root: str | Path | None = None,
-                     device: str | torch.device = "cpu") -> float:
-    """`minimizer_loss` of the run's final weights (or its checkpoint at `epoch`) on its training images."""
-    if epoch is not None and float(epoch) not in result.checkpoints:
-        raise ValueError(f"epoch={epoch} is not a checkpoint of the run; valid choices: {sorted(result.checkpoints)}")
-    net = models.get(result.config.model, data.NUM_CLASSES[result.config.dataset])
-    net.load_state_dict(result.state if epoch is None else result.checkpoints[float(epoch)])
+                     cache_dir: str | Path | None = None, device: str | torch.device = "cpu") -> float:
+    """`minimizer_loss` of the run's final weights (or its checkpoint at `epoch`) on its training images, cached
+    under the run, the epoch, the images' sha256 and the device type."""
     train_split, _ = splits(result.config, root)
-    return minimizer_loss(net.to(device), train_split, device)[0]
+    key = cache.key("final_train_loss", result.config, epoch, train_split.sha256, torch.device(device).type)
+    return cache.cached(f"train-loss-{result.config.model}", key,
+                        lambda: minimizer_loss(result.model(device, epoch), train_split, device)[0], cache_dir)

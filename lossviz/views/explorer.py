@@ -19,10 +19,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lossviz.base import io
-from lossviz.base.folders import STATIC_ENV
 from lossviz.views import plot
 
 KINDS = ("1d", "contour", "3d")
+
+STATIC_ENV = "LOSSVIZ_STATIC"  # "1": notebooks run unattended (runner, publish, tests) and show static figures
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def write_vtp(path: str | os.PathLike, x, y, z, *, zmax: float | None = None, lo
     ET.SubElement(polys, "DataArray", type="Int64", Name="offsets", format="ascii").text = \
         _ascii(3 * np.arange(1, len(tri) + 1), "%d")
     ET.indent(root, space="  ")
-    return _write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    return files.write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def write_path_vtp(path: str | os.PathLike, xyz) -> Path:
@@ -103,14 +103,7 @@ def write_path_vtp(path: str | os.PathLike, xyz) -> Path:
         _ascii(np.arange(len(pts)), "%d")
     ET.SubElement(lines, "DataArray", type="Int64", Name="offsets", format="ascii").text = _ascii(np.array([len(pts)]), "%d")
     ET.indent(root, space="  ")
-    return _write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write bytes to a temp file beside path, then os.replace it into place."""
-    with files.atomic(path) as tmp:
-        tmp.write_bytes(data)
-    return path
+    return files.write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def stem(label: str) -> str:

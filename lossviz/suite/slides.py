@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lossviz.base import folders
-from lossviz.course.report import RESULTS_PREFIX
+from lossviz.course.records import RESULTS_PREFIX
 
 if TYPE_CHECKING:
     from nbconvert import HTMLExporter
@@ -165,9 +165,7 @@ def slide_types(nb: dict) -> list[str]:
         follower = cells[index + 1] if index + 1 < len(cells) else {}
         introduces = (cell.get("cell_type") == "markdown" and follower.get("cell_type") == "code"
                       and not _hidden(follower))
-        needed, shows_figure = lines, is_figure
-        if introduces:  # text introducing an output stays with it
-            needed, shows_figure = lines + _size(follower)[0], _size(follower)[1]
+        needed = lines + (_size(follower)[0] if introduces else 0)  # text introducing an output stays with it
         if index == 0 or cell.get("cell_type") == "markdown" and _heading(source):
             kind, used, figure = "slide", lines, is_figure
         elif used + needed <= MAX_LINES and not figure:  # a figure fills the rest of its slide
@@ -362,7 +360,7 @@ def build(notebooks: list[Path], out_dir: Path, code: str = "tagged", web: Path 
     """Decks of the notebooks in `out_dir`, with reveal.js and MathJax copied beside them and an index."""
     import nbformat
 
-    from lossviz.course.report import overview
+    from lossviz.suite.report import overview
 
     _check_code(code)
     if not notebooks:
@@ -410,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         for notebook in args.notebooks:
             print(f"{notebook}: {'marked' if mark_file(notebook, args.force) else 'unchanged'}")
         return 0
-    from lossviz.course.report import notebooks
+    from lossviz.suite.report import notebooks
 
     found = notebooks(args.folder)
     decks = build(found, args.out or args.folder / "slides", args.code)

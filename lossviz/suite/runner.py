@@ -5,13 +5,13 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from lossviz.base import errors
 from lossviz.course import profiles
-from lossviz.base.folders import STATIC_ENV
-from lossviz.course.report import NotebookRun, index_page, key_results, notebooks, overview
+from lossviz.views.explorer import STATIC_ENV
+from lossviz.suite.report import NotebookRun, index_page, key_results, notebooks, overview
 
 SLIDES_DIR = "slides"  # the decks of a run, beside its index page
 
@@ -53,7 +53,7 @@ def render_html(notebook: Path) -> None:
     """Write an HTML rendering beside an executed notebook; it needs no network (MathJax from slides/)."""
     import nbformat
 
-    from lossviz.course import slides
+    from lossviz.suite import slides
 
     mathjax = f"{SLIDES_DIR}/{slides.MATHJAX}" if not slides.missing_assets() else ""
     body = slides.page_html(nbformat.read(str(notebook), as_version=4), mathjax_url=mathjax)
@@ -62,7 +62,7 @@ def render_html(notebook: Path) -> None:
 
 def build_decks(runs: list[NotebookRun], out_dir: Path) -> list[NotebookRun]:
     """Slide decks of the executed notebooks in out_dir/slides (when reveal.js is installed), noted in the runs."""
-    from lossviz.course import slides
+    from lossviz.suite import slides
 
     missing = slides.missing_assets()
     if missing:

@@ -1,4 +1,4 @@
-"""Key numbers recorded by notebooks, the outcome of each executed notebook, and the HTML index of a run."""
+"""The key numbers an executed notebook recorded, the outcome of each executed notebook, and the HTML index of a run."""
 from __future__ import annotations
 
 import html
@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 from dataclasses import dataclass
 
-RESULTS_PREFIX = "LOSSVIZ_RESULT "  # notebooks print key numbers as `LOSSVIZ_RESULT {"name": value}`
+from lossviz.course.records import RESULTS_PREFIX
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,8 @@ def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]*_*.ipynb") if re.fullmatch(r"\d\d[a-z]?_\w+", p.stem))
 
 
-def record(**numbers: float | int | str) -> dict:
-    """Print key numbers in a line the runner and the tests can find; return them."""
-    print(RESULTS_PREFIX + json.dumps(numbers, sort_keys=True))
-    return numbers
-
-
 def key_results(notebook: Path) -> dict:
-    """The key numbers a notebook recorded with `record` (in its outputs)."""
+    """The key numbers a notebook recorded with `lossviz.course.records.record` (in its outputs)."""
     import nbformat
 
     found: dict = {}

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from lossviz.base import errors, files, folders
-from lossviz.course import runner
-from lossviz.base.folders import STATIC_ENV
+from lossviz.suite import runner
+from lossviz.views.explorer import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
@@ -98,9 +98,7 @@ def copy_figures(source: Path, target: Path, names: tuple[str, ...] = README_FIG
         raise ValueError(f"source={str(source)!r} lacks {', '.join(missing)}: run the notebooks first")
     copied = []
     for name in names:
-        with files.atomic(target / name) as tmp:
-            tmp.write_bytes((source / name).read_bytes())
-        copied.append(target / name)
+        copied.append(files.write_bytes(target / name, (source / name).read_bytes()))
     return copied
 
 

@@ -23,17 +23,17 @@ $(WEB_STAMP): web/package.json
 	touch $(WEB_STAMP)
 
 run: $(STAMP) $(WEB_STAMP)
-	$(PY) -m lossviz.course.runner --profile $(PROFILE)
+	$(PY) -m lossviz.suite.runner --profile $(PROFILE)
 
 # re-execute notebooks/ in place at the quick profile, so the committed notebooks show real outputs
 publish: $(STAMP)
-	$(PY) -m lossviz.course.publish
+	$(PY) -m lossviz.suite.publish
 
 # decks of the published notebooks into runs/published/slides, and of the run at PROFILE (if it was run)
 slides: $(STAMP) $(WEB_STAMP)
-	$(PY) -m lossviz.course.slides build notebooks --out runs/published/slides
+	$(PY) -m lossviz.suite.slides build notebooks --out runs/published/slides
 	@if ls runs/$(PROFILE)/[0-9][0-9]*_*.ipynb >/dev/null 2>&1; then \
-		$(PY) -m lossviz.course.slides build runs/$(PROFILE); \
+		$(PY) -m lossviz.suite.slides build runs/$(PROFILE); \
 	else echo "no executed notebooks in runs/$(PROFILE): 'make run PROFILE=$(PROFILE)' builds them and their decks"; fi
 
 # the house plan first (ARCHITECTURE.md, .importlinter): no module imports one from a higher layer

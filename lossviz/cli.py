@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> io.Surface:
             io.save_directions(dir_file, cpu_found, dir_attrs)
             log(f"directions written to {dir_file}")
 
-    context = cache.text({"model": args.model, "data": args.data, "kind": kind})
+    context = {"model": args.model, "data": args.data, "kind": kind}
     batch_size = args.batch_size or data.eval_batch_size(device)
     batches = {name: data.batches(split, batch_size, device=device) for name, split in chosen.items()}
     saving = surface.Saving(every=args.save_every, seconds=args.save_seconds, progress=not args.no_progress)

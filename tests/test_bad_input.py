@@ -206,13 +206,13 @@ def course(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("module", ["lossviz.course.runner", "lossviz.course.publish"])
+@pytest.mark.parametrize("module", ["lossviz.suite.runner", "lossviz.suite.publish"])
 @pytest.mark.parametrize("args, message", [
     (["--only", "99"], "only=['99'] matches no notebook in 'notebooks'; valid choices: 00_intro"),
     (["--notebooks", "/nonexistent"], "notebook folder '/nonexistent' does not exist"),
 ])
 def test_bad_notebook_selection(course, module, args, message):
-    extra = ["--profile", "smoke"] if module == "lossviz.course.runner" else []
+    extra = ["--profile", "smoke"] if module == "lossviz.suite.runner" else []
     refused([*extra, *args], course, message, module=module)
     assert sorted(p.name for p in course.iterdir()) == ["notebooks"]  # no runs/ folder
 

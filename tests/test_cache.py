@@ -38,17 +38,24 @@ def test_key_depends_on_every_config_field():
     assert cache.key(base) == cache.key(TrainConfig(model="resnet20", dataset="synthetic"))
 
 
-def test_a_field_left_out_of_the_key_at_its_default_still_counts_when_changed():
-    """Schedule.milestones came after the cache was filled: at its default a key is what it was without the field
-    (the hash of the other fields), changed it makes a new key."""
+def test_every_field_of_a_run_and_the_version_count_in_the_key(monkeypatch):
+    """Keys are complete: changing any field of a TrainConfig (its schedule's too) gives a new key, and so does
+    raising CACHE_VERSION (older entries are then never read)."""
     import dataclasses
-    from lossviz.base.schedules import STEP_MILESTONES
-    base = TrainConfig(model="resnet20", dataset="synthetic")
-    plain = cache._plain(base)
-    assert "milestones" not in plain["schedule"] and base.schedule.milestones == STEP_MILESTONES
-    assert set(plain["schedule"]) == {"__type__"} | {f.name for f in dataclasses.fields(Schedule)} - {"milestones"}
-    late = base.replace(schedule=Schedule("step", 0.1, milestones=(0.8,)))
-    assert cache._plain(late)["schedule"]["milestones"] == [0.8] and cache.key(late) != cache.key(base)
+    base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=2)
+    changes = {"model": "resnet56", "dataset": "cifar10", "train_subset": 65, "test_subset": 33, "epochs": 3,
+               "batch_size": 64, "optimizer": "adam", "momentum": 0.8, "nesterov": True, "weight_decay": 0.0,
+               "schedule": Schedule("step", 0.1, milestones=(0.8,)), "augment": False, "seed": 1, "precision": "bf16",
+               "checkpoint_epochs": (1.0,), "init": base, "init_epoch": None}
+    assert set(changes) == {f.name for f in dataclasses.fields(TrainConfig)}
+    keys = {cache.key(base)} | {cache.key(dataclasses.replace(base, **{k: v})) for k, v in changes.items()
+                               if getattr(base, k) != v}
+    assert len(keys) == 1 + sum(getattr(base, k) != v for k, v in changes.items())
+    for field, value in (("lr", 0.2), ("cycles", 2), ("cycle_epochs", 3.0), ("lr2", 0.001), ("kind", "cosine")):
+        assert cache.key(base.replace(schedule=dataclasses.replace(base.schedule, **{field: value}))) != cache.key(base)
+    before = cache.key(base)
+    monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
+    assert cache.key(base) != before
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
@@ -70,15 +77,6 @@ def test_corrupted_entry_is_recomputed_not_loaded(tmp_path, damage):
         result = cache.cached("t", k, compute, tmp_path)
     assert len(calls) == 2 and torch.equal(result, torch.ones(1000))
     assert torch.equal(cache.load(path)["value"], torch.ones(1000))  # rewritten whole
-
-
-def test_atomic_write_leaves_no_temp_files_and_keeps_old_file_on_failure(tmp_path):
-    path = tmp_path / "f.bin"
-    cache.write_atomic(path, b"old")
-    with pytest.raises(TypeError):
-        cache.write_atomic(path, None)  # fails while writing
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
 
 
 def test_unhashable_value_is_rejected():

@@ -7,7 +7,7 @@ from torch import nn
 
 from lossviz.base import data, models
 from lossviz.compute import ensembles, train
-from lossviz.course import profiles
+from lossviz.course import profiles, tables
 from lossviz.base.schedules import Schedule, fge_lr, snapshot_lr
 from lossviz.compute.train import TrainConfig
 
@@ -198,8 +198,6 @@ def test_bad_inputs(small_plan):
         ensembles.Plan(small_plan.base, fge_fraction=1.0)
     with pytest.raises(ValueError, match="probs"):
         ensembles.growing_errors([], torch.tensor([0]))
-    with pytest.raises(ValueError, match="source='arxiv'"):
-        ensembles.reference("cifar10", "vgg16", "fge", 1, "arxiv")
 
 
 # ---- end to end through train.train and the cache, and Table 1 -----------------------------------------
@@ -230,45 +228,11 @@ def test_table_end_to_end(tmp_path, monkeypatch):
     assert len(d) == 4 and all(d[i][i] == 0 and d[i][j] == d[j][i] for i in range(4) for j in range(4))
     assert result.mean_disagreement == pytest.approx(sum(d[i][j] for i in range(4) for j in range(i)) / 6)
     assert plan.base.augment is False and plan.score_subset == 96
-    text = ensembles.format_table(rows)
+    text = tables.format_table(rows)
     assert "ResNet-20" in text and "FGE" in text and "—" in text and "96 test images" in text
 
 
-def test_reference_numbers():
-    # the paper's cells, read from the package's copy of Table 1 (an independent reader of the CSV)
-    import csv
-    from importlib import resources
-    text = resources.files("lossviz.base").joinpath("published", "garipov2018_table1.csv").read_text()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    raw = {(r[3], r[0], r[2]): r for r in csv.reader(lines)}
-    assert len(raw) == len(ensembles.PAPER_TABLE1) == 18
-    for (d, m, method), r in raw.items():
-        assert ensembles.reference(d, m, method, 1) == (float(r[4]), float(r[5]))
-        assert ensembles.reference(d, m, method, 2) == (float(r[6]), None)
-        assert ensembles.reference(d, m, method, 3) == (float(r[7]), None)
-    assert ensembles.reference("cifar10", "resnet20", "ind", 1) is None  # our network is not in the paper
-    assert ensembles.reference("cifar100", "vgg16", "ind", 1, "readme") == (27.5, 0.1)
-    assert ensembles.reference("cifar100", "wrn28_10", "fge", 3, "readme") == (16.8, None)
-    assert ensembles.reference("cifar10", "vgg16", "ind", 1, "readme") is None
-
-
-def test_paper_ordering_as_the_table_prints_it():
-    """At 1B SSE beats Ind in all six cells; Ind beats FGE in three CIFAR-10 cells at 2B/3B; FGE is best at 1B."""
-    assert len(ensembles.paper_wins("sse", "ind", 1)) == 6
-    assert ensembles.paper_wins("ind", "fge", 1) == []
-    assert sorted(ensembles.paper_wins("ind", "fge", 2) + ensembles.paper_wins("ind", "fge", 3)) == [
-        ("cifar10", "preresnet164"), ("cifar10", "preresnet164"), ("cifar10", "wrn28_10")]
-    assert ensembles.paper_ranking("cifar10", "preresnet164", 3) == ("ind", "fge", "sse")  # 3.77, 3.98, 4.30
-    assert all(ensembles.paper_ranking(d, m, 1)[0] == "fge" for d, m, _ in ensembles.PAPER_TABLE1)
-    with pytest.raises(ValueError, match="resnet20"):
-        ensembles.paper_ranking("cifar10", "resnet20", 1)
-    text = ensembles.format_paper_table()
-    assert "PreResNet-164 (150)" in text and "4.54±0.05" in text and "Garipov" in text
-    with pytest.raises(ValueError, match="dataset='svhn'"):
-        ensembles.format_paper_table(("svhn",))
-
-
-def test_disagreement_and_binomial_se_against_brute_counts():
+def test_disagreement_against_brute_counts():
     gen = torch.Generator().manual_seed(0)
     p, q = torch.rand(500, 10, generator=gen), torch.rand(500, 10, generator=gen)
     differ = sum(int(torch.argmax(p[i]) != torch.argmax(q[i])) for i in range(500))
@@ -276,14 +240,6 @@ def test_disagreement_and_binomial_se_against_brute_counts():
     assert ensembles.disagreement(p, p) == 0.0
     with pytest.raises(ValueError, match="p and q"):
         ensembles.disagreement(p, q[:10])
-    # SE of an error rate: the spread of errors counted on many independent test sets of n images
-    n, rate = 10_000, 0.2
-    counts = torch.distributions.Binomial(n, torch.tensor(rate)).sample((4000,))
-    spread = float((100.0 * counts / n).std())
-    assert ensembles.binomial_se(20.0, n) == pytest.approx(spread, rel=0.05)
-    assert ensembles.binomial_se(20.0, n) == pytest.approx(0.4)
-    with pytest.raises(ValueError, match="error_pct=120"):
-        ensembles.binomial_se(120.0, n)
 
 
 def test_distance_counts_parameters_only():

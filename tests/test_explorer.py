@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from lossviz.base import data
-from lossviz.course import profiles, recipes
+from lossviz.compute import landscapes
+from lossviz.course import profiles
+from lossviz.course.course import Course
 from lossviz.views import explorer
 from lossviz.compute import surface, train
-from lossviz.views.explorer import Explorer, View
+from lossviz.views.explorer import View
 from lossviz.base.schedules import Schedule
 from lossviz.compute.train import TrainConfig
 
@@ -23,8 +25,9 @@ LIVE = data.Sample("synthetic", train_subset=32)
 def built(tmp_path_factory, one_thread):
     cache_dir, out = tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("out")
     a, b = (train.train(CONFIG.replace(seed=s), cache_dir=cache_dir, progress=False) for s in (0, 1))
-    course = recipes.Course(profiles.get("smoke"), tmp_path_factory.mktemp("data"), out, cache_dir)
-    line = recipes.interpolation(a, b, course.sample(), points=5, span=(0.0, 1.0), out_dir=out)
+    course = Course(profiles.get("smoke"), tmp_path_factory.mktemp("data"), out, cache_dir)
+    request = landscapes.Interpolation(a.config, b.config, course.sample(), points=5, span=(0.0, 1.0))
+    line = landscapes.interpolation(request, a, b, out_dir=out)
     course.random_surface(a, course.sample(test=False), dims=2, points=3, seed=0)  # what a notebook computed
     ex = course.explorer({"a": a, "b": b}, {"a": "run a", "b": "run b"}, line, "alpha", live_images=32)
     return dataclasses.replace(ex, live_points=5), b, out
@@ -65,7 +68,8 @@ def test_other_grids_are_computed_live_on_the_small_sample(built):
     assert not ex.cached(view)
     s, from_cache = explorer.surface(ex, view)
     assert not from_cache and s.complete and s["train_loss"].shape == (3,)
-    expected = recipes.random_surface(run_b, LIVE, dims=1, points=3, seed=3, out_dir=out)
+    expected = landscapes.random_surface(landscapes.RandomPlane(run_b.config, LIVE, dims=1, points=3, seed=3), run_b,
+                                         out_dir=out)
     assert np.array_equal(s["train_loss"], expected["train_loss"])
     assert "test_loss" not in s.values  # the live sample has no test split
 

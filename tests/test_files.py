@@ -67,3 +67,15 @@ def test_temp_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
     assert target.read_bytes() == b"whole"
     assert not tmp.exists() and young.exists() and other.read_bytes() == b"keep"
     assert files.temp_files(target) == [young]
+
+
+def test_write_bytes_leaves_no_temp_files_and_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "f.bin"
+    files.write_bytes(path, b"old")
+    with pytest.raises(TypeError):
+        files.write_bytes(path, None)  # fails while writing
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open() would make it

@@ -1,6 +1,5 @@
 """Gradient-to-weight ratios per layer: against autograd by hand, no side effects, the plain-network explosion."""
 import matplotlib
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -8,8 +7,9 @@ from torch import nn
 from lossviz.base import models
 from lossviz.compute import gradient_scale
 from lossviz.compute import train
-from lossviz.course import profiles, recipes
-from lossviz.views import plot
+from lossviz.course import profiles, tables
+from lossviz.course.course import Course
+from lossviz.views import charts
 
 matplotlib.use("Agg")
 
@@ -66,7 +66,7 @@ def test_bad_batch():
 
 def test_course_ratios_start_where_training_starts(tmp_path):
     """The recipe measures the initialization of the run it names (its seed), so it is the network that trains."""
-    course = recipes.Course.from_profile("smoke", data_root=tmp_path / "d", out_dir=tmp_path / "o")
+    course = Course.from_profile("smoke", data_root=tmp_path / "d", out_dir=tmp_path / "o")
     ratios = course.init_gradient_ratios(("resnet20", "resnet20_noshort"), batch_size=8)
     assert list(ratios) == ["resnet20", "resnet20_noshort"]
     assert len(ratios["resnet20_noshort"]) == 20 and all(r > 0 for r in ratios["resnet20"].values())
@@ -74,13 +74,13 @@ def test_course_ratios_start_where_training_starts(tmp_path):
 
 
 def test_plot_draws_one_line_per_network_on_a_log_axis():
-    fig = plot.layer_ratios({"a": [1.0, 0.1, 0.01], "b": [0.5, 0.5]}, title="t")
+    fig = charts.layer_ratios({"a": [1.0, 0.1, 0.01], "b": [0.5, 0.5]}, title="t")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and [len(line.get_xdata()) for line in ax.get_lines()] == [3, 2]
     with pytest.raises(ValueError, match="positive"):
-        plot.layer_ratios({"a": [1.0, 0.0]})
+        charts.layer_ratios({"a": [1.0, 0.0]})
     with pytest.raises(ValueError, match="at least one"):
-        plot.layer_ratios({})
+        charts.layer_ratios({})
 
 
 def test_growth_per_layer_of_a_geometric_sequence_is_its_factor():
@@ -92,7 +92,7 @@ def test_growth_per_layer_of_a_geometric_sequence_is_its_factor():
 
 
 def test_gradient_summary_reads_the_first_layer_and_the_growth(capsys):
-    rows = recipes.gradient_summary({"resnet56_noshort": {"a": 8.0, "b": 4.0, "c": 2.0, "linear": 9.0}})
+    rows = tables.gradient_summary({"resnet56_noshort": {"a": 8.0, "b": 4.0, "c": 2.0, "linear": 9.0}})
     assert rows["resnet56_noshort"]["first"] == 8.0 and rows["resnet56_noshort"]["median"] == 6.0
     assert rows["resnet56_noshort"]["growth"] == pytest.approx(2.0, rel=1e-12)
     assert "ResNet-56-NS" in capsys.readouterr().out

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lossviz.compute import eigenmaps
 from lossviz.compute import hessian as H
 
 
@@ -217,7 +218,7 @@ def test_eigen_map(net, batch):
     delta = {k: torch.randn(t.shape, generator=gen, dtype=t.dtype) * 0.2 for k, t in theta.items()}
     eta = {k: torch.randn(t.shape, generator=gen, dtype=t.dtype) * 0.2 for k, t in theta.items()}
     xs, ys = [-1.0, 0.5], [0.0, 1.0, 2.0]
-    m = H.eigen_map(net, [batch], theta, delta, eta, xs, ys, tol=1e-8, max_steps=200)
+    m = eigenmaps.eigen_map(net, [batch], theta, delta, eta, xs, ys, eigenmaps.Lanczos(tol=1e-8, max_steps=200))
     # z[j, i] as np.meshgrid(xs, ys) and io.Surface: rows follow ys, columns xs (a transposed map fails here)
     assert m.lambda_min.shape == m.lambda_max.shape == m.ratio.shape == m.converged.shape == (3, 2)
     assert m.converged.all()
@@ -269,7 +270,7 @@ def test_bad_inputs(net, batch, quadratic):
         H.from_matrix(torch.zeros(2, 3))
     theta = dict(net.named_parameters())
     with pytest.raises(ValueError, match="same keys"):
-        H.eigen_map(net, [batch], theta, {"fc.bias": theta["fc.bias"]}, {}, [0.0], [0.0])
+        eigenmaps.eigen_map(net, [batch], theta, {"fc.bias": theta["fc.bias"]}, {}, [0.0], [0.0])
 
 
 def test_warm_start_from_a_neighbour_converges_sooner_to_the_same_ends():

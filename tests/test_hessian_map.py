@@ -1,4 +1,4 @@
-"""Eigenvalue maps in surface files: `surface.compute_file(point_values=...)`, `hessian.eigen_map_file` and
+"""Eigenvalue maps in surface files: `surface.compute_file` with other point values, `eigenmaps.eigen_map_file` and
 `python -m lossviz hessian` (values, resuming, two-process sharding, bad input)."""
 import os
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lossviz.base import data, io, models
-from lossviz.compute import hessian, surface
+from lossviz.compute import eigenmaps, hessian, surface
 from lossviz import cli
 from lossviz.base import directions as dirs
 
@@ -79,7 +79,7 @@ def test_file_layout_matches_in_memory_eigen_map(workdir, reference):
     delta, eta = io.load_directions(workdir / "plane.h5", theta)
     xs, ys = reference.xcoordinates, reference.ycoordinates
     batches = list(data.batches(data.synthetic(4), 2))
-    direct = hessian.eigen_map(model, batches, theta, delta, eta, xs, ys, tol=1e-2, max_steps=25)
+    direct = eigenmaps.eigen_map(model, batches, theta, delta, eta, xs, ys, eigenmaps.Lanczos(tol=1e-2, max_steps=25))
     assert reference["min_eig"].shape == direct.lambda_min.shape == (len(ys), len(xs))  # both z[j, i]
     assert np.allclose(reference["min_eig"], direct.lambda_min, rtol=1e-3)
     assert np.allclose(reference["max_eig"], direct.lambda_max, rtol=1e-3)
@@ -100,20 +100,15 @@ def test_resume_computes_only_the_missing_points(workdir, reference, capsys):
     assert "computing 0 of 6 points" in capsys.readouterr().out
 
 
-def test_recipe_reads_no_data_when_the_file_is_complete(workdir, reference):
+def test_a_complete_file_computes_nothing(workdir, reference, monkeypatch):
     model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
     theta = dirs.weights(model)
     found = io.load_directions(workdir / "plane.h5", theta)
-
-    def no_batches():
-        pytest.fail("read the data of a finished file")
-        yield
-
-    again = hessian.eigen_map_file(workdir / "ref.h5", model, theta, found, reference.xcoordinates,
-                                   reference.ycoordinates, no_batches(), tol=1e-2, max_steps=25,
-                                   request=dict((k, reference.attrs[k]) for k in ("model", "data", "kind",
-                                                                                   "train_data_sha256")),
-                                   log=None)
+    monkeypatch.setattr(hessian, "operator", lambda *a, **k: pytest.fail("computed a point of a finished file"))
+    batches = list(data.batches(data.synthetic(4), 2))
+    again = eigenmaps.eigen_map_file(workdir / "ref.h5", model, theta, found, reference.xcoordinates,
+                                     reference.ycoordinates, batches, eigenmaps.Lanczos(tol=1e-2, max_steps=25),
+                                     context={k: reference.attrs[k] for k in ("model", "data", "kind")}, log=None)
     assert same_values(again, reference)
 
 
@@ -156,10 +151,12 @@ def test_point_values_are_stored_by_name(tmp_path):
     theta = dirs.weights(model)
     delta = {k: torch.ones_like(v) for k, v in theta.items()}
     xs = np.linspace(-1, 1, 5)
-    s = surface.compute_file(tmp_path / "norm.h5", model, theta, [delta], xs, point_values=lambda p: {
-        "sq_norm": sum(float((t.double() ** 2).sum()) for t in p.values())}, names=["sq_norm"], log=None)
+    wanted = surface.request(model, theta, [delta], xs, None, ["sq_norm"], {"quantity": "squared norm"})
+    s = surface.compute_file(tmp_path / "norm.h5", wanted, theta, [delta], lambda: lambda p: {
+        "sq_norm": sum(float((t.double() ** 2).sum()) for t in p.values())}, log=None)
     expected = [sum(float(((v.double() + a) ** 2).sum()) for v in theta.values()) for a in xs]
     assert np.allclose(s["sq_norm"], expected) and list(io.load_surface(tmp_path / "norm.h5").values) == ["sq_norm"]
+    assert io.load_surface(tmp_path / "norm.h5").attrs["quantity"] == "squared norm"
 
 
 def test_point_values_bad_input(tmp_path):
@@ -168,21 +165,18 @@ def test_point_values_bad_input(tmp_path):
     delta = [{k: torch.ones_like(v) for k, v in theta.items()}]
     xs = [0.0, 1.0]
     with pytest.raises(ValueError, match="names"):
-        surface.compute_file(tmp_path / "a.h5", model, theta, delta, xs, point_values=lambda p: {"a": 1.0}, log=None)
-    with pytest.raises(ValueError, match="names= goes with point_values"):
-        surface.compute_file(tmp_path / "a.h5", model, theta, delta, xs, data={"train": []}, names=["a"], log=None)
-    with pytest.raises(ValueError, match="data must name"):
-        surface.compute_file(tmp_path / "a.h5", model, theta, delta, xs, log=None)
+        surface.request(model, theta, delta, xs, None, [], {})
     with pytest.raises(ValueError, match="reserved"):
-        surface.compute_file(tmp_path / "a.h5", model, theta, delta, xs, point_values=lambda p: {"done": 1.0},
-                             names=["done"], log=None)
+        surface.request(model, theta, delta, xs, None, ["done"], {})
+    with pytest.raises(ValueError, match="data must name"):
+        surface.loss_request(model, theta, delta, xs, None, {})
+    wanted = surface.request(model, theta, delta, xs, None, ["a"], {})
     with pytest.raises(ValueError, match="returned"):
-        surface.compute_file(tmp_path / "b.h5", model, theta, delta, xs, point_values=lambda p: {"b": 1.0},
-                             names=["a"], log=None)
+        surface.compute_file(tmp_path / "b.h5", wanted, theta, delta, lambda: lambda p: {"b": 1.0}, log=None)
     for kwargs, message in (({"params": "biases"}, "params="), ({"method": "exact"}, "method="),
-                            ({"max_steps": 0}, "max_steps="), ({"request": {"tol": 1}}, "reserved")):
+                            ({"max_steps": 0}, "max_steps="), ({"tol": float("nan")}, "tol=")):
         with pytest.raises(ValueError, match=message):
-            hessian.eigen_map_file(tmp_path / "c.h5", model, theta, delta, xs, None, [], log=None, **kwargs)
+            eigenmaps.Lanczos(**kwargs)
     assert not (tmp_path / "c.h5").exists()
 
 
@@ -193,12 +187,15 @@ def test_warm_started_map_agrees_with_the_cold_one_and_says_so_in_its_request(wo
     delta, eta = io.load_directions(workdir / "plane.h5", theta)  # the reference map's plane
     batches = list(data.batches(data.synthetic(4), 2))
     xs, ys = reference.xcoordinates, reference.ycoordinates
-    kw = dict(tol=1e-2, max_steps=25, progress=False, log=None)
-    cold = hessian.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, **kw)
-    warm = hessian.eigen_map_file(tmp_path / "warm.h5", model, theta, [delta, eta], xs, ys, batches, warm=True, **kw)
+    kw = dict(saving=surface.Saving(progress=False), log=None)
+    lanczos = eigenmaps.Lanczos(tol=1e-2, max_steps=25)
+    cold = eigenmaps.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, lanczos, **kw)
+    warm_lanczos = eigenmaps.Lanczos(tol=1e-2, max_steps=25, warm=True)
+    warm = eigenmaps.eigen_map_file(tmp_path / "warm.h5", model, theta, [delta, eta], xs, ys, batches, warm_lanczos,
+                                    **kw)
     scale = np.maximum(np.abs(cold["min_eig"]), 1e-2 * cold["max_eig"])
     assert np.all(np.abs(warm["max_eig"] - cold["max_eig"]) <= 2e-2 * cold["max_eig"])
     assert np.all(np.abs(warm["min_eig"] - cold["min_eig"]) <= 0.1 * scale + 2e-2 * cold["max_eig"])
-    assert warm.attrs.get("warm_start") == 1 and "warm_start" not in cold.attrs
-    with pytest.raises(ValueError):  # a cold file is not resumed as a warm one
-        hessian.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, warm=True, **kw)
+    assert warm.attrs["warm"] and not cold.attrs["warm"]
+    with pytest.raises(ValueError, match="warm: file has False"):  # a cold file is not resumed as a warm one
+        eigenmaps.eigen_map_file(tmp_path / "cold.h5", model, theta, [delta, eta], xs, ys, batches, warm_lanczos, **kw)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lossviz.course import profiles, report, runner
+from lossviz.course import profiles
+from lossviz.suite import report, runner
 
 pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ def test_notebook_runs_at_smoke_profile(executed, notebook):
     folder, runs = executed
     run = runs[notebook.stem]
     assert run.ok, run.error
-    assert run.results, "the notebook records its key numbers with lv.report.record"
+    assert run.results, "the notebook records its key numbers with lv.record"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

@@ -33,3 +33,35 @@ def test_binomial_standard_error():
         stats.binomial_se(10.0, 0)
     with pytest.raises(ValueError, match="error_pct"):
         stats.binomial_se(120.0, 10)
+
+
+def test_reference_numbers():
+    # the paper's cells, read from the package's copy of Table 1 (an independent reader of the CSV)
+    import csv
+    from importlib import resources
+    text = resources.files("lossviz.base").joinpath("published", "garipov2018_table1.csv").read_text()
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    raw = {(r[3], r[0], r[2]): r for r in csv.reader(lines)}
+    assert len(raw) == len(papers.TABLE1) == 18
+    for (d, m, method), r in raw.items():
+        assert papers.reference(d, m, method, 1) == (float(r[4]), float(r[5]))
+        assert papers.reference(d, m, method, 2) == (float(r[6]), None)
+        assert papers.reference(d, m, method, 3) == (float(r[7]), None)
+    assert papers.reference("cifar10", "resnet20", "ind", 1) is None  # our network is not in the paper
+    assert papers.reference("cifar100", "vgg16", "ind", 1, "readme") == (27.5, 0.1)
+    assert papers.reference("cifar100", "wrn28_10", "fge", 3, "readme") == (16.8, None)
+    assert papers.reference("cifar10", "vgg16", "ind", 1, "readme") is None
+
+
+def test_paper_ordering_as_the_table_prints_it():
+    """At 1B SSE beats Ind in all six cells; Ind beats FGE in three CIFAR-10 cells at 2B/3B; FGE is best at 1B."""
+    assert len(papers.paper_wins("sse", "ind", 1)) == 6
+    assert papers.paper_wins("ind", "fge", 1) == []
+    assert sorted(papers.paper_wins("ind", "fge", 2) + papers.paper_wins("ind", "fge", 3)) == [
+        ("cifar10", "preresnet164"), ("cifar10", "preresnet164"), ("cifar10", "wrn28_10")]
+    assert papers.paper_ranking("cifar10", "preresnet164", 3) == ("ind", "fge", "sse")  # 3.77, 3.98, 4.30
+    assert all(papers.paper_ranking(d, m, 1)[0] == "fge" for d, m, _ in papers.TABLE1)
+    with pytest.raises(ValueError, match="resnet20"):
+        papers.paper_ranking("cifar10", "resnet20", 1)
+    with pytest.raises(ValueError, match="source='arxiv'"):
+        papers.reference("cifar10", "vgg16", "fge", 1, "arxiv")

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lossviz import plot  # noqa: E402
+from lossviz.views import charts, labels  # noqa: E402
 
 X = np.linspace(-3.0, 3.0, 7)  # nx = 7, step 1
 Y = np.linspace(-1.0, 1.0, 5)  # ny = 5, step 0.5
@@ -54,8 +55,8 @@ EVERY_PLOT = {
     "eigen_ratio": lambda: plot.eigen_ratio(X, Y, -0.1 * BOWL, 1 + BOWL, BOWL + 0.1),
     "trajectory": lambda: plot.trajectory(X, Y, BOWL, _path(), explained=(0.784, 0.12)),
     "curve_plane": lambda: plot.curve_plane(X, Y, BOWL + 0.1, _path(), _path()[[0, -1]], point_labels=["a", "b"]),
-    "schedule": lambda: plot.schedule(np.linspace(0.1, 0.001, 50), snapshots=[25, 50]),
-    "ensemble_errors": lambda: plot.ensemble_errors([1, 2, 3], [7.0, 6.9, 7.1], [7.0, 6.2, 5.9]),
+    "schedule": lambda: charts.schedule(np.linspace(0.1, 0.001, 50), snapshots=[25, 50]),
+    "ensemble_errors": lambda: charts.ensemble_errors([1, 2, 3], [7.0, 6.9, 7.1], [7.0, 6.2, 5.9]),
 }
 
 
@@ -153,7 +154,7 @@ def test_mismatched_shapes_name_the_parameter():
     with pytest.raises(ValueError, match="epochs"):
         plot.trajectory(X, Y, BOWL, _path(), epochs=[1, 2])
     with pytest.raises(ValueError, match="ensemble_errors"):
-        plot.ensemble_errors([1, 2], [7.0, 6.0], [7.0])
+        charts.ensemble_errors([1, 2], [7.0, 6.0], [7.0])
 
 
 def test_log_scale_with_non_positive_values_is_a_clear_error():
@@ -218,10 +219,10 @@ def test_grid_captions_and_3d_axes():
 
 def test_schedule_marks_snapshots():
     lrs = np.linspace(0.1, 0.001, 40)
-    ax = plot.schedule(lrs, snapshots=[20, 40]).axes[0]
+    ax = charts.schedule(lrs, snapshots=[20, 40]).axes[0]
     np.testing.assert_allclose(ax.lines[1].get_ydata(), lrs[[19, 39]])
     with pytest.raises(ValueError, match="snapshots"):
-        plot.schedule(lrs, snapshots=[41])
+        charts.schedule(lrs, snapshots=[41])
 
 
 def test_save_is_atomic_png(tmp_path):
@@ -251,28 +252,28 @@ def test_save_failure_leaves_no_temp_file(tmp_path, monkeypatch):
 def test_image_grid_one_row_per_class():
     from lossviz.base import data
     split = data.synthetic(200, seed=0)
-    fig = plot.image_grid(split, per_class=3)
+    fig = charts.image_grid(split, per_class=3)
     assert len(fig.axes) == 10 * 3
     with pytest.raises(ValueError, match="per_class"):
-        plot.image_grid(split, per_class=0)
+        charts.image_grid(split, per_class=0)
 
 
 def test_training_curves_plot_error_in_percent():
     log = [{"epoch": e, "train_loss": 2.0 / e, "test_loss": 2.2 / e, "train_acc_pct": 10.0 * e,
             "test_acc_pct": 9.0 * e}
            for e in (1, 2, 3)]
-    fig = plot.training_curves(log, title="ResNet-20, 73.00%")
+    fig = charts.training_curves(log, title="ResNet-20, 73.00%")
     error_line = fig.axes[1].lines[1]
     assert np.allclose(error_line.get_ydata(), [91.0, 82.0, 73.0])
     with pytest.raises(ValueError, match="log"):
-        plot.training_curves([])
+        charts.training_curves([])
 
 
 def test_training_curves_join_only_the_epochs_the_test_set_was_measured_on():
     log = [{"epoch": e, "train_loss": 2.0 / e, "train_acc_pct": 10.0 * e} for e in range(1, 6)]
     for e in (log[1], log[4]):
         e.update(test_loss=3.0 / e["epoch"], test_acc_pct=8.0 * e["epoch"])
-    fig = plot.training_curves(log)
+    fig = charts.training_curves(log)
     test_loss, test_error = fig.axes[0].lines[1], fig.axes[1].lines[1]
     assert list(test_loss.get_xdata()) == [2, 5] and np.allclose(test_loss.get_ydata(), [1.5, 0.6])
     assert np.allclose(test_error.get_ydata(), [84.0, 60.0])
@@ -288,13 +289,13 @@ def test_line_1d_hides_accuracy_where_the_loss_is_undefined():
 
 
 def test_ensemble_errors_draws_the_baseline_at_its_value():
-    fig = plot.ensemble_errors([1, 2], [10.0, 11.0], [10.0, 9.0], baseline=12.5)
+    fig = charts.ensemble_errors([1, 2], [10.0, 11.0], [10.0, 9.0], baseline=12.5)
     lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "one normal run, same budget"]
     assert len(lines) == 1 and list(lines[0].get_ydata()) == [12.5, 12.5]
 
 
 def test_budget_errors_leaves_out_missing_cells_and_draws_the_std():
-    fig = plot.budget_errors([1, 2, 3], {"ind": [10.0, 9.0, None], "fge": [8.0, 7.5, 7.0]},
+    fig = charts.budget_errors([1, 2, 3], {"ind": [10.0, 9.0, None], "fge": [8.0, 7.5, 7.0]},
                              {"ind": [0.5, None, None]})
     drawn = {c.get_label(): c for c in fig.axes[0].containers}
     ind_line = drawn["ind"].lines[0]
@@ -306,25 +307,25 @@ def test_budget_errors_leaves_out_missing_cells_and_draws_the_std():
 
 def test_loss_per_epoch_marks_the_members_on_their_run():
     epochs, cyclic, normal = [1, 2, 3, 4], [2.0, 0.5, 1.5, 0.05], [2.0, 1.0, 0.2, 0.04]
-    fig = plot.loss_per_epoch({"normal": (epochs, normal), "SSE": (epochs, cyclic)}, marks={"SSE": [2, 4]})
+    fig = charts.loss_per_epoch({"normal": (epochs, normal), "SSE": (epochs, cyclic)}, marks={"SSE": [2, 4]})
     ax = fig.axes[0]
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert [(float(d.get_xdata()[0]), float(d.get_ydata()[0])) for d in dots] == [(2.0, 0.5), (4.0, 0.05)]
     assert ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="marks"):
-        plot.loss_per_epoch({"SSE": (epochs, cyclic)}, marks={"SSE": [9]})
+        charts.loss_per_epoch({"SSE": (epochs, cyclic)}, marks={"SSE": [9]})
     with pytest.raises(ValueError, match="curves"):
-        plot.loss_per_epoch({})
+        charts.loss_per_epoch({})
 
 
 def test_along_t_dashes_the_line_and_keeps_the_values():
     t = [0.0, 0.5, 1.0]
-    fig = plot.along_t(t, {"line": [0.1, 2.0, 0.1], "bezier": [0.1, 0.12, 0.1]}, ylabel="cross-entropy")
+    fig = charts.along_t(t, {"line": [0.1, 2.0, 0.1], "bezier": [0.1, 0.12, 0.1]}, ylabel="cross-entropy")
     line, curve = fig.axes[0].get_lines()
     assert line.get_linestyle() == "--" and curve.get_linestyle() == "-"
     assert list(curve.get_ydata()) == [0.1, 0.12, 0.1]
     with pytest.raises(ValueError, match="series"):
-        plot.along_t(t, {"line": [1.0, 2.0]}, ylabel="x")
+        charts.along_t(t, {"line": [1.0, 2.0]}, ylabel="x")
 
 
 def test_axis_stretch_measures_the_drawn_aspect():
@@ -347,23 +348,30 @@ def test_weight_histograms_share_a_central_range_and_label_each_spread():
     narrow = {"conv.weight": 0.05 * torch.randn(64, 3, 3, 3, generator=gen), "bn.weight": torch.ones(64)}
     wide = {"conv.weight": 0.1 * torch.randn(64, 3, 3, 3, generator=gen)}
     wide["conv.weight"][0, 0, 0, 0] = 50.0  # one outlier must not set the axis
-    fig = plot.weight_histograms({"narrow": narrow, "wide": wide})
+    fig = charts.weight_histograms({"narrow": narrow, "wide": wide})
     ax = fig.axes[0]
     assert ax.get_xlim()[1] < 1.0
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0].startswith("narrow (std 0.05") and labels[1].startswith("wide (std")
     with pytest.raises(ValueError, match="states"):
-        plot.weight_histograms({})
+        charts.weight_histograms({})
 
 
-def test_loss_curves_draw_each_log_and_the_minimizer_line():
+def test_loss_curves_mark_the_eval_mode_loss_not_the_running_one():
+    """The criterion line goes with the eval-mode losses after training (stars at the last epoch); without them the
+    running train-mode curves get no criterion line, since they are not what the criterion measures."""
     logs = {"a": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.05}],
             "b": [{"epoch": 1, "train_loss": 2.0}, {"epoch": 2, "train_loss": 0.5}]}
-    ax = plot.loss_curves(logs, threshold=0.1).axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "0.1"] and ax.get_yscale() == "log"
-    assert list(ax.lines[0].get_ydata()) == [1.0, 0.05] and list(ax.lines[-1].get_ydata()) == [0.1, 0.1]
+    bare = charts.loss_curves(logs).axes[0]
+    assert [list(line.get_ydata()) for line in bare.lines] == [[1.0, 0.05], [2.0, 0.5]]
+    ax = charts.loss_curves(logs, final={"a": 0.02, "b": 0.3}, threshold=0.1).axes[0]
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    assert [(list(s.get_xdata()), list(s.get_ydata())) for s in stars] == [([2], [0.02]), ([2], [0.3])]
+    assert list(ax.lines[-1].get_ydata()) == [0.1, 0.1] and "eval-mode" in ax.get_legend().get_texts()[-1].get_text()
     with pytest.raises(ValueError, match="logs"):
-        plot.loss_curves({"a": []})
+        charts.loss_curves({"a": []})
+    with pytest.raises(ValueError, match="final"):
+        charts.loss_curves(logs, final={"a": 0.02})
 
 
 def _boxes(anchors: np.ndarray, sizes: np.ndarray, offsets: np.ndarray) -> list[tuple[float, float, float, float]]:
@@ -380,7 +388,7 @@ def test_label_offsets_keep_labels_apart_and_inside():
     goes to the left of its point, inside the bounds."""
     anchors = np.array([[50.0, 50.0], [50.0, 50.0], [52.0, 51.0], [195.0, 100.0], [100.0, 120.0]])
     sizes = np.array([[40.0, 9.0], [40.0, 9.0], [30.0, 9.0], [40.0, 9.0], [30.0, 9.0]])
-    offsets = plot.label_offsets(anchors, sizes, (0.0, 0.0, 200.0, 150.0))
+    offsets = labels.label_offsets(anchors, sizes, (0.0, 0.0, 200.0, 150.0))
     boxes = _boxes(anchors, sizes, offsets)
     assert all(_disjoint(boxes[i], boxes[j]) for i in range(5) for j in range(i))
     assert all(_disjoint(box, (x - 3, y - 3, x + 3, y + 3)) for box in boxes for x, y in anchors)  # no point covered
@@ -390,14 +398,14 @@ def test_label_offsets_keep_labels_apart_and_inside():
 
 def test_label_offsets_reject_mismatched_shapes():
     with pytest.raises(ValueError, match="anchors and sizes"):
-        plot.label_offsets(np.zeros((3, 2)), np.zeros((2, 2)), (0, 0, 1, 1))
+        labels.label_offsets(np.zeros((3, 2)), np.zeros((2, 2)), (0, 0, 1, 1))
 
 
 def test_sharpness_labels_of_close_points_do_not_overlap_when_drawn():
     """Drawn for real: the labels of two runs at almost the same place (as batch 256 and ResNet-20-NS in notebook
     05) come out with disjoint extents, and every label lies inside the axes."""
     labels = ["b256_wd0.0005", "resnet20_noshort", "b256_wd0", "resnet56_noshort", "wrn20_2"]
-    fig = plot.sharpness([48.8, 52.35, 49.45, 63.1, 46.3], [26.1, 27.3, 22.9, 111.4, 95.6], labels,
+    fig = charts.sharpness([48.8, 52.35, 49.45, 63.1, 46.3], [26.1, 27.3, 22.9, 111.4, 95.6], labels,
                          ylabel="lambda_max", log=True, error_se=[1.1] * 5)
     fig.canvas.draw()
     ax = fig.axes[0]
@@ -414,11 +422,11 @@ def test_label_offsets_avoid_obstacles_and_misreadings():
     its own when a free place near its own exists."""
     anchors, sizes = np.array([[100.0, 100.0]]), np.array([[40.0, 9.0]])
     bar = (90.0, 103.0, 160.0, 106.0)  # across the upper-right place
-    offsets = plot.label_offsets(anchors, sizes, (0.0, 0.0, 300.0, 300.0), obstacles=[bar])
+    offsets = labels.label_offsets(anchors, sizes, (0.0, 0.0, 300.0, 300.0), obstacles=[bar])
     assert _disjoint(_boxes(anchors, sizes, offsets)[0], bar)
     anchors = np.array([[100.0, 100.0], [148.0, 109.0]])  # the second point sits just right of the first's usual place
     sizes = np.array([[40.0, 9.0], [10.0, 9.0]])
-    offsets = plot.label_offsets(anchors, sizes, (0.0, 0.0, 300.0, 300.0))
+    offsets = labels.label_offsets(anchors, sizes, (0.0, 0.0, 300.0, 300.0))
     box = _boxes(anchors, sizes, offsets)[0]
-    own = plot._distance(box, (100.0, 100.0))
-    assert own <= plot._distance(box, (148.0, 109.0))
+    own = labels._distance(box, (100.0, 100.0))
+    assert own <= labels._distance(box, (148.0, 109.0))

@@ -75,8 +75,9 @@ def test_surface_files_record_the_resolved_precision(cpu, tmp_path):
     model = models.get("resnet20").eval()
     theta = dirs.weights(model)
     batches = {"train": list(data.batches(data.synthetic(8), 8))}
-    found = surface.compute_file(tmp_path / "s.h5", model, theta, dirs.random_directions(model, 0, 1),
-                                 np.array([0.0]), data=batches, precision="auto", progress=False, log=None)
+    found = surface.loss_file(tmp_path / "s.h5", model, theta, dirs.random_directions(model, 0, 1), np.array([0.0]),
+                              data=batches, evaluation=surface.Evaluation(precision="auto"),
+                              saving=surface.Saving(progress=False), log=None)
     assert found.attrs["precision"] == cpu
     plain = surface.evaluator(model, batches, precision="fp32")(theta)["train_loss"]
     assert found["train_loss"][0] == pytest.approx(plain, rel=1e-5 if cpu == "fp32" else 5e-2)

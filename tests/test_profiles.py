@@ -34,8 +34,8 @@ def test_paper_ensembles_follow_garipov_et_al(tmp_path):
     assert {m: E.budget(m) for m in E.models} == {"vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
     assert {m: ensembles.plan(E, m, "cifar10").base.epochs for m in E.models} == {
         "vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
-    from lossviz.course import recipes
-    course = recipes.Course.from_profile("paper", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    from lossviz.course.course import Course
+    course = Course.from_profile("paper", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
     link = course.connection()
     assert link.config.bends == 1 and link.ends[0].epochs == 200  # the first model, VGG-16
 

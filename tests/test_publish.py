@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lossviz.course import publish
+from lossviz.suite import publish
 
 
 def executed_notebook(project: str) -> dict:

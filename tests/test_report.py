@@ -2,12 +2,13 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lossviz.course import report
-from lossviz.course.runner import NotebookRun
+from lossviz.course import records
+from lossviz.suite import report
+from lossviz.suite.runner import NotebookRun
 
 
 def test_recorded_numbers_and_overview_are_read_back(tmp_path, capsys):
-    report.record(error=12.5, model="resnet20")
+    records.record(error=12.5, model="resnet20")
     line = capsys.readouterr().out
     nb = new_notebook(cells=[new_markdown_cell("Intro\n# 03 · Depth and $M$ skip connections\ntext"),
                              new_code_cell("", outputs=[new_output("display_data", data={"image/png": "AAA\nBBB"})]),

@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lossviz.course import report, runner, slides
+from lossviz.course import records
+from lossviz.suite import report, runner, slides
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -33,7 +34,7 @@ def course_notebook() -> dict:
              figure("fig = contours()  # CONTOUR_CODE"),
              figure("fig = surfaces_3d()"),
              new_markdown_cell("What to look for: the basin narrows."),
-             printed("lv.report.record(rim=29.1)", report.RESULTS_PREFIX + '{"rim": 29.1}\n'),
+             printed("lv.record(rim=29.1)", records.RESULTS_PREFIX + '{"rim": 29.1}\n'),
              new_markdown_cell("## What the run shows\n\n" + "\n".join(f"- finding {i}" for i in range(20)))]
     return new_notebook(cells=cells)
 
@@ -95,7 +96,7 @@ def test_committed_notebooks_carry_the_slide_metadata(notebook):
     nb = nbformat.read(str(notebook), as_version=4)
     types = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
     assert types[0] == "slide" and set(types) <= set(slides.SLIDE_TYPES)
-    assert slides.mark(nb) == nb, "run `python -m lossviz.course.slides mark notebooks/*.ipynb`"
+    assert slides.mark(nb) == nb, "run `python -m lossviz.suite.slides mark notebooks/*.ipynb`"
     shown_figures = [t for c, t in zip(nb.cells, types) if slides._figures(c)]
     assert all(t in ("-", "subslide", "slide") for t in shown_figures), "every figure is on a slide"
 

@@ -7,14 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lossviz.base import data, models
-from lossviz.compute import train
+from lossviz.base import data, grids, models
 from lossviz.base import directions as dirs
 from lossviz.base import io
 from lossviz.compute import surface
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+QUIET = surface.Saving(progress=False)
 
 
 class TinyNet(nn.Module):
@@ -80,7 +80,7 @@ def test_origin_is_the_models_own_loss(net, batches):
     assert s.complete
 
 
-def test_registry_model_and_train_evaluate_match_plain_forward_passes():
+def test_registry_model_evaluation_matches_plain_forward_passes():
     torch.manual_seed(0)
     model = models.get("resnet20").train()  # train mode: evaluation must still use the running statistics
     with torch.no_grad():  # running statistics away from their initial 0/1, so a BN mode mix-up shows
@@ -89,8 +89,7 @@ def test_registry_model_and_train_evaluate_match_plain_forward_passes():
     expected_loss, expected_acc = direct(model, {}, list(data.batches(split, 8)))
     loss, acc = surface.evaluate(model, None, data.batches(split, 8))
     assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == pytest.approx(expected_acc)
-    assert train.evaluate(model, split, batch_size=8) == pytest.approx((expected_loss, expected_acc), rel=1e-5)
-    assert model.training  # train.evaluate leaves the model's flag as it was
+    assert model.training  # evaluation leaves the model's flag as it was
 
 
 def test_non_square_grid_orientation_against_direct_evaluation(net, batches):
@@ -222,7 +221,15 @@ def test_bad_inputs(net, batches):
     with pytest.raises(ValueError, match="no batches"):
         surface.evaluate(net, None, [])
     with pytest.raises(ValueError, match="num=0"):
-        surface.grid(-1, 1, 0)
+        grids.grid(-1, 1, 0)
+    with pytest.raises(ValueError, match="save_seconds=nan"):
+        surface.Saving(seconds=float("nan"))
+    with pytest.raises(ValueError, match="save_every=-1"):
+        surface.Saving(every=-1)
+    with pytest.raises(ValueError, match="fuse_bn=True needs bn='eval'"):
+        surface.Evaluation(bn="recompute", fuse_bn=True)
+    with pytest.raises(ValueError, match="reserved names"):
+        surface.request(net, theta, [delta], [0.0], None, ["done"], {})
 
 
 # ---- files ---------------------------------------------------------------------------------------------
@@ -232,21 +239,21 @@ def test_compute_file_resumes_only_unfinished_points(tmp_path, net, batches):
     delta, eta = dirs.random_directions(net, 0, 2)
     xs, ys = [-1.0, 0.0, 1.0], [0.0, 2.0]
     out = tmp_path / "s.h5"
-    full = surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
-                                request={"data": "test"}, log=None, progress=False)
+    full = surface.loss_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
+                                context={"data": "test"}, log=None, saving=QUIET)
     assert full.complete and io.load_surface(out).attrs["data"] == "test"
     partial = io.load_surface(out)
     partial.done[1, :2] = False  # as if killed before these were written
     io.save_surface(out, partial)
     messages = []
-    again = surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": iter(batches)},
-                                 request={"data": "test"}, log=messages.append, progress=False)
+    again = surface.loss_file(out, net, theta, [delta, eta], xs, ys, data={"train": iter(batches)},
+                                 context={"data": "test"}, log=messages.append, saving=QUIET)
     assert messages == ["computing 2 of 6 points"]
     assert np.array_equal(again["train_loss"], full["train_loss"])
     assert np.array_equal(io.load_surface(out)["train_loss"], full["train_loss"])
     done = []
-    surface.compute_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
-                         request={"data": "test"}, log=done.append, progress=False)
+    surface.loss_file(out, net, theta, [delta, eta], xs, ys, data={"train": batches},
+                         context={"data": "test"}, log=done.append, saving=QUIET)
     assert done == ["computing 0 of 6 points"]
 
 
@@ -254,24 +261,24 @@ def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, 
     theta = dirs.weights(net)
     delta, eta = dirs.random_directions(net, 0, 2)
     out = tmp_path / "s.h5"
-    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False)
+    surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, saving=QUIET)
     stored = out.read_bytes()
     attempts = [
         dict(directions=[eta], xs=[0.0, 1.0], ys=None, kwargs={}),
         dict(directions=[delta], xs=[0.0, 0.5], ys=None, kwargs={}),
         dict(directions=[delta, eta], xs=[0.0, 1.0], ys=[0.0], kwargs={}),
-        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"bn": "recompute"}),
-        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"request": {"data": "other"}}),
+        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"evaluation": surface.Evaluation(bn="recompute")}),
+        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"context": {"data": "other"}}),
     ]
     for attempt in attempts:
         with pytest.raises(ValueError, match="another request"):
-            surface.compute_file(out, net, theta, attempt["directions"], attempt["xs"], attempt["ys"],
-                                 data={"train": batches}, log=None, progress=False, **attempt["kwargs"])
+            surface.loss_file(out, net, theta, attempt["directions"], attempt["xs"], attempt["ys"],
+                                 data={"train": batches}, log=None, saving=QUIET, **attempt["kwargs"])
     other_model = dirs.weights(make_net(9))
     with pytest.raises(ValueError, match="theta_sha256"):
-        surface.compute_file(out, net, other_model, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+        surface.loss_file(out, net, other_model, [delta], [0.0, 1.0], data={"train": batches}, log=None)
     with pytest.raises(ValueError, match="resume=True"):
-        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, resume=False, log=None)
+        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, saving=surface.Saving(resume=False), log=None)
     assert out.read_bytes() == stored
 
 
@@ -279,8 +286,8 @@ def test_far_points_store_nan_and_inf_as_they_are(tmp_path, net, batches):
     theta = dirs.weights(net)
     delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "far.h5"
-    s = surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None,
-                             progress=False)
+    s = surface.loss_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None,
+                             saving=QUIET)
     back = io.load_surface(out)
     assert back.complete and np.isfinite(back["train_loss"][0])
     assert not np.isfinite(back["train_loss"][1]) and back["train_loss"][1] != -1
@@ -292,7 +299,7 @@ def test_nan_points_store_nan_accuracy(tmp_path, net, batches):
     theta = dirs.weights(net)
     delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "far.h5"
-    surface.compute_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None, progress=False)
+    surface.loss_file(out, net, theta, [delta], [0.0, 1e30], data={"train": batches}, log=None, saving=QUIET)
     back = io.load_surface(out)
     assert np.isnan(back["train_loss"][1]) and np.isnan(back["train_acc"][1])
     share_of_class_0 = 100.0 * float(sum((y == 0).sum() for _, y in batches)) / 48
@@ -304,36 +311,36 @@ def test_nan_points_store_nan_accuracy(tmp_path, net, batches):
 
 def test_grid_refuses_one_point_over_a_range_and_more_points_than_the_limit(monkeypatch):
     with pytest.raises(ValueError, match="num=1 gives the single point -1, not a range to 1"):
-        surface.grid(-1, 1, 1)
-    assert surface.grid(0.5, 0.5, 1).tolist() == [0.5]
+        grids.grid(-1, 1, 1)
+    assert grids.grid(0.5, 0.5, 1).tolist() == [0.5]
     with pytest.raises(ValueError, match=r"num=1,000,000,000 is more than the 1,000,000 .*LOSSVIZ_MAX_POINTS=N"):
-        surface.grid(-1, 1, 1e9)  # refused before np.linspace allocates 8 GB
+        grids.grid(-1, 1, 1e9)  # refused before np.linspace allocates 8 GB
     monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "2000000")
-    assert len(surface.grid(-1, 1, 1_500_000)) == 1_500_000
+    assert len(grids.grid(-1, 1, 1_500_000)) == 1_500_000
     monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "10")
-    assert len(surface.grid(-1, 1, 10)) == 10
+    assert len(grids.grid(-1, 1, 10)) == 10
     with pytest.raises(ValueError, match="num=11 is more than the 10 points"):
-        surface.grid(-1, 1, 11)
+        grids.grid(-1, 1, 11)
     monkeypatch.setenv("LOSSVIZ_MAX_POINTS", "many")
     with pytest.raises(ValueError, match="LOSSVIZ_MAX_POINTS='many' must be a positive whole number"):
-        surface.grid(-1, 1, 3)
+        grids.grid(-1, 1, 3)
 
 
 def test_check_size_counts_points_and_estimates_memory(monkeypatch):
-    surface.check_size((100, 100), 4)
+    grids.check_size((100, 100), 4)
     with pytest.raises(ValueError, match=r"\(1,001 x 1,000\) has 1,001,000 points, more than the limit of 1,000,000"):
-        surface.check_size((1001, 1000), 4)
-    monkeypatch.setattr(surface, "_free_memory", lambda: 2 * 3 * 100 * (8 * 4 + 1) - 1)  # just under twice the need
+        grids.check_size((1001, 1000), 4)
+    monkeypatch.setattr(grids, "free_memory", lambda: 2 * 3 * 100 * (8 * 4 + 1) - 1)  # just under twice the need
     with pytest.raises(ValueError, match=r"\(10 x 10\) needs about .* GiB for its 4 arrays, more than half"):
-        surface.check_size((10, 10), 4)
-    surface.check_size((10, 10), 3)
+        grids.check_size((10, 10), 4)
+    grids.check_size((10, 10), 3)
 
 
 def test_device_and_dtype_are_part_of_the_request(tmp_path, net, batches):
     theta = dirs.weights(net)
     delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "s.h5"
-    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False)
+    surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, saving=QUIET)
     stored = io.load_surface(out)
     assert stored.attrs["device"] == "cpu" and stored.attrs["dtype"] == "torch.float32"
     stored.done[1] = False
@@ -341,30 +348,29 @@ def test_device_and_dtype_are_part_of_the_request(tmp_path, net, batches):
     io.save_surface(out, stored)
     before = out.read_bytes()
     with pytest.raises(ValueError, match="device: file has 'cuda', request 'cpu'"):
-        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
     wide = copy.deepcopy(net).double()
     with pytest.raises(ValueError, match="dtype: file has 'torch.float32', request 'torch.float64'"):
-        surface.compute_file(out, wide, dirs.weights(wide), [{k: v.double() for k, v in delta.items()}], [0.0, 1.0],
+        surface.loss_file(out, wide, dirs.weights(wide), [{k: v.double() for k, v in delta.items()}], [0.0, 1.0],
                              data={"train": [(x.double(), y) for x, y in batches]}, log=None)
     assert out.read_bytes() == before
 
 
-def test_finished_files_of_older_versions_are_read_unfinished_ones_refused(tmp_path, net, batches):
+def test_files_of_an_older_format_are_refused_finished_or_not(tmp_path, net, batches):
+    """No compatibility paths: a file whose request differs in any recorded attribute (here the format version, and
+    a missing device) is another request's, refused and left as it was."""
     theta = dirs.weights(net)
     delta = dirs.random_directions(net, 0, 1)[0]
     out = tmp_path / "old.h5"
-    full = surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None,
-                                progress=False)
+    surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, saving=QUIET)
     old = io.load_surface(out)
-    for key in ("device", "dtype"):
-        del old.attrs[key]  # not recorded before
+    old.attrs["format"] = "lossviz-surface-1"
+    del old.attrs["device"]
     io.save_surface(out, old)
-    again = surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
-    assert np.array_equal(again["train_loss"], full["train_loss"])
-    old.done[1] = False
-    io.save_surface(out, old)
-    with pytest.raises(ValueError, match="device: file has None, request 'cpu'"):
-        surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="format: file has 'lossviz-surface-1'.*device: file has None, request 'cpu'"):
+        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None)
+    assert out.read_bytes() == before
 
 
 def test_on_start_runs_only_after_the_request_is_checked(tmp_path, net, batches):
@@ -372,14 +378,14 @@ def test_on_start_runs_only_after_the_request_is_checked(tmp_path, net, batches)
     delta, eta = dirs.random_directions(net, 0, 2)
     out = tmp_path / "s.h5"
     calls = []
-    surface.compute_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, progress=False,
+    surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, saving=QUIET,
                          on_start=lambda: calls.append(out.exists()))
     assert calls == [False]  # before the file is first written
     with pytest.raises(ValueError, match="another request"):
-        surface.compute_file(out, net, theta, [eta], [0.0, 1.0], data={"train": batches}, log=None,
+        surface.loss_file(out, net, theta, [eta], [0.0, 1.0], data={"train": batches}, log=None,
                              on_start=lambda: calls.append("mismatch"))
     with pytest.raises(ValueError, match="more than the limit"):
-        surface.compute_file(tmp_path / "big.h5", net, theta, [delta, eta], np.zeros(1001), np.zeros(1000),
+        surface.loss_file(tmp_path / "big.h5", net, theta, [delta, eta], np.zeros(1001), np.zeros(1000),
                              data={"train": batches}, log=None, on_start=lambda: calls.append("big"))
     assert calls == [False] and not (tmp_path / "big.h5").exists()
 
@@ -399,8 +405,9 @@ def test_interrupt_saves_the_finished_points(tmp_path, net, batches):
     messages = []
     xs = [0.0, 1.0, 2.0, 3.0, 4.0]
     with pytest.raises(KeyboardInterrupt):
-        surface.compute_file(out, net, theta, [delta], xs, point_values=values, names=["b"], log=messages.append,
-                             progress=False, save_seconds=3600)
+        wanted = surface.request(net, theta, [delta], xs, None, ["b"], {"quantity": "bias"})
+        surface.compute_file(out, wanted, theta, [delta], lambda: values, log=messages.append,
+                             saving=surface.Saving(seconds=3600, progress=False))
     saved = io.load_surface(out)
     assert saved.done.tolist() == [True, True, True, False, False]
     expected = [float(theta["fc.bias"][0] + x * delta["fc.bias"][0]) for x in xs[:3]]

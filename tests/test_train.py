@@ -1,7 +1,9 @@
 """Training: a tiny run lowers the loss, is deterministic, sets lr per iteration, caches."""
 import pytest
 import torch
+from torch import nn
 
+from lossviz.base import data
 from lossviz.compute import train
 from lossviz.base.schedules import Schedule
 from lossviz.compute.train import TrainConfig
@@ -75,12 +77,12 @@ def test_bad_config_is_rejected(change, message):
         TINY.replace(**change)
 
 
-def test_evaluate_gives_percent_and_leaves_the_model_as_it_was():
+def test_split_loss_gives_percent_and_leaves_the_model_as_it_was():
     torch.manual_seed(0)
     model = train.models.get("resnet20").train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     split = train.data.synthetic(20)
-    loss, acc = train.evaluate(model, split)
+    loss, acc = train.split_loss(model, split)
     assert model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
     model.eval()
     with torch.no_grad():
@@ -95,16 +97,8 @@ def test_log_accuracies_are_percent_and_test_error_is_their_complement(tiny_run)
         assert 0.0 <= e["train_acc_pct"] <= 100.0 and 0.0 <= e["test_acc_pct"] <= 100.0
     model = tiny_run.model()
     test = train.splits(TINY)[1]
-    assert tiny_run.log[-1]["test_acc_pct"] == pytest.approx(train.evaluate(model, test)[1])
+    assert tiny_run.log[-1]["test_acc_pct"] == pytest.approx(train.split_loss(model, test)[1])
     assert tiny_run.test_error == pytest.approx(100.0 - tiny_run.log[-1]["test_acc_pct"])
-
-
-def test_a_log_cached_with_fractions_is_read_in_percent():
-    old = [{"epoch": 1, "train_loss": 2.0, "train_acc": 0.25, "test_loss": 2.1, "test_acc": 0.125}]
-    assert train.percent_log(old) == [{"epoch": 1, "train_loss": 2.0, "train_acc_pct": 25.0, "test_loss": 2.1,
-                                       "test_acc_pct": 12.5}]
-    new = [{"epoch": 1, "train_acc_pct": 25.0, "test_acc_pct": 12.5}]
-    assert train.percent_log(new) == new
 
 
 def test_measuring_the_test_set_less_often_leaves_the_weights_as_they_were(tiny_run, tmp_path):
@@ -129,3 +123,19 @@ def test_test_every_is_not_part_of_the_cache_key(tmp_path, monkeypatch):
 def test_bad_test_every_is_rejected(test_every, tmp_path):
     with pytest.raises(ValueError, match="test_every"):
         train.train(TINY, cache_dir=tmp_path, progress=False, test_every=test_every)
+
+
+def test_final_train_loss_is_the_eval_mode_loss_on_the_training_images(tiny_run, tmp_path):
+    """Against a plain loop: eval mode, every training image once, summed cross-entropy over the count."""
+    model = tiny_run.model()
+    train_split, _ = train.splits(tiny_run.config)
+    total = 0.0
+    with torch.no_grad():
+        for x, y in data.batches(train_split, 64, channels_last=False):
+            total += float(nn.functional.cross_entropy(model(x), y, reduction="sum"))
+    expected = total / len(train_split)
+    assert abs(train.final_train_loss(tiny_run, cache_dir=tmp_path) - expected) < 1e-4 * expected
+    at_one = train.final_train_loss(tiny_run, epoch=1.0, cache_dir=tmp_path)
+    assert at_one != train.final_train_loss(tiny_run, cache_dir=tmp_path)  # the checkpoint, not the final weights
+    with pytest.raises(ValueError, match="epoch=2"):
+        train.final_train_loss(tiny_run, epoch=2, cache_dir=tmp_path)

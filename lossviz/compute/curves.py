@@ -469,7 +469,7 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
     evaluation = surface.Evaluation(bn="recompute", precision=precision, batch_size=sample.batch_size)
-    wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation, cache.text(request))
+    wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation, {"request": cache.text(request)})
     return surface.compute_file(out, wanted, theta, axes,
                                 lambda: surface.evaluator(net, sample.batches(root), bn="recompute", precision=precision),
                                 saving=surface.Saving(progress=progress), log=None)

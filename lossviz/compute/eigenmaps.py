@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch.nn.functional as F
@@ -88,7 +89,8 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
 
 def eigen_request(model: nn.Module, theta: Mapping[str, Tensor], directions: Sequence[Mapping[str, Tensor]],
                   xs: Sequence[float], ys: Sequence[float] | None, data: Mapping[str, str],
-                  lanczos: Lanczos = Lanczos(), loss: str = "cross_entropy", context: str = "") -> surface.Request:
+                  lanczos: Lanczos = Lanczos(), loss: str = "cross_entropy",
+                  context: Mapping[str, Any] | None = None) -> surface.Request:
     """The `surface.Request` of an eigenvalue-map file: the Lanczos settings are its method."""
     method = {k: v for k, v in cache.plain(lanczos).items() if k != "__type__"}
     return surface.request(model, theta, directions, xs, ys, EIGEN_NAMES,
@@ -125,7 +127,7 @@ def point_values(model: nn.Module, batches: Callable[[], list[Batch]], lanczos: 
 def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, Tensor],
                    directions: Sequence[Mapping[str, Tensor]], xs: Sequence[float], ys: Sequence[float] | None,
                    batches: Iterable[Batch], lanczos: Lanczos = Lanczos(), *, loss: Loss = F.cross_entropy,
-                   context: str = "", saving: surface.Saving = surface.Saving(), dir_file: str = "",
+                   context: Mapping[str, Any] | None = None, saving: surface.Saving = surface.Saving(), dir_file: str = "",
                    on_start: Callable[[], None] | None = None,
                    log: Callable[[str], None] | None = print) -> io.Surface:
     """`eigen_map` into a resumable surface file `out` (`surface.compute_file`): arrays `min_eig`, `max_eig` (Li et

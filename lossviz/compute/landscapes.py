@@ -2,7 +2,7 @@
 
 A request names the run (its `TrainConfig`), the images (`Sample`), the grid, the directions, how each point is
 evaluated and the device type: everything its numbers depend on. Its cache key names the file
-(`<kind>-<network>-<key>.h5` under the output folder) and its JSON text is the file's `context` attribute, so a
+(`<kind>-<network>-<key>.h5` under the output folder) and its JSON text is the file's `request` attribute, so a
 file is found again by the request that made it and refused for any other. Li et al. 2018: random planes and
 lines (Sec. 4-5), interpolation between two minimizers (Fig. 2-3), Hessian eigenvalue maps (Fig. 7), PCA planes of
 the optimizer's path (Fig. 9); and the curvature numbers of a minimizer (lambda_max, tr H).
@@ -87,7 +87,7 @@ def random_surface(request: RandomPlane, result: TrainResult, root: str | Path |
     xs = request.xs
     evaluation = surface.Evaluation(bn=request.bn, precision=request.precision, batch_size=request.sample.batch_size)
     wanted = surface.loss_request(model, theta, found, xs, xs if request.dims == 2 else None,
-                                  request.sample.fingerprints(root), evaluation, cache.text(request))
+                                  request.sample.fingerprints(root), evaluation, {"request": cache.text(request)})
     return surface.compute_file(request.file(out_dir), wanted, theta, found,
                                 lambda: surface.evaluator(model, request.sample.batches(root), bn=request.bn,
                                                           precision=request.precision),
@@ -132,7 +132,7 @@ def interpolation(request: Interpolation, first: TrainResult, second: TrainResul
     alphas = np.linspace(request.span[0], request.span[1], request.points)
     evaluation = surface.Evaluation(bn=request.bn, precision=request.precision, batch_size=request.sample.batch_size)
     wanted = surface.loss_request(model, theta1, line, alphas, None, request.sample.fingerprints(root), evaluation,
-                                  cache.text(request))
+                                  {"request": cache.text(request)})
     return surface.compute_file(request.file(out_dir), wanted, theta1, line,
                                 lambda: surface.evaluator(model, request.sample.batches(root), bn=request.bn,
                                                           precision=request.precision),
@@ -168,7 +168,7 @@ def eigen_surface(request: EigenPlane, result: TrainResult, root: str | Path | N
     found = directions.random_directions(model, request.seed, 2, request.norm, request.ignore)
     xs = np.linspace(-request.span, request.span, request.points)
     data = {"train": request.sample.fingerprints(root)["train"]}
-    wanted = eigen_request(model, theta, found, xs, xs, data, request.lanczos, context=cache.text(request))
+    wanted = eigen_request(model, theta, found, xs, xs, data, request.lanczos, context={"request": cache.text(request)})
     return surface.compute_file(request.file(out_dir), wanted, theta, found,
                                 lambda: point_values(model, lambda: request.sample.batches(root)["train"],
                                                      request.lanczos),
@@ -255,7 +255,7 @@ def pca_surface(request: PCAPlane, result: TrainResult, root: str | Path | None 
     axes = [{k: v.to(request.device) for k, v in d.items()} for d in found.directions]
     evaluation = surface.Evaluation(precision=request.precision, batch_size=request.sample.batch_size)
     wanted = surface.loss_request(model, theta, axes, xs, ys, request.sample.fingerprints(root), evaluation,
-                                  cache.text(request))
+                                  {"request": cache.text(request)})
     plane = surface.compute_file(request.file(out_dir), wanted, theta, axes,
                                  lambda: surface.evaluator(model, request.sample.batches(root),
                                                            precision=request.precision),

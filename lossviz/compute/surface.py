@@ -300,8 +300,8 @@ class Saving:
 class Request:
     """Everything the numbers of a surface file depend on: the weights at the center and the directions (sha256),
     the grid, the arrays, the device type and dtype, how each point is computed (`method`: an `Evaluation`'s or
-    Lanczos' settings), the data (sha256 per split) and what the caller adds (`context`, JSON text: the course's
-    own request, the command line's model name). `attrs()` are the file's attributes; `key()` its cache key."""
+    Lanczos' settings), the data (sha256 per split) and what the caller adds (`context`: the course's own request as
+    JSON text, the command line's model name). `attrs()` are the file's attributes; `key()` its cache key."""
 
     theta: str
     directions: str
@@ -312,7 +312,7 @@ class Request:
     dtype: str
     method: tuple[tuple[str, Any], ...]
     data: tuple[tuple[str, str], ...] = ()
-    context: str = ""
+    context: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         names = list(self.names)
@@ -320,12 +320,16 @@ class Request:
             raise ValueError(f"names={names!r} must list the distinct value names of each point")
         if set(names) & set(RESERVED):
             raise ValueError(f"names={names!r} may not use the reserved names {RESERVED}")
+        own = self.attrs(context=False)
+        clash = sorted(k for k, _ in self.context if k in own)
+        if clash:
+            raise ValueError(f"context keys {clash} are reserved; reserved keys: {', '.join(own)}")
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self, context: bool = True) -> dict[str, Any]:
         """The file's attributes: every field but the grid and the arrays (which the file holds as datasets)."""
         return {"format": FORMAT, "theta_sha256": self.theta, "directions_sha256": self.directions,
                 "device": self.device, "dtype": self.dtype, **dict(self.method),
-                **{f"{split}_data_sha256": sha for split, sha in self.data}, "context": self.context}
+                **{f"{split}_data_sha256": sha for split, sha in self.data}, **(dict(self.context) if context else {})}
 
     def key(self) -> str:
         """The cache key of the request (a file named after it holds this request's result)."""
@@ -339,7 +343,7 @@ class Request:
 
 def request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
             xs: Sequence[float], ys: Sequence[float] | None, names: Sequence[str], method: Mapping[str, Any],
-            data: Mapping[str, str] | None = None, context: str = "") -> Request:
+            data: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> Request:
     """The `Request` of a grid around `theta` (over the model's own parameters and buffers) along `directions`."""
     _check_directions(theta, directions, ys)
     state = {**{k: v for k, v in itertools.chain(model.named_parameters(), model.named_buffers())}, **theta}
@@ -348,7 +352,8 @@ def request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Seq
                    xs=tuple(float(x) for x in xs), ys=None if ys is None else tuple(float(y) for y in ys),
                    names=tuple(names), device=next(iter(theta.values())).device.type,
                    dtype=",".join(sorted({str(v.dtype) for v in theta.values() if v.is_floating_point()})),
-                   method=tuple(method.items()), data=tuple((data or {}).items()), context=context)
+                   method=tuple(method.items()), data=tuple((data or {}).items()),
+                   context=tuple((context or {}).items()))
 
 
 def loss_names(splits: Iterable[str]) -> tuple[str, ...]:
@@ -361,7 +366,7 @@ def loss_names(splits: Iterable[str]) -> tuple[str, ...]:
 
 def loss_request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
                  xs: Sequence[float], ys: Sequence[float] | None, data: Mapping[str, str],
-                 evaluation: Evaluation = Evaluation(), context: str = "") -> Request:
+                 evaluation: Evaluation = Evaluation(), context: Mapping[str, Any] | None = None) -> Request:
     """The `Request` of a loss surface: splits by their data sha256 (`fingerprint`), precision "auto" resolved."""
     resolved = precisions.resolve(evaluation.precision, device_of(model))
     method = {**cache.plain(evaluation), "precision": resolved}
@@ -474,7 +479,8 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
 def loss_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, torch.Tensor],
               directions: Sequence[Mapping[str, torch.Tensor]], xs: Sequence[float], ys: Sequence[float] | None = None,
               *, data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]], evaluation: Evaluation = Evaluation(),
-              loss_fn: LossFn = F.cross_entropy, bn_data: Iterable | None = None, context: str = "",
+              loss_fn: LossFn = F.cross_entropy, bn_data: Iterable | None = None,
+              context: Mapping[str, Any] | None = None,
               saving: Saving = Saving(), dir_file: str = "", on_start: Callable[[], None] | None = None,
               log: Callable[[str], None] | None = print) -> io.Surface:
     """`scan` into a resumable file `out` (`compute_file`): the request holds every split's data sha256, so the

@@ -219,6 +219,7 @@ def final_train_loss(result: TrainResult, epoch: float | None = None, root: str 
     """`minimizer_loss` of the run's final weights (or its checkpoint at `epoch`) on its training images, cached
     under the run, the epoch, the images' sha256 and the device type."""
     train_split, _ = splits(result.config, root)
+    epoch = None if epoch is None else float(epoch)
     key = cache.key("final_train_loss", result.config, epoch, train_split.sha256, torch.device(device).type)
     return cache.cached(f"train-loss-{result.config.model}", key,
                         lambda: minimizer_loss(result.model(device, epoch), train_split, device)[0], cache_dir)

@@ -103,7 +103,7 @@ def copy_figures(source: Path, target: Path, names: tuple[str, ...] = README_FIG
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: python -m lossviz.course.publish [--only 03 10]."""
+    """Command line: python -m lossviz.suite.publish [--only 03 10]."""
     parser = argparse.ArgumentParser(description="Re-execute the notebooks in place (quick profile) and strip them.")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 03 10")
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
         return 0
 
-    return errors.exit_status("python -m lossviz.course.publish", command)
+    return errors.exit_status("python -m lossviz.suite.publish", command)
 
 
 if __name__ == "__main__":

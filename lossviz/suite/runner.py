@@ -114,7 +114,7 @@ def _run_and_render(notebook: Path, out_dir: Path, profile: str, parameters: dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: python -m lossviz.course.runner --profile quick [--only 00 01]."""
+    """Command line: python -m lossviz.suite.runner --profile quick [--only 00 01]."""
     parser = argparse.ArgumentParser(description="Run the lossviz notebooks with papermill.")
     parser.add_argument("--profile", default="quick", choices=profiles.NAMES)
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
         return 0 if all(r.ok for r in runs) else 1
 
-    return errors.exit_status("python -m lossviz.course.runner", command)
+    return errors.exit_status("python -m lossviz.suite.runner", command)
 
 
 if __name__ == "__main__":

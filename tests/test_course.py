@@ -1,0 +1,63 @@
+"""The Course the notebooks call: its profile, folders, device and the runs and samples its recipes use."""
+import dataclasses
+
+import pytest
+
+from lossviz.compute import train
+from lossviz.course import profiles
+from lossviz.course.course import Course
+
+
+def test_connection_joins_two_normal_runs_of_one_budget():
+    for name in profiles.NAMES:
+        P = profiles.get(name)
+        link = Course.from_profile(name).connection(seed=3)
+        first, second = link.ends
+        assert (first.seed, second.seed) == P.ensembles.seeds[:2]
+        assert first.replace(seed=second.seed) == second  # the same run but for the seed
+        assert first.epochs == P.ensembles.budget_epochs and link.config.seed == 3
+        assert link.model_name == P.ensembles.models[0] and link.dataset == P.ensembles.datasets[0]
+        configs = link.configs()  # Bezier and polygonal chain: the same settings but for the family
+        assert sorted(configs) == ["bezier", "polychain"] and configs["bezier"] == link.config
+        assert dataclasses.replace(configs["polychain"], kind="bezier") == link.config
+        assert link.config.augment == P.ensembles.augment == first.augment and link.config.lr == P.ensembles.curve_lr
+
+
+def test_the_ensemble_runs_use_the_course_precision_and_the_whole_training_subset(tmp_path):
+    course = Course.from_profile("quick", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    E = course.profile.ensembles
+    plan = course.plan()
+    assert plan.base.precision == course.precision and course.connection().config.precision == course.precision
+    sample = course.path_sample()  # barriers on the images the members minimize
+    assert (sample.train_subset, sample.test_subset) == (E.train_subset, E.path_test_subset)
+    assert plan.score_subset is None  # ensembles on the whole test set
+    with pytest.raises(ValueError, match="seeds"):
+        course.minima_plane(seeds=(0, 1))
+    with pytest.raises(ValueError, match="states"):
+        course.segments([{}])
+
+
+def test_model_and_batch_runs_are_shared_between_studies():
+    """The small-batch, weight-decay run of the batch study is the depth study's run of the same network."""
+    for P in map(profiles.get, ("smoke",)):  # quick trains its batch study at other batch sizes and epochs
+        land = P.landscape
+        batch = P.batch_runs()[land.batch_small, land.weight_decays[-1]]
+        assert P.model_runs((land.batch_model,))[land.batch_model] == batch
+
+
+def test_course_from_profile_resolves_precision_and_folders(tmp_path):
+    course = Course.from_profile("quick", data_root=tmp_path / "d", out_dir=tmp_path / "o")
+    assert course.precision in ("fp32", "bf16") and course.profile.name == "quick"
+    assert (course.data_root, course.out_dir, course.device) == (tmp_path / "d", tmp_path / "o", "cpu")
+    assert course.sample(test=False).test_subset == 0 and course.sample().test_subset == 128
+    with pytest.raises(ValueError, match="profile='huge'"):
+        Course.from_profile("huge")
+
+
+def test_course_runs_measure_the_test_set_every_test_every_epochs(tmp_path):
+    course = Course.from_profile("smoke", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert profiles.get("quick").test_every == 5 and course.profile.test_every == 2
+    run = course.first_run()
+    measured = [e["epoch"] for e in run.log if "test_acc_pct" in e]
+    assert measured == sorted(train.measured_epochs(run.config.epochs, 2)) and measured[-1] == run.config.epochs
+    assert len(measured) < len(run.log)

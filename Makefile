@@ -7,14 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 
-.PHONY: setup run publish slides test test-fast bench clean-runs
+.PHONY: setup run publish slides check test test-fast bench clean-runs
 
 setup: $(STAMP) $(WEB_STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -e ".[course,lab,dev]"
 	touch $(STAMP)
 
 # reveal.js and MathJax from the npm registry, copied beside the decks and pages so they work offline
@@ -36,13 +36,16 @@ slides: $(STAMP) $(WEB_STAMP)
 		$(PY) -m lossviz.suite.slides build runs/$(PROFILE); \
 	else echo "no executed notebooks in runs/$(PROFILE): 'make run PROFILE=$(PROFILE)' builds them and their decks"; fi
 
-# the house plan first (ARCHITECTURE.md, .importlinter): no module imports one from a higher layer
-test: $(STAMP) $(WEB_STAMP)
+# the checks first (seconds): the house plan (ARCHITECTURE.md, .importlinter), lint, types; then every test
+check: $(STAMP)
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check lossviz tests bench
+	$(VENV)/bin/mypy
+
+test: check $(WEB_STAMP)
 	$(PY) -m pytest -q tests
 
-test-fast: $(STAMP) $(WEB_STAMP)
-	$(VENV)/bin/lint-imports
+test-fast: check $(WEB_STAMP)
 	$(PY) -m pytest -q tests -m "not notebooks and not browser"
 
 bench: $(STAMP)

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,10 +27,8 @@ import torch.nn.functional as F
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lossviz.base import data
+from lossviz.base import data, models
 from lossviz.compute import hessian
-from lossviz import models  # noqa: E402
 
 
 def subset(n: int) -> data.Split:

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from lossviz.base import data, directions, models
-from lossviz.course import profiles
 from lossviz.compute import surface, train
+from lossviz.course import profiles
 
 PAPER_NETWORKS = {  # name: (epochs of the paper's run, who trains it)
     "vgg9": (300, "Li et al."), "resnet56": (300, "Li et al."), "resnet110": (300, "Li et al."),
@@ -70,7 +70,7 @@ def surface_seconds(model: nn.Module, split: data.Split, device: torch.device, p
     theta = directions.weights(model)
     (delta,) = directions.random_directions(model, 0, count=1)
     point = {k: v + 0.1 * delta[k] if k in delta else v for k, v in theta.items()}
-    evaluate = surface.evaluator(model, {"train": batches}, precision=precision, device=device)
+    evaluate = surface.evaluator(model.to(device), {"train": batches}, precision=precision)
     evaluate(point)  # warm-up
     sync(device)
     start = time.perf_counter()

@@ -10,8 +10,8 @@ import argparse
 import statistics
 import time
 
-from lossviz.course import profiles
 from lossviz.compute import train
+from lossviz.course import profiles
 
 
 def main() -> None:

@@ -53,10 +53,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from lossviz.base import cache, data, models, precision
-from lossviz.compute import surface
 from lossviz import cli
+from lossviz.base import cache, data, grids, models, precision
 from lossviz.base import directions as dirs
+from lossviz.compute import surface
 
 BATCH_SIZES = (128, 250, 500, 1000)  # candidates of (b) and (c) unless --batch-size
 FAST_MODES = (("bf16", True), ("bf16", False), ("fp32", True))  # (precision, fuse_bn) candidates of (c)
@@ -251,16 +251,16 @@ def choose(model: nn.Module, subset: data.Split, point: dict, candidates: list[t
     """The fastest candidate (batch size, precision, fuse_bn) on the probe within FAST_TOLERANCE of
     `reference_loss` (default: the first candidate's loss), its loss, and one line per candidate."""
     best, best_rate, best_loss, lines = None, 0.0, math.nan, []
-    for batch_size, precision, fuse_bn in candidates:
-        rate, loss = probe(model, subset, point, batch_size, precision, fuse_bn)
+    for batch_size, chosen, fuse_bn in candidates:
+        rate, loss = probe(model, subset, point, batch_size, chosen, fuse_bn)
         if reference_loss is None:
             reference_loss = loss
         error = abs(loss - reference_loss) / abs(reference_loss)
         ok = error <= FAST_TOLERANCE
-        lines.append(f"batch {batch_size:5d} {precision} fuse_bn={fuse_bn!s:5}: {rate:7.1f} images/s, "
+        lines.append(f"batch {batch_size:5d} {chosen} fuse_bn={fuse_bn!s:5}: {rate:7.1f} images/s, "
                      f"loss rel. diff {error:.1e}{'' if ok else ' (too large)'}")
         if ok and rate > best_rate:
-            best, best_rate, best_loss = (batch_size, precision, fuse_bn), rate, loss
+            best, best_rate, best_loss = (batch_size, chosen, fuse_bn), rate, loss
     return best, best_loss, lines
 
 
@@ -291,7 +291,7 @@ def main() -> None:
     split, source = load_split(args.images)
     model = make_model(args.model, split, args.seed, args.checkpoint)
     directions = dirs.random_directions(model, args.seed, 2)  # filter-normalized, ignore=biasbn, parameters
-    xs = ys = surface.grid(-1.0, 1.0, args.points)
+    xs = ys = grids.grid(-1.0, 1.0, args.points)
     evaluations = len(split) * len(xs) * len(ys)
     flops = forward_flops(model)
     weights = "from the checkpoint" if args.checkpoint else f"random (seed {args.seed}), BN statistics from the data"

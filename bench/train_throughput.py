@@ -15,7 +15,6 @@ Prints images/s of each and the ratios, and the peak memory of a ResNet-56 train
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
@@ -24,9 +23,9 @@ import torch
 from torch import nn
 
 from lossviz.base import data, models
-from lossviz.compute import train
 from lossviz.base import precision as precisions
 from lossviz.base.schedules import Schedule
+from lossviz.compute import train
 from lossviz.compute.train import TrainConfig
 
 
@@ -101,7 +100,7 @@ def lossviz_way(split: data.Split, iters: int, warmup: int, precision: str, augm
 def peak_memory_resnet56() -> float:
     """Peak resident memory (GiB) of a fresh process training ResNet-56 at batch 128 for a few steps."""
     code = (
-        "import resource, torch; from lossviz import models, data, train;"
+        "import resource, torch; from lossviz.base import models, data; from lossviz.compute import train;"
         "from lossviz.base.schedules import Schedule; from lossviz.compute.train import TrainConfig;"
         "m = models.get('resnet56').to(memory_format=torch.channels_last).train();"
         "c = TrainConfig(model='resnet56', dataset='synthetic', schedule=Schedule('constant', 0.1));"

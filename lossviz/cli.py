@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz.base import cache, data, errors, grids, models
-from lossviz.base.distributed import on_rank0, rank_and_world
+from lossviz.base import cache, data, errors, grids, io, models
 from lossviz.base import directions as dirs
-from lossviz.compute import eigenmaps, hessian, surface
-from lossviz.base import io
 from lossviz.base import precision as precisions
+from lossviz.base.distributed import on_rank0, rank_and_world
+from lossviz.compute import eigenmaps, hessian, surface
 
 DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
 
@@ -336,8 +335,8 @@ def run(args: argparse.Namespace) -> io.Surface:
                                           log=log)
         log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
         return result
-    evaluation = surface.Evaluation(bn=args.bn, fuse_bn=args.fuse_bn, precision=precisions.resolve(args.precision, device),
-                                    batch_size=batch_size)
+    evaluation = surface.Evaluation(bn=args.bn, fuse_bn=args.fuse_bn, batch_size=batch_size,
+                                    precision=precisions.resolve(args.precision, device))
     log(precisions.describe(args.precision, device) + f"; batch size {batch_size}")
     result = surface.loss_file(args.out, model, theta, found, xs, ys, data=batches, evaluation=evaluation,
                                context=context, saving=saving, dir_file=dir_file, on_start=write_directions, log=log)

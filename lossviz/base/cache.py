@@ -9,8 +9,9 @@ import os
 import pickle
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ import torch
 try:
     from numpy._core.multiarray import scalar as _numpy_scalar
 except ImportError:  # numpy < 2
-    from numpy.core.multiarray import scalar as _numpy_scalar
+    from numpy.core.multiarray import scalar as _numpy_scalar  # type: ignore[no-redef]
 
 from lossviz.base import files, folders
 

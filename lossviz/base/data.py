@@ -1,12 +1,12 @@
 """CIFAR-10/100 and a synthetic CIFAR-shaped dataset, held as uint8 tensors in memory."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
-import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch

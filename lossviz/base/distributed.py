@@ -5,7 +5,8 @@ Without an initialized process group (a plain `python` run) everything runs as r
 from __future__ import annotations
 
 import pickle
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch.distributed as dist
 

@@ -12,7 +12,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks, so stale temp files are left alone
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 STALE_SECONDS = 2.0  # a temp file this old whose writer holds no lock was left by a killed writer
 

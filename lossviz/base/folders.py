@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+
 def project_dir(start: Path | None = None) -> Path:
     """The project folder: the nearest folder at or above `start` (default: cwd) holding `pyproject.toml` and the
     `lossviz/` package (so a notebook started in a subfolder finds the project's data/), else `start` itself."""

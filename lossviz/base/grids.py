@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+Coordinates = Sequence[float] | np.ndarray  # the coordinates of one axis
 MAX_POINTS_ENV = "LOSSVIZ_MAX_POINTS"  # raises (or lowers) the cap on grid points
 DEFAULT_MAX_POINTS = 1_000_000  # a 1000 x 1000 grid; the papers' largest is 51 x 51 (hours on a GPU)
 
 
-def shape(xs: Sequence[float], ys: Sequence[float] | None) -> tuple[int, ...]:
+def shape(xs: Coordinates, ys: Coordinates | None) -> tuple[int, ...]:
     """(len(xs),) for 1D, (len(ys), len(xs)) for 2D, the np.meshgrid(xs, ys) layout."""
     return (len(xs),) if ys is None else (len(ys), len(xs))
 
@@ -34,7 +35,7 @@ def max_points() -> int:
     return value
 
 
-def grid(start: float, stop: float, num: int, limit: int | None = None) -> np.ndarray:
+def grid(start: float, stop: float, num: int | float, limit: int | None = None) -> np.ndarray:
     """`num` evenly spaced coordinates from start to stop (the reference's `--x=min:max:num`).
 
     One point needs start == stop (it would be start alone); at most `limit` points (default `max_points()`),
@@ -78,7 +79,7 @@ def free_memory() -> int | None:
         return None
 
 
-def coordinates(xs: Sequence[float], ys: Sequence[float] | None, index: int) -> tuple[float, float | None]:
+def coordinates(xs: Coordinates, ys: Coordinates | None, index: int) -> tuple[float, float | None]:
     """(alpha, beta) of flat point `index` in np.meshgrid(xs, ys) order (beta None for 1D)."""
     if ys is None:
         return float(xs[index]), None

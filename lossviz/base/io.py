@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import io as _io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
 import torch
 
-from lossviz.base.directions import Weights
 from lossviz.base import files, grids
+from lossviz.base.directions import Weights
+from lossviz.base.grids import Coordinates
 
 AXES = ("xdirection", "ydirection")
 COORDINATES = ("xcoordinates", "ycoordinates")
@@ -165,7 +166,7 @@ class Surface:
         return [(float(self.xcoordinates[i]), float(self.ycoordinates[j])) for j, i in zip(*np.nonzero(bad))]
 
 
-def empty_surface(xs: Sequence[float], ys: Sequence[float] | None, names: Sequence[str],
+def empty_surface(xs: Coordinates, ys: Coordinates | None, names: Sequence[str],
                   attrs: Mapping[str, Any] | None = None, dir_file: str = "") -> Surface:
     """A surface with every value at the reference's unfinished marker -1 and nothing done."""
     xs = np.asarray(xs, dtype=np.float64)

@@ -7,8 +7,8 @@ so the reference checkpoints load with `load_state_dict`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -197,8 +197,10 @@ class DenseNet(nn.Module):
         _init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.trans2(self.block2(self.trans1(self.block1(self.conv1(x)))))
-        return self.linear(F.relu(self.bn(self.block3(x))).mean(dim=(2, 3)))
+        x = self.conv1(x)
+        for name in ("block1", "trans1", "block2", "trans2", "block3"):  # registered by name in __init__
+            x = self.get_submodule(name)(x)
+        return self.linear(F.relu(self.bn(x)).mean(dim=(2, 3)))
 
 
 def _li_resnet(depth: int, k: int, shortcut: bool, num_classes: int) -> ResNet:
@@ -213,8 +215,8 @@ def _with_noshort(name: str, label: str, depth: int, k: int = 1) -> dict[str, tu
             f"{name}_noshort": (f"{label}-NS", partial(_li_resnet, depth, k, False))}
 
 
-_VGG9 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M"]
-_VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+_VGG9: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M"]
+_VGG16: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
 # name -> (paper label, factory(num_classes))
 _MODELS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {

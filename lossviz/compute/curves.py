@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -21,12 +21,12 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz.base.directions import Weights
-from lossviz.base import cache, data, directions, io, folders
+from lossviz.base import cache, data, directions, folders, io
 from lossviz.base import precision as precisions
+from lossviz.base.data import Sample
+from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
 from lossviz.compute import surface, train
-from lossviz.base.data import Sample
 from lossviz.compute.train import TrainConfig
 
 KINDS = ("bezier", "polychain")
@@ -461,7 +461,7 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     """
     xs, ys = grid(p.anchors, points, margin)
     net = copy.deepcopy(model).to(device)  # the caller's model stays where it is
-    request = PlaneRequest(tuple(directions.fingerprint(t) for t in (p.origin, p.u, p.v)),
+    request = PlaneRequest((directions.fingerprint(p.origin), directions.fingerprint(p.u), directions.fingerprint(p.v)),
                            directions.fingerprint(dict(net.named_buffers())), tuple(xs.tolist()), tuple(ys.tolist()),
                            sample, precision, torch.device(device).type)
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
@@ -469,7 +469,10 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
     evaluation = surface.Evaluation(bn="recompute", precision=precision, batch_size=sample.batch_size)
-    wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation, {"request": cache.text(request)})
-    return surface.compute_file(out, wanted, theta, axes,
-                                lambda: surface.evaluator(net, sample.batches(root), bn="recompute", precision=precision),
-                                saving=surface.Saving(progress=progress), log=None)
+    wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation,
+                                  {"request": cache.text(request)})
+
+    def evaluator() -> surface.PointValues:
+        return surface.evaluator(net, sample.batches(root), bn="recompute", precision=precision)
+
+    return surface.compute_file(out, wanted, theta, axes, evaluator, saving=surface.Saving(progress=progress), log=None)

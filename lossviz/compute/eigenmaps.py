@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from lossviz.base import cache, io
 from lossviz.base.directions import Weights
+from lossviz.base.grids import Coordinates
 from lossviz.compute import hessian, surface
 from lossviz.compute.hessian import Batch, Loss
 
@@ -59,11 +60,11 @@ class EigenMap:
     @property
     def ratio(self) -> np.ndarray:
         """|lambda_min / lambda_max| at each grid point (Li et al. Fig. 7)."""
-        return hessian.ratio(self.lambda_min, self.lambda_max)
+        return np.asarray(hessian.ratio(self.lambda_min, self.lambda_max))
 
 
 def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Tensor], delta: Mapping[str, Tensor],
-              eta: Mapping[str, Tensor], xs: Sequence[float], ys: Sequence[float], lanczos: Lanczos = Lanczos(),
+              eta: Mapping[str, Tensor], xs: Coordinates, ys: Coordinates, lanczos: Lanczos = Lanczos(),
               loss: Loss = F.cross_entropy) -> EigenMap:
     """lambda_min, lambda_max at theta + alpha delta + beta eta for alpha in xs, beta in ys (Li et al. Fig. 7).
 
@@ -88,7 +89,7 @@ def eigen_map(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Te
 
 
 def eigen_request(model: nn.Module, theta: Mapping[str, Tensor], directions: Sequence[Mapping[str, Tensor]],
-                  xs: Sequence[float], ys: Sequence[float] | None, data: Mapping[str, str],
+                  xs: Coordinates, ys: Coordinates | None, data: Mapping[str, str],
                   lanczos: Lanczos = Lanczos(), loss: str = "cross_entropy",
                   context: Mapping[str, Any] | None = None) -> surface.Request:
     """The `surface.Request` of an eigenvalue-map file: the Lanczos settings are its method."""
@@ -116,7 +117,7 @@ def point_values(model: nn.Module, batches: Callable[[], list[Batch]], lanczos: 
         op = hessian.operator(model, data, point, lanczos.params, loss, lanczos.method)
         warm = hessian.warm_start(previous[0], lanczos.seed) if previous else None
         e = hessian.extremes(op, lanczos.tol, lanczos.max_steps, lanczos.seed, lanczos.floor, start=warm)
-        if lanczos.warm:
+        if lanczos.warm and e.vectors is not None:
             previous[:] = [e.vectors]
         return {"min_eig": e.lambda_min, "max_eig": e.lambda_max, "converged": float(e.converged),
                 "hvps": float(e.hvps), "seconds": time.perf_counter() - start}
@@ -125,10 +126,10 @@ def point_values(model: nn.Module, batches: Callable[[], list[Batch]], lanczos: 
 
 
 def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, Tensor],
-                   directions: Sequence[Mapping[str, Tensor]], xs: Sequence[float], ys: Sequence[float] | None,
+                   directions: Sequence[Mapping[str, Tensor]], xs: Coordinates, ys: Coordinates | None,
                    batches: Iterable[Batch], lanczos: Lanczos = Lanczos(), *, loss: Loss = F.cross_entropy,
-                   context: Mapping[str, Any] | None = None, saving: surface.Saving = surface.Saving(), dir_file: str = "",
-                   on_start: Callable[[], None] | None = None,
+                   context: Mapping[str, Any] | None = None, saving: surface.Saving = surface.Saving(),
+                   dir_file: str = "", on_start: Callable[[], None] | None = None,
                    log: Callable[[str], None] | None = print) -> io.Surface:
     """`eigen_map` into a resumable surface file `out` (`surface.compute_file`): arrays `min_eig`, `max_eig` (Li et
     al. Fig. 7, the reference's names), `converged`, and each point's cost, `hvps` and `seconds` (wall time,
@@ -136,5 +137,6 @@ def eigen_map_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str,
     data = list(batches)
     wanted = eigen_request(model, theta, directions, xs, ys, {"train": surface.fingerprint(data)}, lanczos,
                            getattr(loss, "__name__", type(loss).__name__), context)
-    return surface.compute_file(out, wanted, theta, directions, lambda: point_values(model, lambda: data, lanczos, loss),
+    return surface.compute_file(out, wanted, theta, directions,
+                                lambda: point_values(model, lambda: data, lanczos, loss),
                                 saving=saving, dir_file=dir_file, on_start=on_start, log=log)

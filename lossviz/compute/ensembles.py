@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -31,8 +32,8 @@ from lossviz.base import cache, data, directions
 from lossviz.base.batchnorm import recompute_bn
 from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
-from lossviz.compute import train
 from lossviz.base.schedules import Schedule, cycle_iterations
+from lossviz.compute import train
 from lossviz.compute.train import TrainConfig
 
 METHODS = ("ind", "sse", "fge")
@@ -42,21 +43,45 @@ BUDGETS = (1, 2, 3)
 class Settings(Protocol):
     """What `plan` and `table` read from a profile's ensemble settings (`lossviz.course.profiles.Ensembles`)."""
 
-    models: tuple[str, ...]
-    datasets: tuple[str, ...]
-    train_subset: int | None
-    test_subset: int | None
-    score_subset: int | None
-    augment: bool
-    batch_size: int
-    lr: float
-    snapshot_cycles: int
-    fge_cycle_epochs: float
-    fge_lr: tuple[float, float]
-    seeds: tuple[int, ...]
+    @property
+    def models(self) -> tuple[str, ...]: ...
+
+    @property
+    def datasets(self) -> tuple[str, ...]: ...
+
+    @property
+    def train_subset(self) -> int | None: ...
+
+    @property
+    def test_subset(self) -> int | None: ...
+
+    @property
+    def score_subset(self) -> int | None: ...
+
+    @property
+    def augment(self) -> bool: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def lr(self) -> float: ...
+
+    @property
+    def snapshot_cycles(self) -> int: ...
+
+    @property
+    def fge_cycle_epochs(self) -> float: ...
+
+    @property
+    def fge_lr(self) -> tuple[float, float]: ...
+
+    @property
+    def seeds(self) -> tuple[int, ...]: ...
 
     def budget(self, model: str) -> int:
         """B, the epochs of one normal run of `model`."""
+        ...
 
 
 def check_method(method: str) -> None:

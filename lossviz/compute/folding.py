@@ -36,7 +36,8 @@ def plan(shell: nn.Module) -> tuple[torch.fx.GraphModule, list[tuple[str, str, f
             continue
         if conv.bias is None:  # give the traced graph its own conv with a bias slot
             conv = copy.copy(conv)
-            conv._parameters = {"weight": conv.weight, "bias": nn.Parameter(torch.empty(conv.out_channels))}
+            conv._parameters = {"weight": conv.weight,  # type: ignore[dict-item]
+                                "bias": nn.Parameter(torch.empty(conv.out_channels))}
             parent, _, leaf = source.target.rpartition(".")
             setattr(gm.get_submodule(parent) if parent else gm, leaf, conv)
         node.replace_all_uses_with(source)

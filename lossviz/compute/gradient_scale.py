@@ -23,7 +23,12 @@ def layer_ratios(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -
     model.zero_grad(set_to_none=True)
     nn.functional.cross_entropy(model(images.float()), labels).backward()
     params = dict(model.named_parameters())
-    return {name: (params[name].grad.norm() / params[name].norm()).item() for name in weight_layers(model)}
+    return {name: (_grad(params[name]).norm() / params[name].norm()).item() for name in weight_layers(model)}
+
+
+def _grad(p: torch.Tensor) -> torch.Tensor:
+    """The gradient of a parameter (zero where the loss does not depend on it)."""
+    return p.grad if p.grad is not None else torch.zeros_like(p)
 
 
 def growth_per_layer(ratios: list[float] | tuple[float, ...]) -> float:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -124,7 +124,10 @@ def _reverse_hvp(f: Callable[[Weights], Tensor], theta: Weights, v: Weights) -> 
     leaves = {k: t.detach().requires_grad_() for k, t in theta.items()}
     xs = list(leaves.values())
     g = torch.autograd.grad(f(leaves), xs, create_graph=True, allow_unused=True, materialize_grads=True)
-    dot = sum((gi * v[k]).sum() for gi, k in zip(g, leaves))
+    terms = [(gi * v[k]).sum() for gi, k in zip(g, leaves)]
+    dot = terms[0]
+    for term in terms[1:]:  # in order, as a plain sum
+        dot = dot + term
     if not dot.requires_grad:  # the loss is at most linear in theta
         return [torch.zeros_like(x) for x in xs]
     return list(torch.autograd.grad(dot, xs, allow_unused=True, materialize_grads=True))
@@ -187,9 +190,11 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     def batch_loss(p: Weights, x: Tensor, y: Tensor) -> Tensor:
         return loss(functional_call(model, {**fixed, **p}, (x,)), y)
 
+    def loss_of(x: Tensor, y: Tensor) -> Callable[[Weights], Tensor]:
+        return lambda p: batch_loss(p, x, y)
+
     with _eval_mode(model):  # the "cached" method runs forward and backward here
-        products = [(len(y) / total, _product(method, lambda p, x=x, y=y: batch_loss(p, x, y), moving))
-                    for x, y in data]
+        products = [(len(y) / total, _product(method, loss_of(x, y), moving)) for x, y in data]
 
     def matvec(v: Tensor) -> Tensor:
         parts = split.unflatten(v)

@@ -36,6 +36,7 @@ from lossviz.base import directions as dirs
 from lossviz.base import precision as precisions
 from lossviz.base.directions import Weights
 from lossviz.base.distributed import broadcast, on_rank0, rank_and_world
+from lossviz.base.grids import Coordinates
 from lossviz.base.precision import autocast
 from lossviz.compute import folding
 
@@ -186,7 +187,7 @@ def at(theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torc
 
 
 def _check_directions(theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
-                      ys: Sequence[float] | None) -> None:
+                      ys: Coordinates | None) -> None:
     """Raise ValueError unless there is one direction per axis, keyed like theta."""
     want = 1 if ys is None else 2
     if len(directions) != want:
@@ -228,7 +229,7 @@ def _fill(surface: io.Surface, todo: Sequence[int], theta: Mapping[str, torch.Te
 
 
 def scan(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
-         xs: Sequence[float], ys: Sequence[float] | None = None, *,
+         xs: Coordinates, ys: Coordinates | None = None, *,
          data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]], loss_fn: LossFn = F.cross_entropy,
          bn: str = "eval", precision: str = "fp32", bn_data: Iterable | None = None, fuse_bn: bool = False,
          progress: bool = False) -> io.Surface:
@@ -244,7 +245,7 @@ def scan(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequen
 
 
 def interpolate(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
-                alphas: Sequence[float], *, data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]],
+                alphas: Coordinates, *, data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]],
                 loss_fn: LossFn = F.cross_entropy, bn: str = "eval", precision: str = "fp32",
                 fuse_bn: bool = False, progress: bool = False) -> io.Surface:
     """Loss and accuracy (%) at theta1 + alpha (theta2 - theta1), alpha anywhere (Goodfellow et al. 2015).
@@ -342,7 +343,7 @@ class Request:
 
 
 def request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
-            xs: Sequence[float], ys: Sequence[float] | None, names: Sequence[str], method: Mapping[str, Any],
+            xs: Coordinates, ys: Coordinates | None, names: Sequence[str], method: Mapping[str, Any],
             data: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> Request:
     """The `Request` of a grid around `theta` (over the model's own parameters and buffers) along `directions`."""
     _check_directions(theta, directions, ys)
@@ -365,7 +366,7 @@ def loss_names(splits: Iterable[str]) -> tuple[str, ...]:
 
 
 def loss_request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
-                 xs: Sequence[float], ys: Sequence[float] | None, data: Mapping[str, str],
+                 xs: Coordinates, ys: Coordinates | None, data: Mapping[str, str],
                  evaluation: Evaluation = Evaluation(), context: Mapping[str, Any] | None = None) -> Request:
     """The `Request` of a loss surface: splits by their data sha256 (`fingerprint`), precision "auto" resolved."""
     resolved = precisions.resolve(evaluation.precision, device_of(model))
@@ -447,14 +448,12 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
         return [int(i) for i in np.flatnonzero(~found.done.ravel())]
 
     todo = on_rank0(open_out)  # every rank gets the points to do (not the surface), or rank 0's error
-    surface = opened.get("surface")
+    surface = opened["surface"] if rank == 0 else io.empty_surface(xs, ys, wanted.names, attrs, dir_file)
     if rank == 0 and log is not None:
         log(f"computing {len(todo)} of {int(np.prod(wanted.shape))} points")
 
     if todo:
         ev = _checked(point_values(), wanted.names)
-        if rank != 0:
-            surface = io.empty_surface(xs, ys, wanted.names, attrs, dir_file)
         last = {"time": time.monotonic(), "count": 0}
 
         def save(final: bool) -> None:
@@ -477,7 +476,7 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
 
 
 def loss_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, torch.Tensor],
-              directions: Sequence[Mapping[str, torch.Tensor]], xs: Sequence[float], ys: Sequence[float] | None = None,
+              directions: Sequence[Mapping[str, torch.Tensor]], xs: Coordinates, ys: Coordinates | None = None,
               *, data: Mapping[str, Iterable[tuple[torch.Tensor, torch.Tensor]]], evaluation: Evaluation = Evaluation(),
               loss_fn: LossFn = F.cross_entropy, bn_data: Iterable | None = None,
               context: Mapping[str, Any] | None = None,

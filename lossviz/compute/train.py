@@ -10,9 +10,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lossviz.base.directions import Weights
 from lossviz.base import cache, data, models
 from lossviz.base import precision as precisions
+from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
 from lossviz.base.schedules import Schedule
 from lossviz.compute import surface

@@ -5,8 +5,8 @@ final point theta_n. Directions are named tensor dicts over the path's floating-
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -89,9 +89,9 @@ def pca(path: Path, ignore: str | None = "biasbn", center: bool = True) -> PCA:
     delta, eta = _directions(path, keys, h @ u / lam.sqrt())
     coords = project(path, (delta, eta), keys)
     signs = np.where(coords[0] < 0, -1.0, 1.0)
-    directions = tuple({k: t * s for k, t in d.items()} for d, s in zip((delta, eta), signs))
+    first, second = ({k: t * s for k, t in d.items()} for d, s in zip((delta, eta), signs))
     total = float(gram.diagonal().sum())
-    return PCA(directions, (float(lam[0]) / total, float(lam[1]) / total), coords * signs)
+    return PCA((first, second), (float(lam[0]) / total, float(lam[1]) / total), coords * signs)
 
 
 def project(path: Path, directions: tuple[Mapping[str, Tensor], Mapping[str, Tensor]],

@@ -308,7 +308,8 @@ class Course:
         (Garipov et al. Fig. 1, left)."""
         seeds = seeds if seeds is not None else self.profile.ensembles.seeds[:3]
         if len(seeds) != 3:
-            raise ValueError(f"seeds={seeds} must name three runs; the profile has seeds {self.profile.ensembles.seeds}")
+            raise ValueError(f"seeds={seeds} must name three runs; the profile has seeds "
+                             f"{self.profile.ensembles.seeds}")
         plan = self.plan()
         return self.state_plane([self.train(plan.normal_run(s)).state for s in seeds])
 
@@ -316,7 +317,7 @@ class Course:
         """The two endpoints (normal runs of the first two seeds) and the curve configuration of notebook 08."""
         E = self.profile.ensembles
         plan = self.plan()
-        ends = tuple(plan.normal_run(s) for s in E.seeds[:2])
+        ends = (plan.normal_run(E.seeds[0]), plan.normal_run(E.seeds[1]))
         config = curves.CurveConfig(bends=E.curve_bends, epochs=E.curve_epochs, batch_size=E.batch_size,
                                     lr=E.curve_lr, weight_decay=plan.base.weight_decay, augment=E.augment,
                                     seed=seed, precision=self.precision)

@@ -74,7 +74,7 @@ class Landscape:
 
     def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
             weight_decay: float = 5e-4, every_epoch: bool = False, epochs: int | None = None) -> TrainConfig:
-        """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; checkpoints every epoch if asked."""
+        """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; every epoch saved if asked."""
         batch_size = batch_size or self.model_batch
         epochs = epochs or self.epochs_of(model)
         lr = dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None
@@ -231,7 +231,7 @@ PAPER = Profile(
                         snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),
                         curve_epochs=600, curve_bends=1, curve_points=61,
                         budget_by_model=(("preresnet164", 150),), score_subset=None, augment=True,
-                        path_test_subset=None, plane_subset=50_000, plane_points=21),  # Garipov et al.: VGG-16, WRN-28-10 200
+                        path_test_subset=None, plane_subset=50_000, plane_points=21),  # Garipov: VGG-16, WRN 200
 )
 
 

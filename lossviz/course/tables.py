@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossviz.base import models, papers, stats
-from lossviz.compute import gradient_scale
-from lossviz.compute import ensembles
+from lossviz.compute import ensembles, gradient_scale
 from lossviz.compute.ensembles import Row
 
 
@@ -60,8 +59,9 @@ def sharpness_correlations(sharp: dict[str, dict[str, float]], rises: dict[str, 
     result = {f"spearman_{m}_{a}": round(stats.spearman(x, y), 3) for m, x in measures.items()
               for a, y in against.items()}
     for m in measures:
-        print(f"{m:<11} rank correlation over {len(names)} runs with the training loss "
-              f"{result[f'spearman_{m}_train_loss']:+.2f}, with the test error {result[f'spearman_{m}_test_error']:+.2f}")
+        loss, error = result[f"spearman_{m}_train_loss"], result[f"spearman_{m}_test_error"]
+        print(f"{m:<11} rank correlation over {len(names)} runs with the training loss {loss:+.2f}, "
+              f"with the test error {error:+.2f}")
     return result
 
 
@@ -126,5 +126,6 @@ def format_paper_table(datasets: Sequence[str] = ("cifar100", "cifar10")) -> str
     for model in dict.fromkeys(m for _, m, _ in papers.TABLE1):
         for method in papers.TABLE1_METHODS:
             lines.append([f"{models.display_name(model)} ({budget_of[model]})", _method_name(method)]
-                         + [_cell(*papers.reference(d, model, method, k)) for d in datasets for k in ensembles.BUDGETS])
+                         + [_cell(*(papers.reference(d, model, method, k) or (None, None)))
+                            for d in datasets for k in ensembles.BUDGETS])
     return _layout(f"Test error (%), {papers.SOURCES['garipov2018_table1']}", header, lines)

@@ -5,8 +5,8 @@ import html
 import json
 import re
 import urllib.parse
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from lossviz.course.records import RESULTS_PREFIX
 
@@ -75,7 +75,8 @@ def index_page(runs: list[NotebookRun], profile: str) -> str:
                 if run.slides else "")
         rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td class='nb'><a href='{href}'>{name}</a>"
                     f"<div class='title'>{html.escape(run.title)}</div>{deck}</td><td class='thumb'>{thumb}</td>"
-                    f"<td class='num'>{_escape(f'{run.seconds:.0f}')} s</td><td>{status}</td><td><ul>{numbers}</ul></td></tr>")
+                    f"<td class='num'>{_escape(f'{run.seconds:.0f}')} s</td><td>{status}</td>"
+                    f"<td><ul>{numbers}</ul></td></tr>")
     total = sum(r.seconds for r in runs)
     decks = (", <em>slides</em> its reveal.js deck (offline; all decks: <a href='slides/index.html'>slides/</a>)"
              if any(r.slides for r in runs) else "")
@@ -84,8 +85,11 @@ def index_page(runs: list[NotebookRun], profile: str) -> str:
 h1{{font-weight:600}}table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #e3e6ea;padding:.6em;text-align:left;vertical-align:top}}
 th{{background:#f3f5f8;font-weight:600}}tr.fail td{{background:#fde8e8}}a{{color:#1a5fb4;text-decoration:none}}
-td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}div.deck{{margin-top:.3em}}
-td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
+td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}
+div.title{{color:#555;font-size:.92em;margin-top:.3em}}div.deck{{margin-top:.3em}}
+td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;
+border-radius:4px;background:white}}
+td.num{{white-space:nowrap}}
 ul{{margin:0;padding-left:1em;font-size:.88em;columns:2}}code{{color:#444}}</style></head><body>
 <h1>lossviz — the <code>{_escape(profile)}</code> run</h1>
 <p>{len(runs)} notebooks, {sum(r.ok for r in runs)} succeeded, {total / 60:.1f} minutes in all.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from lossviz.base import errors
 from lossviz.course import profiles
-from lossviz.views.explorer import STATIC_ENV
 from lossviz.suite.report import NotebookRun, index_page, key_results, notebooks, overview
+from lossviz.views.explorer import STATIC_ENV
 
 SLIDES_DIR = "slides"  # the decks of a run, beside its index page
 

@@ -18,7 +18,6 @@ import re
 import shutil
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from lossviz.base import folders
@@ -337,7 +336,8 @@ def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
     cls, template = (SlidesExporter, "lossviz_reveal") if kind == "slides" else (HTMLExporter, "lossviz_lab")
     return cls(config=config, template_name=template, extra_template_basedirs=[str(TEMPLATES)],
                extra_template_paths=[str(TEMPLATES)],
-               mathjax_url=mathjax_url, **({"reveal_url_prefix": "reveal.js", "reveal_theme": "white"} if kind == "slides" else {}))
+               mathjax_url=mathjax_url,
+               **({"reveal_url_prefix": "reveal.js", "reveal_theme": "white"} if kind == "slides" else {}))
 
 
 def deck_html(nb: dict, code: str = "tagged", title: str = "") -> str:

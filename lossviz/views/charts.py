@@ -107,7 +107,8 @@ def image_grid(split, per_class: int = 8, class_names: Sequence[str] | None = No
     classes = sorted(int(c) for c in split.labels.unique())
     if class_names is None:
         from lossviz.base.data import CIFAR10_CLASSES
-        class_names = CIFAR10_CLASSES if len(classes) == 10 and split.name.startswith("cifar10") else [str(c) for c in classes]
+        cifar10 = len(classes) == 10 and split.name.startswith("cifar10")
+        class_names = CIFAR10_CLASSES if cifar10 else [str(c) for c in classes]
     fig, axes = plt.subplots(len(classes), per_class, figsize=(per_class * size, len(classes) * size), squeeze=False)
     for row, c in enumerate(classes):
         members = np.flatnonzero(split.labels.numpy() == c)[:per_class]
@@ -173,8 +174,8 @@ def layer_ratios(ratios: dict[str, Sequence[float]], *, title: str | None = None
     if not ratios or any(len(r) == 0 for r in ratios.values()):
         raise ValueError("ratios must map each label to at least one layer's ratio")
     ax = drawing.axes(ax, (6.4, 3.6))
-    for label, values in ratios.items():
-        values = np.asarray(values, dtype=float)
+    for label, given in ratios.items():
+        values = np.asarray(given, dtype=float)
         if not np.all(np.isfinite(values) & (values > 0)):
             raise ValueError(f"ratios[{label!r}] must be finite and positive to draw on a log scale")
         ax.semilogy(np.arange(1, len(values) + 1), values, "-o", ms=2.5, lw=1.2, label=label)
@@ -198,7 +199,7 @@ def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | 
     pooled = np.concatenate(list(values.values()))
     edge = float(np.max(np.abs(np.percentile(pooled, [0.1, 99.9]))))
     for label, v in values.items():
-        ax.hist(v, bins=np.linspace(-edge, edge, bins + 1), histtype="step", lw=1.3, density=True,
+        ax.hist(v, bins=list(np.linspace(-edge, edge, bins + 1)), histtype="step", lw=1.3, density=True,
                 label=f"{label} (std {v.std():.3f})")
     ax.set_xlim(-edge, edge)
     ax.legend(fontsize=8)

@@ -3,6 +3,7 @@ axes, labels and colorbars. `z[j, i]` is the value at `(x[i], y[j])`; NaN/inf ar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +13,6 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
 
@@ -27,7 +27,7 @@ OUTLINE = [patheffects.withStroke(linewidth=2.0, foreground="0.15")]  # light te
 
 def series(name: str, values, n: int | None = None) -> np.ma.MaskedArray:
     """A 1-D float series with NaN/inf masked; ValueError naming it if not 1-D or not of length n."""
-    v = np.ma.masked_invalid(np.ma.asarray(values, dtype=float))
+    v: np.ma.MaskedArray = np.ma.masked_invalid(np.ma.asarray(values, dtype=float))
     if v.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
     if n is not None and v.size != n:
@@ -95,7 +95,7 @@ def levels(z: np.ma.MaskedArray, levels: Levels, vmin: float | None, vmax: float
     if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
         if levels < 2:
             raise ValueError(f"levels={levels} must be >= 2 when an int (a number of levels)")
-        return MaxNLocator(nbins=int(levels)).tick_values(z.min(), z.max())
+        return np.asarray(MaxNLocator(nbins=int(levels)).tick_values(z.min(), z.max()))
     if levels is not None:
         lv = np.asarray(levels, dtype=float)
         if lv.ndim != 1 or lv.size < 1 or np.any(np.diff(lv) <= 0):
@@ -111,7 +111,7 @@ def levels(z: np.ma.MaskedArray, levels: Levels, vmin: float | None, vmax: float
     if hi <= lo:
         raise ValueError(f"vmin={vmin} must be below vmax={vmax} (defaults: the data's finite min and max)")
     if vlevel is None:
-        return MaxNLocator(nbins=nbins).tick_values(lo, hi)
+        return np.asarray(MaxNLocator(nbins=nbins).tick_values(lo, hi))
     if vlevel <= 0 or (hi - lo) / vlevel > 1000:
         raise ValueError(f"vlevel={vlevel} must be > 0 and give at most 1000 levels between vmin and vmax")
     return np.arange(lo, hi, vlevel)
@@ -154,7 +154,7 @@ def label(ax: Axes, xlabel: str | None, ylabel: str | None, title: str | None) -
         ax.set_ylabel(ylabel)
     if title is not None:
         ax.set_title(title)
-    return ax.figure
+    return cast(Figure, ax.figure)
 
 
 

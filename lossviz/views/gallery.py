@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -35,7 +36,7 @@ def slide_3d(x, y, z, *, title: str, path_xy=None, points_xy=None, point_labels:
     cannot invent a rise the path does not have."""
     fig = plot.surface_3d(x, y, z, vmax=vmax, log=log, ax=ax, elev=elev, azim=azim, xlabel=xlabel, ylabel=ylabel,
                           colorbar=False)
-    ax3 = fig.axes[-1] if ax is None else ax
+    ax3: Any = fig.axes[-1] if ax is None else ax  # Axes3D, untyped
     ax3.set_title(title, fontsize=13, pad=2)
     for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
         axis.pane.set_alpha(0.0)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 
-
 LABEL_SIZE = 7  # points, the font size of point labels
 
 LABEL_GAP = 4.0  # points between a point and its label
@@ -30,7 +29,7 @@ def label_points(ax: Axes, x: np.ndarray, y: np.ndarray, labels: Sequence[str], 
         right = ax.transData.transform(np.column_stack([x + xerr, y])) * to_points
         bars = [(a[0], a[1] - 0.75, b[0], b[1] + 0.75) for a, b in zip(left, right)]
     offsets = label_offsets(anchors, sizes, tuple(np.asarray(ax.bbox.extents) * to_points), obstacles=bars)
-    for px, py, text, (dx, dy), (w, h) in zip(x, y, labels, offsets, sizes):
+    for px, py, text, (dx, dy), (_, h) in zip(x, y, labels, offsets, sizes):
         near = np.isclose(dy, LABEL_GAP) or np.isclose(dy, -LABEL_GAP - h)  # a place that touches the point
         ax.annotate(text, (px, py), textcoords="offset points", xytext=(dx, dy), fontsize=LABEL_SIZE, ha="left",
                     va="bottom", arrowprops=None if near else {"arrowstyle": "-", "color": "0.45", "lw": 0.6,
@@ -54,19 +53,25 @@ def label_offsets(anchors: np.ndarray, sizes: np.ndarray, bounds: Box, obstacles
         places = [(dx, dy) for rise in (gap, gap + h, gap + 2 * h)
                   for dx, dy in ((gap, rise), (gap, -rise - h), (-gap - w, rise), (-gap - w, -rise - h))]
 
-        def cost(place: tuple[float, float]) -> float:
-            box = (x + place[0], y + place[1], x + place[0] + w, y + place[1] + h)
-            own = _distance(box, (x, y))
-            misread = any(_distance(box, tuple(p)) < own for k, p in enumerate(anchors) if k != i)
-            area = (sum(_overlap(box, other) for other in taken) + w * h - _overlap(box, bounds)
-                    + (w * h / 2 if misread else 0.0))
-            return round(area, 6)  # inside the bounds, w * h - overlap is 0 only up to rounding
-
-        best = min(places, key=cost)  # min keeps the first of equal costs: upper right where it is free
+        others = np.delete(anchors, i, axis=0)
+        boxes = [(x + dx, y + dy, x + dx + w, y + dy + h) for dx, dy in places]
+        costs = [_cost(box, (x, y), others, taken, bounds) for box in boxes]
+        best = places[int(np.argmin(costs))]  # argmin keeps the first of equal costs: upper right where it is free
         offsets[i] = best
         taken.append((x + best[0], y + best[1], x + best[0] + w, y + best[1] + h))
     return offsets
 
+
+
+def _cost(box: Box, point: tuple[float, float], others: np.ndarray, taken: Sequence[Box], bounds: Box) -> float:
+    """How badly a label box placed for `point` breaks the rules: the area it shares with what is taken, the area
+    outside `bounds`, and half its area more if it sits nearer another point than its own."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    own = _distance(box, point)
+    misread = any(_distance(box, tuple(p)) < own for p in others)
+    outside = w * h - _overlap(box, bounds)
+    area = sum(_overlap(box, other) for other in taken) + outside + (w * h / 2 if misread else 0.0)
+    return round(area, 6)  # inside the bounds, w * h - overlap is 0 only up to rounding
 
 
 def _overlap(a: Box, b: Box) -> float:

@@ -7,8 +7,9 @@ none calls `plt.show()`. Surfaces follow one convention: `z[j, i]` is the value 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,7 +25,8 @@ from lossviz.base import files
 from lossviz.views import drawing
 from lossviz.views.drawing import ALPHA, BETA, CMAP, OUTLINE, Levels
 
-PAPER_LEVELS = {"vmin": 0.1, "vmax": 10.0, "vlevel": 0.5}  # the reference's contour levels: np.arange(0.1, 10, 0.5)
+# the reference's contour levels: np.arange(0.1, 10, 0.5)
+PAPER_LEVELS: dict[str, Any] = {"vmin": 0.1, "vmax": 10.0, "vlevel": 0.5}
 
 
 def caption(model_display_name: str, test_error_percent: float) -> str:
@@ -45,8 +47,9 @@ def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, cmap=None, **kw):
     if cmap is not None:  # skip the palest end of the map: it vanishes on white
         kw["colors"] = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(lv)))
     cs = ax.contour(x, y, z, levels=lv, linewidths=kw.pop("linewidths", 1.0), **kw)
-    if labels and len(cs.levels):
-        ax.clabel(cs, cs.levels[:: 2 if len(cs.levels) > 10 else 1], inline=True, fontsize=7, fmt=drawing.fmt(log))
+    drawn = np.asarray(cs.levels)
+    if labels and len(drawn):
+        ax.clabel(cs, drawn[:: 2 if len(drawn) > 10 else 1], inline=True, fontsize=7, fmt=drawing.fmt(log))
     return cs
 
 
@@ -74,7 +77,7 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
     if ylim is not None and not (len(ylim) == 2 and ylim[0] < ylim[1]):
         raise ValueError(f"ylim={ylim} must be (bottom, top) with bottom < top")
     a = drawing.series("alphas", alphas)
-    curves = {k: drawing.series(k, v, a.size) if v is not None else None
+    curves: dict[str, Any] = {k: drawing.series(k, v, a.size) if v is not None else None
               for k, v in (("loss", loss), ("acc", acc), ("test_loss", test_loss), ("test_acc", test_acc))}
     for k in ("acc", "test_acc"):
         v = curves[k]
@@ -116,7 +119,8 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
         ax.set_zorder(ax2.get_zorder() + 1)  # the legend, drawn on ax, stays above the accuracy lines
         ax.patch.set_visible(False)
     ax.set_xlim(a.min(), a.max())
-    below = offset_copy(ax.transAxes, ax.figure, y=-36, units="points")  # under the x label, off the curves
+    # under the x label, off the curves
+    below = offset_copy(ax.transAxes, cast(Figure, ax.figure), y=-36, units="points")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
               ncol=2, fontsize=8, frameon=False)
     return drawing.label(ax, xlabel, None, title)
@@ -173,23 +177,24 @@ def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel:
     """Hill-shaded 3D surface of z clipped at vmax, the basin seen from above like Li et al. Fig. 1."""
     x, y, z = drawing.surface(x, y, z)
     zs = drawing.scale(z, vmax, log)
-    ax = drawing.axes(ax, figsize=(6.0, 4.8), projection="3d")
-    norm = Normalize(zs.min(), zs.max())
+    ax3: Any = drawing.axes(ax, figsize=(6.0, 4.8), projection="3d")  # Axes3D, untyped
+    lo, hi = float(zs.min()), float(zs.max())
+    norm = Normalize(lo, hi)
     cm = drawing.cmap(cmap)
     rgba = _shade(x, y, _face_values(zs), norm, cm)
     X, Y = np.meshgrid(x, y)
     step_r, step_c = max(1, len(y) // 120), max(1, len(x) // 120)
-    ax.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
-                    linewidth=0, antialiased=False, shade=False)
-    ax.set_zlim(norm.vmin, norm.vmax if norm.vmax > norm.vmin else norm.vmin + 1)
-    ax.view_init(elev=elev, azim=azim)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+    ax3.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
+                     linewidth=0, antialiased=False, shade=False)
+    ax3.set_zlim(lo, hi if hi > lo else lo + 1)
+    ax3.view_init(elev=elev, azim=azim)
+    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
         axis.set_major_locator(MaxNLocator(5))
     if colorbar:  # the colorbar names z; a z-axis label would collide with the tick labels
-        drawing.colorbar(ax, ScalarMappable(norm, cm), drawing.zname(zlabel, log), shrink=0.6, pad=0.08)
+        drawing.colorbar(ax3, ScalarMappable(norm, cm), drawing.zname(zlabel, log), shrink=0.6, pad=0.08)
     else:
-        ax.set_zlabel(drawing.zname(zlabel, log))
-    return drawing.label(ax, xlabel, ylabel, title)
+        ax3.set_zlabel(drawing.zname(zlabel, log))
+    return drawing.label(ax3, xlabel, ylabel, title)
 
 
 
@@ -211,7 +216,7 @@ def _shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, 
     """RGBA face colors: cmap(norm(z)) hill-shaded by a light from the north-west; masked cells transparent."""
     dx, dy = abs(float(np.mean(np.diff(x)))), abs(float(np.mean(np.diff(y))))
     span = max(np.ptp(x), np.ptp(y))
-    zr = float(norm.vmax - norm.vmin) or 1.0
+    zr = float(cast(float, norm.vmax) - cast(float, norm.vmin)) or 1.0
     zf = z.filled(norm.vmax)[::-1]  # LightSource puts row 0 north; ours is south
     rgb = LightSource(azdeg=315, altdeg=45).shade(zf, cmap=cmap, norm=norm, blend_mode="soft",
                                                    vert_exag=span / zr, dx=dx, dy=dy)[::-1]
@@ -244,7 +249,7 @@ def eigen_ratio(x, y, min_eig, max_eig, loss=None, *, vmax: float | None = None,
 
 
 
-def trajectory(x, y, z, path_xy, *, epochs: Sequence[int] | None = None, explained: Sequence[float] | None = None,
+def trajectory(x, y, z, path_xy, *, epochs: Sequence[float] | None = None, explained: Sequence[float] | None = None,
                n_labels: int = 6, levels: Levels = None, vmax: float | None = None, log: bool = False,
                title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP) -> Figure:
     """PCA-plane loss contours with the optimizer path, epochs dotted and some numbered (Li et al. Fig. 9)."""
@@ -317,7 +322,7 @@ def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
         raise ValueError(f"n={n} and ncols={ncols} must be >= 1")
     if captions is not None and len(captions) != n:
         raise ValueError(f"captions must give one caption per axes (n={n}), got {len(captions)}")
-    w, h = (size, size * 0.85) if np.isscalar(size) else size
+    w, h = (size, size * 0.85) if isinstance(size, (int, float)) else size
     cols, rows = min(n, ncols), -(-n // ncols)
     fig = plt.figure(figsize=(w * cols, h * rows), layout="constrained")
     axes = [fig.add_subplot(rows, cols, k + 1, projection=projection) for k in range(n)]
@@ -330,7 +335,8 @@ def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
 def compare(surfaces: dict, captions: dict[str, str], *, kind: str = "contour", key: str = "train_loss",
             ncols: int = 3, size: float = 3.6, **options) -> Figure:
     """Several 2D surfaces side by side, each captioned ("ResNet-56-NS, 13.31%"); kind: contour, filled, 3d, heatmap."""
-    draw = {"contour": contour, "filled": filled, "3d": surface_3d, "heatmap": heatmap}
+    draw: dict[str, Callable[..., Figure]] = {"contour": contour, "filled": filled, "3d": surface_3d,
+                                              "heatmap": heatmap}
     if kind not in draw:
         raise ValueError(f"kind={kind!r}; valid choices: {', '.join(draw)}")
     names = list(surfaces)

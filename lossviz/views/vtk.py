@@ -101,7 +101,8 @@ def write_path_vtp(path: str | os.PathLike, xyz) -> Path:
     lines = ET.SubElement(piece, "Lines")
     ET.SubElement(lines, "DataArray", type="Int64", Name="connectivity", format="ascii").text = \
         _ascii(np.arange(len(pts)), "%d")
-    ET.SubElement(lines, "DataArray", type="Int64", Name="offsets", format="ascii").text = _ascii(np.array([len(pts)]), "%d")
+    offsets = ET.SubElement(lines, "DataArray", type="Int64", Name="offsets", format="ascii")
+    offsets.text = _ascii(np.array([len(pts)]), "%d")
     ET.indent(root, space="  ")
     return files.write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 

@@ -1,0 +1,251 @@
+"""Run profiles: every size the notebooks use, for smoke tests, a CPU course run and the papers."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+
+from lossviz.base import precision as precisions
+from lossviz.base.data import Sample
+from lossviz.base.schedules import STEP_MILESTONES, Schedule
+from lossviz.compute.train import TrainConfig, check_test_every
+
+NAMES = ("smoke", "quick", "paper")
+
+
+LR_SCALINGS = ("sqrt", "none")  # how a Landscape's learning rate follows the batch size
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Li et al. 2018 settings: training runs and plotting grids (notebooks 01-06)."""
+
+    epochs: int  # every run of notebooks 03-05
+    train_subset: int | None
+    test_subset: int | None
+    augment: bool  # random crops and flips; False lets a small subset be fitted to a minimizer
+    batch_model: str  # the network of the batch-size / weight-decay study (Li et al.: VGG-9)
+    batch_small: int
+    batch_large: int
+    batch_epochs: int  # epochs of each batch-study run, the same for both batch sizes (as Li et al.)
+    weight_decays: tuple[float, ...]
+    lr: float  # at batch size `lr_batch`; other batch sizes scale it as `lr_scaling` says, see `lr_for`
+    surface_subset: int  # training images each surface point is evaluated on (and half as many test images)
+    points_1d: int  # grid points on [-1, 1] for 1D plots
+    points_2d: int  # grid points per axis on [-1, 1] for 2D plots
+    interpolation_points: int  # points on [-0.5, 1.5] for linear interpolation
+    depth_models: tuple[str, ...]
+    width_models: tuple[str, ...]
+    hessian_subset: int
+    hessian_points: int  # grid points per axis of the eigenvalue map
+    hessian_models: tuple[str, ...]  # the networks of the eigenvalue maps (Li et al. Fig. 7: ResNet-56 and -56-NS)
+    model_batch: int = 128  # batch size of the depth and width runs
+    lr_batch: int = 128  # the batch size `lr` is meant for
+    epochs_by_model: tuple[tuple[str, int], ...] = ()  # (network, epochs) where a network needs more than `epochs`
+    lr_by_model: tuple[tuple[str, float], ...] = ()  # (network, lr at `model_batch`) where `lr` does not fit it
+    milestones_by_model: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (network, step milestones) where Li et
+    # al.'s (0.5, 0.75, 0.92) do not fit it
+    deep_models: tuple[str, ...] = ()  # notebook 03b: the deepest pair, with and without shortcuts
+    lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
+
+    def __post_init__(self) -> None:
+        if self.lr_scaling not in LR_SCALINGS:
+            raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
+
+    def depth_networks(self) -> tuple[str, ...]:
+        """The networks of notebooks 03 and 03b, each once."""
+        return tuple(dict.fromkeys(self.depth_models + self.deep_models))
+
+    def epochs_of(self, model: str) -> int:
+        """The epochs of a depth or width run of `model`: `epochs`, or more where the network needs them to fit
+        its images (networks without shortcuts train more slowly, Li et al. Sec. 5)."""
+        return dict(self.epochs_by_model).get(model, self.epochs)
+
+    def lr_for(self, batch_size: int) -> float:
+        """The learning rate of a batch size. "sqrt": `lr` scaled by sqrt(batch_size / lr_batch) (Krizhevsky 2014;
+        Hoffer et al. 2017), which keeps a large batch stable without giving it the small batch's gradient noise
+        (lr / batch), as the linear rule of Goyal et al. 2017 would. "none": `lr` at every batch size, as Li et al.
+        trained VGG-9 (0.1 at batch 128 and 8,192, the reference checkpoints' names say)."""
+        if self.lr_scaling == "none":
+            return self.lr
+        return self.lr * math.sqrt(batch_size / self.lr_batch)
+
+    def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
+            weight_decay: float = 5e-4, every_epoch: bool = False, epochs: int | None = None) -> TrainConfig:
+        """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; every epoch saved if asked."""
+        batch_size = batch_size or self.model_batch
+        epochs = epochs or self.epochs_of(model)
+        lr = dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None
+        return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
+                           epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
+                           schedule=Schedule("step", lr or self.lr_for(batch_size),
+                                             milestones=dict(self.milestones_by_model).get(model, STEP_MILESTONES)),
+                           seed=seed, precision=precision,
+                           checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
+
+    def sample(self, dataset: str, test: bool = True) -> Sample:
+        """The images each surface point is evaluated on."""
+        return Sample(dataset, self.surface_subset, self.surface_subset // 2 if test else 0)
+
+
+@dataclass(frozen=True)
+class Ensembles:
+    """Huang et al. 2017 and Garipov et al. 2018 settings (notebooks 07-09)."""
+
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    budget_epochs: int  # B: the epochs of one normal run
+    train_subset: int | None
+    test_subset: int | None  # test images of the per-epoch training log only
+    batch_size: int
+    lr: float
+    snapshot_cycles: int  # M
+    fge_cycle_epochs: float  # c
+    fge_lr: tuple[float, float]  # (alpha1, alpha2)
+    seeds: tuple[int, ...]
+    curve_epochs: int
+    curve_bends: int  # free bends between the two end points (Garipov et al.'s phi_theta has one)
+    curve_points: int  # t values evaluated along a curve
+    budget_by_model: tuple[tuple[str, int], ...] = ()  # (model, B) where a network's budget differs
+    score_subset: int | None = None  # test images members and ensembles are scored on; None = all
+    augment: bool = True  # random crops and flips in every run and curve of notebooks 07-09
+    curve_lr: float = 0.015  # lr0 of the curve schedule (Garipov et al.'s VGG-16; 0.03 for their ResNets)
+    path_test_subset: int | None = None  # test images the line and curves are evaluated on; None = all
+    plane_subset: int = 500  # training images each point of a plane is evaluated on
+    plane_points: int = 11  # grid points per axis of a plane
+
+    def budget(self, model: str) -> int:
+        """B, the epochs of one normal run of `model`."""
+        return dict(self.budget_by_model).get(model, self.budget_epochs)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All sizes of one profile."""
+
+    name: str
+    dataset: str
+    seed: int
+    progress: bool
+    precision: str  # fp32, bf16, or auto (resolved by `get` for the device at hand)
+    first_model: str  # notebook 00's first trained network
+    landscape: Landscape
+    ensembles: Ensembles
+    # the log of a run that `Course.train` trains measures the test subset after every `test_every`-th epoch and
+    # the last (not part of the run's cache key: the weights are the same; one measurement costs ~12% of a quick
+    # epoch of ResNet-56-NS)
+    test_every: int = 1
+
+    def __post_init__(self) -> None:
+        check_test_every(self.test_every)
+
+    def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
+        """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
+        land = self.landscape
+        return {(b, wd): land.run(land.batch_model, self.dataset, self.seed, self.precision, b, wd,
+                                  every_epoch=True, epochs=land.batch_epochs)
+                for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
+
+    def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainConfig]:
+        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, every epoch saved
+        (where the batch study uses the same batch size and epochs, its run is the same cache entry)."""
+        return {name: self.landscape.run(name, self.dataset, self.seed, self.precision, every_epoch=True)
+                for name in names}
+
+    def first_run(self) -> TrainConfig:
+        """Notebook 00's first training run."""
+        return self.model_runs((self.first_model,))[self.first_model]
+
+
+SMOKE = Profile(
+    name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32", test_every=2,
+    first_model="resnet20",
+    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, augment=False, batch_model="resnet20",
+                        batch_small=32, batch_large=128, batch_epochs=2, weight_decays=(0.0, 5e-4), lr=0.1,
+                        surface_subset=128, points_1d=5, points_2d=3, interpolation_points=5,
+                        depth_models=("resnet20", "resnet20_noshort"),
+                        width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
+                        hessian_models=("resnet20", "resnet20_noshort"), model_batch=32,
+                        deep_models=("resnet20", "resnet20_noshort")),
+    ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
+                        test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
+                        fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
+                        score_subset=None, augment=False, path_test_subset=128, plane_subset=128, plane_points=3),
+)
+
+QUICK = Profile(
+    name="quick", dataset="cifar10", seed=0, progress=True, precision="auto", test_every=5,
+    first_model="resnet20",
+    # 2,560 training images without augmentation: every network fits them to a training loss below 0.1 in
+    # 30-40 epochs on two CPU cores (notebook 01 prints the curves); test errors on 2,000 test images
+    landscape=Landscape(epochs=30, train_subset=2_560, test_subset=2_000, augment=False, batch_model="resnet20",
+                        batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
+                        surface_subset=256, points_1d=21, points_2d=21, interpolation_points=21,
+                        # ResNet-56-NS has its own notebook (03b, `deep_models`): it fits the 2,560 images only after a
+                        # long phase at lr 0.1 (0.99 after 120 epochs; dropping at 45 of 90 stalled it at 1.54), so it
+                        # trains 150 epochs with one drop after 120 (~16 minutes at 2 threads); notebook 03 shows why
+                        # (its gradient grows ~1.18x per layer towards the input) and what else was tried
+                        depth_models=("resnet20", "resnet20_noshort", "resnet56"),
+                        width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
+                        # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100
+                        # images costs ~3.5x a ResNet-20's on a CPU, so a 5x5 map of both would take ~40 minutes
+                        hessian_subset=100, hessian_points=5, hessian_models=("resnet20", "resnet20_noshort"),
+                        epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
+                                         ("resnet56_noshort", 150)),
+                        milestones_by_model=(("resnet56_noshort", (0.8,)),),
+                        deep_models=("resnet56", "resnet56_noshort")),
+    # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
+    # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)
+    # holds cycles of over 100 iterations; SSE cycles of 20 epochs (a 15-epoch cosine cycle from scratch ends at
+    # training loss 0.14, a 20-epoch one at 0.013); FGE cycles of 3 epochs (120 iterations) with alpha1/alpha2 = 20
+    # as the paper's values, at alpha1 = 0.3: from a minimum at training loss 0.002 the snapshots hardly move at
+    # the paper's alpha1 = 0.01-0.05 (3% of test images disagree, the ensemble no better than its best member),
+    # and at 0.5 they are no longer minima (training loss 0.9-1.4); 0.3 is at the edge: in 4 of 6 FGE runs (3 seeds,
+    # two trainings) two or three of the four snapshots left the minimum (training loss 0.23-1.15), while 0.2 and
+    # 0.15 kept them in but gained only 0.04-0.06 points over the best snapshot (notebook 08); curves at the
+    # paper's ResNet rate; scored on all 10,000 test images.
+    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=60, train_subset=2_560,
+                        test_subset=500, batch_size=64, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=3,
+                        fge_lr=(0.3, 0.015), seeds=(0, 1, 2), curve_epochs=30, curve_bends=1, curve_points=11,
+                        score_subset=None, augment=False, curve_lr=0.03, path_test_subset=2_000, plane_subset=500,
+                        plane_points=11),
+)
+
+PAPER = Profile(
+    name="paper", dataset="cifar10", seed=0, progress=True, precision="fp32",
+    first_model="resnet20",
+    landscape=Landscape(epochs=300, train_subset=None, test_subset=None, augment=True, batch_model="vgg9",
+                        batch_small=128, batch_large=8192, batch_epochs=300,
+                        weight_decays=(0.0, 5e-4), lr=0.1, surface_subset=50_000, points_1d=51, points_2d=51,
+                        interpolation_points=51,
+                        depth_models=("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort",
+                                      "resnet110", "resnet110_noshort"),
+                        width_models=("wrn56_1", "wrn56_2", "wrn56_4", "wrn56_8",
+                                      "wrn56_1_noshort", "wrn56_2_noshort", "wrn56_4_noshort", "wrn56_8_noshort"),
+                        hessian_subset=50_000, hessian_points=51, hessian_models=("resnet56", "resnet56_noshort"),
+                        lr_scaling="none", deep_models=("resnet56", "resnet56_noshort")),
+    ensembles=Ensembles(models=("vgg16", "preresnet164", "wrn28_10"), datasets=("cifar10", "cifar100"),
+                        budget_epochs=200, train_subset=None, test_subset=None, batch_size=128, lr=0.05,
+                        snapshot_cycles=5, fge_cycle_epochs=2, fge_lr=(0.01, 0.0005), seeds=(0, 1, 2),
+                        curve_epochs=600, curve_bends=1, curve_points=61,
+                        budget_by_model=(("preresnet164", 150),), score_subset=None, augment=True,
+                        path_test_subset=None, plane_subset=50_000, plane_points=21),  # Garipov: VGG-16, WRN 200
+)
+
+
+def get(name: str, device: str | torch.device = "cpu") -> Profile:
+    """The profile called `name` (smoke, quick or paper), its precision "auto" resolved for `device`."""
+    profiles = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+    if name not in profiles:
+        raise ValueError(f"profile={name!r} is not known; valid choices: {', '.join(NAMES)}")
+    profile = profiles[name]
+    return dataclasses.replace(profile, precision=precisions.resolve(profile.precision, device))
+
+
+def precision_line(name: str, device: str | torch.device = "cpu") -> str:
+    """Which precision profile `name` runs in on `device`, and why (printed by the runner)."""
+    get(name, device)  # unknown profile: ValueError
+    return precisions.describe({p.name: p for p in (SMOKE, QUICK, PAPER)}[name].precision, device)
+

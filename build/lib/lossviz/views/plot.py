@@ -1,0 +1,384 @@
+"""Figures: loss landscapes (Li et al. 2018), snapshot ensembles (Huang et al. 2017), curves (Garipov et al. 2018).
+
+Every function takes plain numpy arrays and returns the matplotlib Figure (drawing on `ax=` when given);
+none calls `plt.show()`. Surfaces follow one convention: `z[j, i]` is the value at `(x[i], y[j])`, so
+`z.shape == (len(y), len(x))`; NaN/inf are masked and values above `vmax` clipped.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, LightSource, Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import offset_copy
+
+from lossviz.base import files
+from lossviz.views import drawing
+from lossviz.views.drawing import ALPHA, BETA, CMAP, OUTLINE, Levels
+
+# the reference's contour levels: np.arange(0.1, 10, 0.5)
+PAPER_LEVELS: dict[str, Any] = {"vmin": 0.1, "vmax": 10.0, "vlevel": 0.5}
+
+
+def caption(model_display_name: str, test_error_percent: float) -> str:
+    """The paper's caption style: model and test error, e.g. "ResNet-56-NS, 13.31%"."""
+    if not isinstance(model_display_name, str) or not model_display_name.strip():
+        raise ValueError(f"model_display_name={model_display_name!r} must be a non-empty string")
+    err = float(test_error_percent)
+    if not 0.0 <= err <= 100.0:
+        raise ValueError(f"test_error_percent={test_error_percent} must lie in [0, 100] (a percentage)")
+    return f"{model_display_name}, {err:.2f}%"
+
+
+
+def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, cmap=None, **kw):
+    """Contour lines of z at levels lv, labeled inline (every other one when crowded) in the data's units."""
+    inside = lv[(lv > z.min()) & (lv < z.max())]
+    lv = inside if len(inside) else lv  # only levels that draw a line, so labels start at the innermost
+    if cmap is not None:  # skip the palest end of the map: it vanishes on white
+        kw["colors"] = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(lv)))
+    cs = ax.contour(x, y, z, levels=lv, linewidths=kw.pop("linewidths", 1.0), **kw)
+    drawn = np.asarray(cs.levels)
+    if labels and len(drawn):
+        ax.clabel(cs, drawn[:: 2 if len(drawn) > 10 else 1], inline=True, fontsize=7, fmt=drawing.fmt(log))
+    return cs
+
+
+
+def _fill(ax: Axes, x, y, z, lv, *, cmap, zlabel: str, log: bool):
+    """Filled contours of z at levels lv with a labeled colorbar."""
+    cs = ax.contourf(x, y, z, levels=lv, cmap=drawing.cmap(cmap), extend=drawing.extend(z, lv))
+    drawing.colorbar(ax, cs, drawing.zname(zlabel, log))
+    return cs
+
+
+
+def _mesh(ax: Axes, x, y, z, norm: Normalize, cmap):
+    """z as cells centred on (x[i], y[j]): x horizontal, y vertical, origin lower."""
+    return ax.pcolormesh(x, y, z, shading="nearest", norm=norm, cmap=drawing.cmap(cmap))
+
+
+
+def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: str = ALPHA,
+            title: str | None = None, log: bool = False, vmax: float | None = None,
+            ylim: tuple[float, float] | None = None, ax: Axes | None = None) -> Figure:
+    """Loss (left, blue; train solid, test dashed) and accuracy % (right, red) on a line (Li et al. Fig. 2/3/5).
+
+    `vmax` caps the loss axis where the curves go higher; `ylim` fixes it (panels to be compared share it)."""
+    if ylim is not None and not (len(ylim) == 2 and ylim[0] < ylim[1]):
+        raise ValueError(f"ylim={ylim} must be (bottom, top) with bottom < top")
+    a = drawing.series("alphas", alphas)
+    curves: dict[str, Any] = {k: drawing.series(k, v, a.size) if v is not None else None
+              for k, v in (("loss", loss), ("acc", acc), ("test_loss", test_loss), ("test_acc", test_acc))}
+    for k in ("acc", "test_acc"):
+        v = curves[k]
+        if v is not None and v.count() and (v.min() < 0 or v.max() > 100):
+            raise ValueError(f"{k} must be accuracies in percent, within [0, 100]")
+    for acc_key, loss_key in (("acc", "loss"), ("test_acc", "test_loss")):  # no accuracy where the loss is undefined
+        if curves[acc_key] is not None and curves[loss_key] is not None:
+            curves[acc_key] = np.ma.masked_where(np.ma.getmaskarray(curves[loss_key]), curves[acc_key])
+    losses = [v for v in (curves["loss"], curves["test_loss"]) if v is not None]
+    if not any(v.count() for v in losses):
+        raise ValueError("loss has no finite values")
+    if log:
+        for k in ("loss", "test_loss"):
+            if curves[k] is not None:
+                drawing.positive(k, curves[k])
+    ax = drawing.axes(ax, figsize=(5.0, 3.6))
+    handles = []
+    for k, style, name in (("loss", "-", "train loss"), ("test_loss", "--", "test loss")):
+        if curves[k] is not None:
+            handles += ax.plot(a, curves[k], "b" + style, lw=1.5, label=name)
+    if log:
+        ax.set_yscale("log")
+    allv = np.ma.concatenate(losses)
+    cap = drawing.auto_vmax(allv) if vmax is None else float(vmax)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    elif cap < allv.max():  # keep divergent ends from flattening the basin
+        ax.set_ylim(top=cap * (1.3 if log else 1.05))
+    ax.set_ylabel("loss", color="b")
+    ax.tick_params(axis="y", colors="b")
+    if curves["acc"] is not None or curves["test_acc"] is not None:
+        ax2 = ax.twinx()
+        for k, style, name in (("acc", "-", "train accuracy"), ("test_acc", "--", "test accuracy")):
+            if curves[k] is not None:
+                handles += ax2.plot(a, curves[k], "r" + style, lw=1.5, label=name)
+        ax2.set_ylim(0, 100)
+        ax2.set_ylabel("accuracy (%)", color="r")
+        ax2.tick_params(axis="y", colors="r")
+        ax.set_zorder(ax2.get_zorder() + 1)  # the legend, drawn on ax, stays above the accuracy lines
+        ax.patch.set_visible(False)
+    ax.set_xlim(a.min(), a.max())
+    # under the x label, off the curves
+    below = offset_copy(ax.transAxes, cast(Figure, ax.figure), y=-36, units="points")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+              ncol=2, fontsize=8, frameon=False)
+    return drawing.label(ax, xlabel, None, title)
+
+
+
+def contour(x, y, z, *, levels: Levels = None, vmin: float | None = None, vmax: float | None = None,
+            vlevel: float | None = None, log: bool = False, labels: bool = True, title: str | None = None,
+            ax: Axes | None = None, cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Labeled contour lines of z over the (alpha, beta) plane (Li et al. Fig. 5); vmin/vmax/vlevel as the reference."""
+    x, y, z = drawing.surface(x, y, z)
+    zs = drawing.scale(z, vmax, log)
+    ax = drawing.axes(ax)
+    _lines(ax, x, y, zs, drawing.levels(zs, levels, vmin, vmax, vlevel, log), labels=labels, log=log, cmap=cmap)
+    return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def filled(x, y, z, *, levels: Levels = None, vmin: float | None = None, vmax: float | None = None,
+           vlevel: float | None = None, log: bool = False, labels: bool = False, zlabel: str = "loss",
+           title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+           xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Filled contours of z with a labeled colorbar (thin labeled lines on top if labels=True)."""
+    x, y, z = drawing.surface(x, y, z)
+    zs = drawing.scale(z, vmax, log)
+    ax = drawing.axes(ax)
+    lv = drawing.levels(zs, levels, vmin, vmax, vlevel, log, nbins=20)
+    _fill(ax, x, y, zs, lv, cmap=cmap, zlabel=zlabel, log=log)
+    if labels:
+        _lines(ax, x, y, zs, lv[::2], labels=True, log=log, colors="k", linewidths=0.5)
+    return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def heatmap(x, y, z, *, vmin: float | None = None, vmax: float | None = None, log: bool = False,
+            zlabel: str = "loss", title: str | None = None, ax: Axes | None = None,
+            cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """z as colored cells centred on (x[i], y[j]) (x horizontal, y up) with a labeled colorbar."""
+    x, y, z = drawing.surface(x, y, z)
+    zs = drawing.scale(z, vmax, log)
+    if log and vmin is not None and vmin <= 0:
+        raise ValueError(f"vmin={vmin} must be > 0 with log=True")
+    lo = zs.min() if vmin is None else (np.log10(vmin) if log else vmin)
+    ax = drawing.axes(ax)
+    drawing.colorbar(ax, _mesh(ax, x, y, zs, Normalize(lo, zs.max()), cmap), drawing.zname(zlabel, log))
+    return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel: str = "loss",
+               title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+               elev: float = 35.0, azim: float = -60.0, colorbar: bool = True,
+               xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Hill-shaded 3D surface of z clipped at vmax, the basin seen from above like Li et al. Fig. 1."""
+    x, y, z = drawing.surface(x, y, z)
+    zs = drawing.scale(z, vmax, log)
+    ax3: Any = drawing.axes(ax, figsize=(6.0, 4.8), projection="3d")  # Axes3D, untyped
+    lo, hi = float(zs.min()), float(zs.max())
+    norm = Normalize(lo, hi)
+    cm = drawing.cmap(cmap)
+    rgba = _shade(x, y, _face_values(zs), norm, cm)
+    X, Y = np.meshgrid(x, y)
+    step_r, step_c = max(1, len(y) // 120), max(1, len(x) // 120)
+    ax3.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
+                     linewidth=0, antialiased=False, shade=False)
+    ax3.set_zlim(lo, hi if hi > lo else lo + 1)
+    ax3.view_init(elev=elev, azim=azim)
+    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
+        axis.set_major_locator(MaxNLocator(5))
+    if colorbar:  # the colorbar names z; a z-axis label would collide with the tick labels
+        drawing.colorbar(ax3, ScalarMappable(norm, cm), drawing.zname(zlabel, log), shrink=0.6, pad=0.08)
+    else:
+        ax3.set_zlabel(drawing.zname(zlabel, log))
+    return drawing.label(ax3, xlabel, ylabel, title)
+
+
+
+def _face_values(z: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """Each grid cell's mean over its four corners, where plot_surface reads the cell's color (its first corner).
+
+    On coarse grids with steep walls, coloring a cell by one corner paints the bottom of a basin with
+    the color of its rim.
+    """
+    if min(z.shape) < 2:
+        return z
+    cells = (z[:-1, :-1] + z[1:, :-1] + z[:-1, 1:] + z[1:, 1:]) / 4.0
+    return np.ma.concatenate([np.ma.concatenate([cells, cells[:, -1:]], axis=1),
+                              np.ma.concatenate([cells[-1:], cells[-1:, -1:]], axis=1)], axis=0)
+
+
+
+def _shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, cmap: Colormap) -> np.ndarray:
+    """RGBA face colors: cmap(norm(z)) hill-shaded by a light from the north-west; masked cells transparent."""
+    dx, dy = abs(float(np.mean(np.diff(x)))), abs(float(np.mean(np.diff(y))))
+    span = max(np.ptp(x), np.ptp(y))
+    zr = float(cast(float, norm.vmax) - cast(float, norm.vmin)) or 1.0
+    zf = z.filled(norm.vmax)[::-1]  # LightSource puts row 0 north; ours is south
+    rgb = LightSource(azdeg=315, altdeg=45).shade(zf, cmap=cmap, norm=norm, blend_mode="soft",
+                                                   vert_exag=span / zr, dx=dx, dy=dy)[::-1]
+    rgb[np.ma.getmaskarray(z), 3] = 0.0
+    return rgb
+
+
+
+def eigen_ratio(x, y, min_eig, max_eig, loss=None, *, vmax: float | None = None, levels: Levels = None,
+                log: bool = False, title: str | None = None, ax: Axes | None = None,
+                cmap: str | Colormap = "cividis", xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Heatmap of |lambda_min / lambda_max| (Li et al. Fig. 7: blue = convex, yellow = not), loss contours over it."""
+    x, y, lo = drawing.surface(x, y, min_eig, "min_eig")
+    _, _, hi = drawing.surface(x, y, max_eig, "max_eig")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.ma.masked_invalid(np.abs(lo.filled(np.nan) / hi.filled(np.nan)))
+    if ratio.count() == 0:
+        raise ValueError("max_eig is zero or non-finite everywhere, so |min_eig/max_eig| is undefined")
+    top = float(ratio.max()) if vmax is None else float(vmax)
+    ax = drawing.axes(ax)
+    label = r"$|\lambda_{\min} / \lambda_{\max}|$"
+    drawing.colorbar(ax, _mesh(ax, x, y, np.ma.minimum(ratio, top), Normalize(0.0, top or 1.0), cmap), label)
+    if loss is not None:
+        _, _, lz = drawing.surface(x, y, loss, "loss")
+        ls = drawing.scale(lz, None, log, "loss")
+        cs = _lines(ax, x, y, ls, drawing.levels(ls, levels, None, None, None, log, nbins=10), labels=True, log=log,
+                    colors="w", linewidths=0.8)
+        cs.set(path_effects=[patheffects.withStroke(linewidth=1.6, foreground="0.2")])
+    return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def trajectory(x, y, z, path_xy, *, epochs: Sequence[float] | None = None, explained: Sequence[float] | None = None,
+               n_labels: int = 6, levels: Levels = None, vmax: float | None = None, log: bool = False,
+               title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP) -> Figure:
+    """PCA-plane loss contours with the optimizer path, epochs dotted and some numbered (Li et al. Fig. 9)."""
+    x, y, z = drawing.surface(x, y, z)
+    path = drawing.points("path_xy", path_xy)
+    ep = np.arange(len(path)) if epochs is None else np.asarray(epochs)
+    if ep.shape != (len(path),):
+        raise ValueError(f"epochs must give one epoch per row of path_xy ({len(path)}), got shape {ep.shape}")
+    names = ["1st PC", "2nd PC"]
+    if explained is not None:
+        ev = np.asarray(explained, dtype=float)
+        if ev.shape != (2,) or np.any(ev < 0) or np.any(ev > 1):
+            raise ValueError(f"explained must be the 2 explained-variance ratios in [0, 1], got {explained!r}")
+        names = [f"{n}: {100 * e:.1f} %" for n, e in zip(names, ev)]
+    zs = drawing.scale(z, vmax, log)
+    ax = drawing.axes(ax)
+    _lines(ax, x, y, zs, drawing.levels(zs, levels, None, vmax, None, log), labels=True, log=log, cmap=cmap)
+    ax.plot(path[:, 0], path[:, 1], "-", color="tab:red", lw=1.5, zorder=3)
+    ax.plot(path[:, 0], path[:, 1], "o", color="tab:red", ms=3, zorder=4)
+    for k in _spread(path, n_labels, min_gap=0.06 * max(np.ptp(x), np.ptp(y))):
+        ax.annotate(str(ep[k]), path[k], textcoords="offset points", xytext=(4, 4), fontsize=7,
+                    color="tab:red", zorder=5)
+    return drawing.label(ax, names[0], names[1], title)
+
+
+
+def _spread(path: np.ndarray, n: int, min_gap: float) -> list[int]:
+    """Indices of about n path points evenly spaced along its length, none within min_gap of another."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    want = np.searchsorted(arc, np.linspace(0.0, arc[-1], max(2, n)))
+    keep: list[int] = []
+    for k in dict.fromkeys(np.minimum(want, len(path) - 1).tolist()):
+        if all(np.hypot(*(path[k] - path[q])) >= min_gap for q in keep):
+            keep.append(k)
+    return keep
+
+
+
+def curve_plane(x, y, z, curve_xy=None, points_xy=None, *, point_labels: Sequence[str] | None = None,
+                levels: Levels = None, vmax: float | None = None, log: bool = False, zlabel: str = "train loss",
+                title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
+                xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
+    """Garipov et al. Fig. 1 plane: filled contours of loss or error, the curve drawn, its anchor points marked."""
+    x, y, z = drawing.surface(x, y, z)
+    zs = drawing.scale(z, vmax, log)
+    ax = drawing.axes(ax)
+    _fill(ax, x, y, zs, drawing.levels(zs, levels, None, None, None, log, nbins=20), cmap=cmap, zlabel=zlabel, log=log)
+    if curve_xy is not None:
+        c = drawing.points("curve_xy", curve_xy)
+        ax.plot(c[:, 0], c[:, 1], "-", color="w", lw=2.0,
+                path_effects=[patheffects.withStroke(linewidth=3.2, foreground="0.15")])
+    if points_xy is not None:
+        p = drawing.points("points_xy", points_xy)
+        if point_labels is not None and len(point_labels) != len(p):
+            raise ValueError(f"point_labels must name each of the {len(p)} points_xy, got {len(point_labels)}")
+        ax.plot(p[:, 0], p[:, 1], "o", color="w", mec="k", ms=7, zorder=4)
+        for (px, py), text in zip(p, point_labels or ()):
+            ax.annotate(text, (px, py), textcoords="offset points", xytext=(6, 6), color="w", fontsize=11,
+                        path_effects=OUTLINE, zorder=5)
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
+         captions: Sequence[str] | None = None, projection: str | None = None) -> tuple[Figure, list[Axes]]:
+    """A figure of n axes in rows of ncols (models side by side), each titled by its caption."""
+    if n < 1 or ncols < 1:
+        raise ValueError(f"n={n} and ncols={ncols} must be >= 1")
+    if captions is not None and len(captions) != n:
+        raise ValueError(f"captions must give one caption per axes (n={n}), got {len(captions)}")
+    w, h = (size, size * 0.85) if isinstance(size, (int, float)) else size
+    cols, rows = min(n, ncols), -(-n // ncols)
+    fig = plt.figure(figsize=(w * cols, h * rows), layout="constrained")
+    axes = [fig.add_subplot(rows, cols, k + 1, projection=projection) for k in range(n)]
+    for a, text in zip(axes, captions or ()):
+        a.set_title(text)
+    return fig, axes
+
+
+
+def compare(surfaces: dict, captions: dict[str, str], *, kind: str = "contour", key: str = "train_loss",
+            ncols: int = 3, size: float = 3.6, **options) -> Figure:
+    """Several 2D surfaces side by side, each captioned ("ResNet-56-NS, 13.31%"); kind: contour, filled, 3d, heatmap."""
+    draw: dict[str, Callable[..., Figure]] = {"contour": contour, "filled": filled, "3d": surface_3d,
+                                              "heatmap": heatmap}
+    if kind not in draw:
+        raise ValueError(f"kind={kind!r}; valid choices: {', '.join(draw)}")
+    names = list(surfaces)
+    fig, axes = grid(len(names), ncols=min(ncols, len(names)), size=size,
+                     captions=[captions[n] for n in names], projection="3d" if kind == "3d" else None)
+    for ax, name in zip(axes, names):
+        s = surfaces[name]
+        draw[kind](s.xcoordinates, s.ycoordinates, s[key], ax=ax, title=captions[name], **options)
+    return fig
+
+
+
+def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
+    """Write fig atomically (a temp file in the same folder, then os.replace); png when path has no suffix."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    fmt = path.suffix[1:].lower()
+    valid = fig.canvas.get_supported_filetypes()
+    if fmt not in valid:
+        raise ValueError(f"path suffix {path.suffix!r} is not a figure format; valid: {', '.join(sorted(valid))}")
+    with files.atomic(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
+    return path
+
+
+
+def axis_stretch(ax: Axes) -> float:
+    """How many times longer one data unit of y is drawn than one data unit of x on `ax` (1: to scale)."""
+    ax.figure.canvas.draw()  # constrained layout settles the axes' size first
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if x1 == x0 or y1 == y0:
+        raise ValueError("ax must have non-empty x and y limits")
+    return float((box.height / abs(y1 - y0)) / (box.width / abs(x1 - x0)))
+
+
+
+def note_scale(ax: Axes) -> float:
+    """Write on `ax` whether its axes are drawn to scale (within 10%) or how much y is stretched; return it."""
+    k = axis_stretch(ax)
+    text = "axes to scale" if abs(k - 1.0) <= 0.1 else (f"not to scale: $y$ stretched {k:.1f}×" if k > 1
+                                                         else f"not to scale: $x$ stretched {1 / k:.1f}×")
+    ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=8, color="w", path_effects=OUTLINE, zorder=6)
+    return k

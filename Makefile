@@ -1,6 +1,7 @@
 # lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests;
 # `make publish` refreshes the outputs committed in notebooks/; `make slides` builds the reveal.js decks.
 PROFILE ?= quick
+DEVICE ?= auto
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,7 +24,7 @@ $(WEB_STAMP): web/package.json
 	touch $(WEB_STAMP)
 
 run: $(STAMP) $(WEB_STAMP)
-	$(PY) -m lossviz.suite.runner --profile $(PROFILE)
+	$(PY) -m lossviz.suite.runner --profile $(PROFILE) --device $(DEVICE)
 
 # re-execute notebooks/ in place at the quick profile, so the committed notebooks show real outputs
 publish: $(STAMP)

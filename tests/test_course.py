@@ -38,11 +38,13 @@ def test_the_ensemble_runs_use_the_course_precision_and_the_whole_training_subse
 
 
 def test_model_and_batch_runs_are_shared_between_studies():
-    """The small-batch, weight-decay run of the batch study is the depth study's run of the same network."""
+    """The small-batch, weight-decay run of the batch study is the depth study's run of the same network, but for the
+    checkpoints: the batch study saves every epoch (notebook 06's paths), the depth and width runs save none."""
     for P in map(profiles.get, ("smoke",)):  # quick trains its batch study at other batch sizes and epochs
         land = P.landscape
         batch = P.batch_runs()[land.batch_small, land.weight_decays[-1]]
-        assert P.model_runs((land.batch_model,))[land.batch_model] == batch
+        model = P.model_runs((land.batch_model,))[land.batch_model]
+        assert model == batch.replace(checkpoint_epochs=()) and len(batch.checkpoint_epochs) == land.batch_epochs + 1
 
 
 def test_course_from_profile_resolves_precision_and_folders(tmp_path):

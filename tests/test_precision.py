@@ -26,12 +26,31 @@ def test_auto_is_bf16_only_on_cpus_with_native_bf16(cpu):
     assert f"-> {cpu} on cpu" in precision.describe("auto", "cpu")
 
 
-def test_auto_on_cuda_follows_the_gpus_bf16_support(monkeypatch):
+@pytest.mark.parametrize("capability, chosen", [((7, 5), "fp32"), ((7, 0), "fp32"), ((8, 0), "bf16"), ((8, 6), "bf16"),
+                                                ((9, 0), "bf16")], ids=["T4", "V100", "A100", "A10", "H100"])
+def test_auto_on_cuda_is_bf16_from_compute_capability_8(monkeypatch, capability, chosen):
+    """A T4 or V100 answers is_bf16_supported() True through emulation; the capability decides, not that answer."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    for supported, chosen in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda supported=supported: supported)
-        assert precision.resolve("auto", "cuda") == chosen
-        assert precision.resolve("auto", torch.device("cuda", 0)) == chosen
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert precision.resolve("auto", "cuda") == chosen
+    assert precision.resolve("auto", torch.device("cuda", 0)) == chosen
+    assert f"compute capability {capability[0]}.{capability[1]}" in precision.describe("auto", "cuda")
+    assert precision.resolve("auto", "mps") == "fp32"
+
+
+@pytest.mark.parametrize("aten, onednn, chosen", [("AVX512", "", "bf16"), ("AVX2", "", "fp32"),
+                                                  ("AVX512", "AVX2", "fp32"), ("AVX512", "AVX512_CORE_BF16", "bf16"),
+                                                  ("AVX512", "AVX512_CORE_AMX", "bf16")])
+def test_auto_on_a_bf16_cpu_capped_below_it_is_fp32(monkeypatch, aten, onednn, chosen):
+    """ATEN_CPU_CAPABILITY=avx2 or ONEDNN_MAX_CPU_ISA=AVX2 (how one estimates an AVX2-only laptop on a newer CPU)
+    keep PyTorch off the bf16 units: then auto is fp32, and the line says why."""
+    monkeypatch.setattr(precision, "cpu_bf16_units", lambda: ("AVX512-BF16",))
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: aten)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", onednn)
+    assert precision.resolve("auto", "cpu") == chosen
+    if chosen == "fp32":
+        assert "but" in precision.describe("auto", "cpu")
 
 
 def test_this_machines_answer_matches_its_cpu_flags():

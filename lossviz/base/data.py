@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossviz.base import directions, folders
+from lossviz.base import devices, directions, folders
 
 # Li et al. reference normalization (loss-landscape/cifar10/dataloader.py).
 CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
@@ -46,6 +46,11 @@ class Split:
     @functools.cached_property
     def prefixes(self) -> dict[int, Split]:
         """The subsets `first` made of this split, by size (made once, so their sha256 is computed once)."""
+        return {}
+
+    @functools.cached_property
+    def copies(self) -> dict[str, Split]:
+        """This split on other devices, by device (made once by `on_device`)."""
         return {}
 
     @functools.cached_property
@@ -206,28 +211,34 @@ def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
-    """Random crop with zero padding and random horizontal flip, for a whole uint8 batch at once."""
+    """Random crop with zero padding and random horizontal flip, for a whole uint8 batch at once, on the batch's
+    device; the offsets and flips are drawn from `generator` on the CPU, so a seed gives the same batch anywhere."""
     n, _, h, w = images.shape
-    padded = torch.nn.functional.pad(images, (padding,) * 4)
     dy = torch.randint(2 * padding + 1, (n,), generator=generator)
     dx = torch.randint(2 * padding + 1, (n,), generator=generator)
     flip = torch.rand(n, generator=generator) < 0.5
-    rows = dy.view(n, 1) + torch.arange(h).view(1, h)
-    cols = torch.arange(w).view(1, w).expand(n, w)
+    device = images.device
+    dy, dx, flip = dy.to(device), dx.to(device), flip.to(device)
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    rows = dy.view(n, 1) + torch.arange(h, device=device).view(1, h)
+    cols = torch.arange(w, device=device).view(1, w).expand(n, w)
     cols = torch.where(flip.view(n, 1), w - 1 - cols, cols) + dx.view(n, 1)
-    picked = padded[torch.arange(n).view(n, 1, 1), :, rows.view(n, h, 1), cols.view(n, 1, w)]
+    picked = padded[torch.arange(n, device=device).view(n, 1, 1), :, rows.view(n, h, 1), cols.view(n, 1, w)]
     return picked.permute(0, 3, 1, 2).contiguous()
 
 
-# Evaluation batch sizes by device type. On 2-core CPUs (Sapphire Rapids and EPYC, ResNet-20/56, fp32 and
-# bf16) 128 was the fastest or within a few percent of it and 1,000 up to 2x slower (bench/surface_throughput.py
-# prints the sweep); on a GPU larger batches keep it busy.
-EVAL_BATCH_SIZES = {"cpu": 128, "cuda": 1000}
-
-
 def eval_batch_size(device: str | torch.device = "cpu") -> int:
-    """The evaluation batch size that is fast on `device` (128 on CPUs, 1,000 on GPUs)."""
-    return EVAL_BATCH_SIZES.get(torch.device(device).type, EVAL_BATCH_SIZES["cpu"])
+    """The evaluation batch size that is fast on `device` (`lossviz.base.devices.rules`: 128 on CPUs, 1,000 on CUDA)."""
+    return devices.rules(device).eval_batch_size
+
+
+def on_device(split: Split, device: str | torch.device) -> Split:
+    """The split with its uint8 images and labels on `device` (copied once per split and device; the CPU split
+    itself on the CPU): data a training run reads every epoch stays where the network is."""
+    device = torch.device(device)
+    if split.images.device == device:
+        return split
+    return split.copies.setdefault(str(device), Split(split.images.to(device), split.labels.to(device), split.name))
 
 
 def batches(
@@ -237,22 +248,25 @@ def batches(
     augmented: bool = False,
     seed: int = 0,
     device: str | torch.device = "cpu",
-    channels_last: bool = True,
+    channels_last: bool | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield normalized (x, y) batches; shuffling and augmentation are seeded."""
+    """Yield normalized (x, y) batches on `device`; the order and the augmentation are drawn from a seeded CPU
+    generator, so they do not depend on where the split lives (gathered and augmented there, then moved).
+    `channels_last`: the image layout (default: the device's, `lossviz.base.devices.rules`)."""
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be positive")
+    layout = (devices.rules(device).memory_format if channels_last is None
+              else torch.channels_last if channels_last else torch.contiguous_format)
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(split), generator=gen) if shuffle else torch.arange(len(split))
+    home = split.images.device
     for start in range(0, len(split), batch_size):
-        index = order[start : start + batch_size]
+        index = order[start : start + batch_size].to(home)
         images = split.images[index]
         if augmented:
             images = augment(images, gen)
-        x = normalize(images.to(device))
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        yield x, split.labels[index].to(device)
+        x = normalize(images.to(device, non_blocking=True))
+        yield x.contiguous(memory_format=layout), split.labels[index].to(device, non_blocking=True)
 
 
 def size(name: str, train: bool = True, n: int | None = None) -> int:

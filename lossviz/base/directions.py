@@ -75,8 +75,10 @@ def between(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tenso
 
 
 def flatten(delta: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """All floating entries concatenated into one float64 vector (on the entries' device)."""
-    return torch.cat([d.detach().reshape(-1).double() for d in delta.values() if d.is_floating_point()])
+    """All floating entries concatenated into one float64 vector (on the entries' device; on the CPU for Apple MPS,
+    which has no float64)."""
+    return torch.cat([d.detach().reshape(-1).to("cpu" if d.device.type == "mps" else d.device, torch.float64)
+                      for d in delta.values() if d.is_floating_point()])
 
 
 def dot(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> float:

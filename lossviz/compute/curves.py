@@ -21,7 +21,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz.base import cache, data, directions, folders, io
+from lossviz.base import cache, data, devices, directions, folders, io
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
 from lossviz.base.directions import Weights
@@ -172,9 +172,13 @@ def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Ma
     optimizer = torch.optim.SGD([v for b in bends for v in b.values()], lr=config.lr, momentum=config.momentum)
     total = config.epochs * -(-len(split) // config.batch_size)
     gen = torch.Generator().manual_seed(config.seed)
+    accumulate = devices.rules(device).accumulate
+    split = data.on_device(split, device)
     log, i = [], 0
     for epoch in tqdm(range(1, config.epochs + 1), desc="curve", disable=not progress, leave=False):
-        seen, nll_sum, correct = 0, 0.0, 0
+        seen = 0
+        nll_sum = torch.zeros((), dtype=accumulate, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         for x, y in data.batches(split, config.batch_size, shuffle=True, augmented=config.augment,
                                  seed=config.seed * 100_003 + epoch, device=device):
             i += 1
@@ -191,10 +195,10 @@ def train_curve(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: Ma
             (nll + 0.5 * config.weight_decay * l2).backward()
             optimizer.step()
             seen += len(y)
-            nll_sum += nll.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-        log.append({"epoch": epoch, "lr": lr, "train_loss": nll_sum / seen,
-                    "train_acc_pct": 100.0 * correct / seen})
+            nll_sum += nll.detach().to(accumulate) * len(y)
+            correct += (logits.argmax(1) == y).sum()
+        log.append({"epoch": epoch, "lr": lr, "train_loss": float(nll_sum) / seen,  # one read per epoch
+                    "train_acc_pct": 100.0 * int(correct) / seen})
     cpu = [{k: v.detach().to("cpu", copy=True) for k, v in p.items()} for p in [start, *bends, end]]
     return Curve(config.kind, tuple(cpu), tuple(log))
 
@@ -209,7 +213,7 @@ def connect(run1: TrainConfig, run2: TrainConfig, config: CurveConfig, root: str
     split, _ = train.splits(run1, root)
     model = train.network(run1)
     fingerprint = data.fingerprint(split)
-    key = cache.key("curve", run1, run2, config, fingerprint, torch.device(device).type)
+    key = cache.key("curve", run1, run2, config, fingerprint, devices.key(device))
     return cache.cached(f"curve-{run1.model}", key,
                         lambda: train_curve(model, theta1, theta2, split, config, device, progress), cache_dir)
 
@@ -236,7 +240,7 @@ class PathResult:
 
 def l2_term(theta: Mapping[str, torch.Tensor], names: Sequence[str], weight_decay: float) -> float:
     """wd/2 ||theta||^2 over the parameters `names` (in float64): the L2 part of the curve's training objective."""
-    return 0.5 * weight_decay * sum(float((theta[k].detach().double() ** 2).sum()) for k in names)
+    return 0.5 * weight_decay * sum(float((directions.flatten({k: theta[k]}) ** 2).sum()) for k in names)
 
 
 def path_evaluator(model: nn.Module, train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
@@ -326,7 +330,7 @@ def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: 
     fingerprint = data.fingerprint(*splits.values())
     key = cache.key("paths-ce", {name: (c.kind, [directions.fingerprint(x) for x in c.controls])
                                  for name, c in paths.items()}, sample, points, weight_decay, precision, fingerprint,
-                    torch.device(device).type)
+                    devices.key(device))
 
     def compute() -> dict[str, PathResult]:
         return {name: evaluate_curve(model, c, splits["train"], splits["test"], points, weight_decay,
@@ -463,7 +467,7 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
     net = copy.deepcopy(model).to(device)  # the caller's model stays where it is
     request = PlaneRequest((directions.fingerprint(p.origin), directions.fingerprint(p.u), directions.fingerprint(p.v)),
                            directions.fingerprint(dict(net.named_buffers())), tuple(xs.tolist()), tuple(ys.tolist()),
-                           sample, precision, torch.device(device).type)
+                           sample, precision, devices.key(device))
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
     out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', request)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}

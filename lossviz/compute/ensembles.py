@@ -28,7 +28,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from lossviz.base import cache, data, directions
+from lossviz.base import cache, data, devices, directions
 from lossviz.base.batchnorm import recompute_bn
 from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
@@ -349,7 +349,7 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
             probs = probabilities(model, test_split, device=device, precision=run.config.precision)
             return Member(probs, loss, 100.0 - acc)
 
-        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, torch.device(device).type)
+        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, devices.key(device))
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
     return out
 

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp
 
 from lossviz.base.directions import Weights
+from lossviz.base.precision import exact
 
 PARAMS = ("all", "matrices")  # "matrices": the reference's tensors with dim > 1 (no biases, no BN)
 METHODS = ("cached", "reverse", "forward")  # see `operator`
@@ -158,11 +159,12 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     moves, the rest is held fixed. Batch b counts with weight n_b / N, so H is the Hessian of the loss over
     all N examples whatever the batch size. (The reference, hess_vec_prod.py, sums the per-batch Hessians of
     batch-mean losses, which scales every eigenvalue by the number of batches.)
-    `method`: "cached" builds each batch's gradient graph once and per product only back-propagates through
-    it (fastest: ~1.3-1.5x "reverse" on CPU, bench/hessian.py; but it holds ~3.5 MB per CIFAR image for
-    ResNet-20); "reverse" recomputes forward and double backward per product (least memory); "forward" is
-    torch.func jvp of grad (forward-over-reverse). Which of "reverse" and "forward" is faster depends on the
-    machine (one 2-core CPU measured 1.59 vs 1.40 s per product, another the opposite order):
+    Products run in full fp32 (TF32 off on CUDA: `lossviz.base.precision.exact`), so eigenvalues do not depend on a
+    GPU's TF32 setting. `method`: "cached" builds each batch's gradient graph once and per product only
+    back-propagates through it (fastest: ~1.3-1.5x "reverse" on CPU, bench/hessian.py; but it holds ~3.5 MB per
+    CIFAR image for ResNet-20); "reverse" recomputes forward and double backward per product (least memory);
+    "forward" is torch.func jvp of grad (forward-over-reverse). Which of "reverse" and "forward" is faster depends
+    on the machine (one 2-core CPU measured 1.59 vs 1.40 s per product, another the opposite order):
     bench/hessian.py times all three side by side.
     """
     if method not in METHODS:
@@ -193,13 +195,13 @@ def operator(model: nn.Module, batches: Iterable[Batch], theta: Mapping[str, Ten
     def loss_of(x: Tensor, y: Tensor) -> Callable[[Weights], Tensor]:
         return lambda p: batch_loss(p, x, y)
 
-    with _eval_mode(model):  # the "cached" method runs forward and backward here
+    with _eval_mode(model), exact():  # the "cached" method runs forward and backward here; no TF32
         products = [(len(y) / total, _product(method, loss_of(x, y), moving)) for x, y in data]
 
     def matvec(v: Tensor) -> Tensor:
         parts = split.unflatten(v)
         out = torch.zeros_like(v)
-        with _eval_mode(model):
+        with _eval_mode(model), exact():
             for weight, product in products:
                 out.add_(torch.cat([h.reshape(-1) for h in product(parts)]), alpha=weight)
         return out

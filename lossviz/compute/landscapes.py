@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossviz.base import cache, directions, folders, io
+from lossviz.base import cache, devices, directions, folders, io
 from lossviz.base.data import Sample
 from lossviz.compute import hessian, surface, trajectory
 from lossviz.compute.eigenmaps import Lanczos, eigen_request, point_values
@@ -29,11 +29,11 @@ def _check_run(run: TrainConfig, result: TrainResult) -> None:
         raise ValueError(f"the result is of another run than the request's ({result.config.model} vs {run.model})")
 
 
-def path(kind: str, network: str, request: object, out_dir: str | Path | None = None) -> Path:
+def path(kind: str, network: str, request: object, device: str, out_dir: str | Path | None = None) -> Path:
     """The file of a request: `<kind>-<network>-<first 16 hex digits of its key>.h5` under `out_dir` (default: the
-    output folder of "surfaces")."""
+    output folder of "surfaces"); the key holds the request and what its device computes in (`devices.key`)."""
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
-    return folder / f"{kind}-{network}-{cache.key(kind, request)[:16]}.h5"
+    return folder / f"{kind}-{network}-{cache.key(kind, request, devices.key(device))[:16]}.h5"
 
 
 def complete(out: Path) -> bool:
@@ -74,7 +74,7 @@ class RandomPlane:
 
     def file(self, out_dir: str | Path | None = None) -> Path:
         """The file this request is computed into."""
-        return path("surface", self.run.model, self, out_dir)
+        return path("surface", self.run.model, self, self.device, out_dir)
 
 
 def random_surface(request: RandomPlane, result: TrainResult, root: str | Path | None = None,
@@ -117,7 +117,7 @@ class Interpolation:
 
     def file(self, out_dir: str | Path | None = None) -> Path:
         """The file this request is computed into."""
-        return path("interpolation", self.first.model, self, out_dir)
+        return path("interpolation", self.first.model, self, self.device, out_dir)
 
 
 def interpolation(request: Interpolation, first: TrainResult, second: TrainResult, root: str | Path | None = None,
@@ -156,7 +156,7 @@ class EigenPlane:
 
     def file(self, out_dir: str | Path | None = None) -> Path:
         """The file this request is computed into."""
-        return path("eigen", self.run.model, self, out_dir)
+        return path("eigen", self.run.model, self, self.device, out_dir)
 
 
 def eigen_surface(request: EigenPlane, result: TrainResult, root: str | Path | None = None,
@@ -225,7 +225,7 @@ class PCAPlane:
 
     def file(self, out_dir: str | Path | None = None) -> Path:
         """The file this request is computed into."""
-        return path("pca", self.run.model, self, out_dir)
+        return path("pca", self.run.model, self, self.device, out_dir)
 
 
 @dataclass(frozen=True)

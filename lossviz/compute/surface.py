@@ -31,7 +31,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz.base import batchnorm, cache, grids, io
+from lossviz.base import batchnorm, cache, devices, grids, io
 from lossviz.base import directions as dirs
 from lossviz.base import precision as precisions
 from lossviz.base.directions import Weights
@@ -50,14 +50,15 @@ RESERVED = (*io.COORDINATES, "done", "dir_file")  # dataset names of a surface f
 
 # ---- data ---------------------------------------------------------------------------------------------
 
-def prepare(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: str | torch.device,
-            channels_last: bool = True) -> Batches:
-    """Materialize (x, y) batches on `device` once (4-D x in channels_last), for reuse at every point."""
+def prepare(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: str | torch.device) -> Batches:
+    """Materialize (x, y) batches on `device` once (4-D x in the device's layout, `devices.rules`), for reuse at
+    every point."""
+    layout = devices.rules(device).memory_format
     result = []
     for x, y in batches:
         x, y = x.to(device), y.to(device)
-        if channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=layout)
         result.append((x, y))
     if not result:
         raise ValueError("data holds no batches")
@@ -78,11 +79,13 @@ def _shell(model: nn.Module) -> nn.Module:
 
 
 class _Sweep(nn.Module):
-    """Runs `net` over all batches in one call, so that functional_call swaps the weights once per point."""
+    """Runs `net` over all batches in one call, so that functional_call swaps the weights once per point; sums are
+    accumulated in `accumulate` (float64, or float32 where the device has no float64)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, accumulate: torch.dtype = torch.float64) -> None:
         super().__init__()
         self.net = net
+        self.accumulate = accumulate
 
     def forward(self, batches: Batches, loss_fn: LossFn | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(sum of loss x batch size, number correct or None without class labels); passes only if no loss_fn."""
@@ -92,8 +95,8 @@ class _Sweep(nn.Module):
             if loss_fn is None:
                 continue
             logits = logits.float()
-            loss = loss_fn(logits, y).double() * len(y)
-            right = _correct(logits, y)
+            loss = loss_fn(logits, y).to(self.accumulate) * len(y)
+            right = _correct(logits, y, self.accumulate)
             total = loss if total is None else total + loss
             if i == 0:
                 correct = right
@@ -102,11 +105,11 @@ class _Sweep(nn.Module):
         return total, correct
 
 
-def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+def _correct(logits: torch.Tensor, y: torch.Tensor, accumulate: torch.dtype) -> torch.Tensor | None:
     """Number of correct argmax predictions (NaN when a logit is NaN or infinite: no prediction is defined),
     or None when (logits, y) are not a classification batch."""
     if logits.dim() == 2 and not y.is_floating_point() and y.dim() == 1:
-        right = (logits.argmax(1) == y).sum().double()
+        right = (logits.argmax(1) == y).sum().to(accumulate)
         return torch.where(torch.isfinite(logits).all(), right, math.nan)
     return None
 
@@ -144,7 +147,7 @@ def evaluator(model: nn.Module, data: Mapping[str, Iterable[tuple[torch.Tensor, 
     base = {k: v.detach() for k, v in itertools.chain(shell.named_parameters(), shell.named_buffers())}
     net, pairs = folding.plan(shell) if fuse_bn else (shell, [])
     keep = set(dict(itertools.chain(net.named_parameters(), net.named_buffers())))
-    sweep = _Sweep(net)
+    sweep = _Sweep(net, devices.rules(device).accumulate)
 
     def passes(point: Weights) -> None:
         functional_call(sweep, {f"net.{k}": v for k, v in point.items()}, (bn_batches, None))
@@ -202,8 +205,9 @@ def _fill(surface: io.Surface, todo: Sequence[int], theta: Mapping[str, torch.Te
           on_update: Callable[[bool], None] | None = None, progress: bool = False) -> None:
     """Compute the points `todo` into `surface` (in place); ranks take interleaved shares and rank 0 gathers."""
     rank, world = rank_and_world()
-    theta = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in theta.items()}
-    directions = [{k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in d.items()}
+    layout = devices.rules(next(iter(theta.values())).device).memory_format
+    theta = {k: v.contiguous(memory_format=layout) if v.dim() == 4 else v for k, v in theta.items()}
+    directions = [{k: v.contiguous(memory_format=layout) if v.dim() == 4 else v for k, v in d.items()}
                   for d in directions]
     bar = tqdm(total=len(todo), disable=None if progress and rank == 0 else True, leave=False, desc="surface")
     for start in range(0, len(todo), world):
@@ -351,7 +355,7 @@ def request(model: nn.Module, theta: Mapping[str, torch.Tensor], directions: Seq
     return Request(theta=dirs.fingerprint(state),
                    directions=dirs.fingerprint({f"{i}.{k}": v for i, d in enumerate(directions) for k, v in d.items()}),
                    xs=tuple(float(x) for x in xs), ys=None if ys is None else tuple(float(y) for y in ys),
-                   names=tuple(names), device=next(iter(theta.values())).device.type,
+                   names=tuple(names), device=devices.key(next(iter(theta.values())).device),
                    dtype=",".join(sorted({str(v.dtype) for v in theta.values() if v.is_floating_point()})),
                    method=tuple(method.items()), data=tuple((data or {}).items()),
                    context=tuple((context or {}).items()))

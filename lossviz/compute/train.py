@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lossviz.base import cache, data, models
+from lossviz.base import cache, data, devices, models
 from lossviz.base import precision as precisions
 from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
@@ -133,10 +133,15 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
         device: str | torch.device = "cpu", progress: bool = True,
         test_every: int = 1) -> tuple[dict[float, Weights], list[dict]]:
     """Train `model` in place as `config` says; return checkpoints by epoch and the per-epoch log, which measures
-    the test subset after every `test_every`-th epoch and the last (the weights do not depend on it)."""
+    the test subset after every `test_every`-th epoch and the last (the weights do not depend on it).
+
+    The images stay on `device` (uint8) and are augmented there, from offsets drawn by the run's seeded CPU
+    generator; the running loss and accuracy are summed on the device and read once per epoch."""
     measured = measured_epochs(config.epochs, test_every)
     device = torch.device(device)
-    model.to(device).to(memory_format=torch.channels_last).train()
+    rules = devices.rules(device)
+    model.to(device).to(memory_format=rules.memory_format).train()
+    train, test = data.on_device(train, device), data.on_device(test, device)
     optimizer = make_optimizer(config, model.parameters())
     iters_per_epoch = -(-len(train) // config.batch_size)
     total = config.epochs * iters_per_epoch
@@ -145,7 +150,9 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
     log, i = [], 0
     bar = tqdm(range(1, config.epochs + 1), desc=config.model, disable=not progress, leave=False)
     for epoch in bar:
-        start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        start, seen = time.perf_counter(), 0
+        loss_sum = torch.zeros((), dtype=rules.accumulate, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         for x, y in data.batches(train, config.batch_size, shuffle=True, augmented=config.augment,
                                  seed=config.seed * 100_003 + epoch, device=device):
             i += 1
@@ -159,15 +166,17 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
             loss.backward()
             optimizer.step()
             seen += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.detach().to(rules.accumulate) * len(y)
+            correct += (logits.argmax(1) == y).sum()
             if i in wanted:
                 checkpoints[float(wanted[i])] = _cpu_state(model)
-        entry = {"epoch": epoch, "lr": lr, "train_loss": loss_sum / seen, "train_acc_pct": 100.0 * correct / seen}
+        entry = {"epoch": epoch, "lr": lr, "train_loss": float(loss_sum) / seen,  # the epoch's one read of the device
+                 "train_acc_pct": 100.0 * int(correct) / seen}
         if epoch in measured:
             entry["test_loss"], entry["test_acc_pct"] = split_loss(model, test, config.precision, device)
+        devices.synchronize(device)
         log.append({**entry, "seconds": time.perf_counter() - start})
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}",
+        bar.set_postfix(loss=f"{entry['train_loss']:.3f}",
                         **({"test_acc": f"{entry['test_acc_pct']:.1f}%"} if "test_acc_pct" in entry else {}))
     return checkpoints, log
 
@@ -194,7 +203,7 @@ def train(config: TrainConfig, root: str | Path | None = None, cache_dir: str | 
     check_test_every(test_every)
     train_split, test_split = splits(config, root)
     fingerprint = data.fingerprint(train_split, test_split)
-    cache_key = cache.key("train", config, fingerprint, torch.device(device).type)
+    cache_key = cache.key("train", config, fingerprint, devices.key(device))
 
     def compute() -> TrainResult:
         model = initial_model(config)
@@ -220,6 +229,6 @@ def final_train_loss(result: TrainResult, epoch: float | None = None, root: str 
     under the run, the epoch, the images' sha256 and the device type."""
     train_split, _ = splits(result.config, root)
     epoch = None if epoch is None else float(epoch)
-    key = cache.key("final_train_loss", result.config, epoch, train_split.sha256, torch.device(device).type)
+    key = cache.key("final_train_loss", result.config, epoch, train_split.sha256, devices.key(device))
     return cache.cached(f"train-loss-{result.config.model}", key,
                         lambda: minimizer_loss(result.model(device, epoch), train_split, device)[0], cache_dir)

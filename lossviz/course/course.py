@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from lossviz.base import data, directions, folders, io, papers, stats
+from lossviz.base import data, devices, directions, folders, io, papers, stats
 from lossviz.base.data import Sample
 from lossviz.compute import curves, ensembles, gradient_scale, hessian, landscapes
 from lossviz.compute.eigenmaps import Lanczos
@@ -54,13 +54,16 @@ class Course:
     device: str = "cpu"
 
     @classmethod
-    def from_profile(cls, name: str, device: str | torch.device = "cpu", data_root: str | Path | None = None,
+    def from_profile(cls, name: str, device: str | torch.device = "auto", data_root: str | Path | None = None,
                      out_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> Course:
-        """The course at profile `name` (its precision "auto" resolved for `device`); None folders: the defaults."""
-        profile = get(name, device)
+        """The course at profile `name` on `device` ("auto": CUDA, else MPS, else the CPU; `devices.resolve`), its
+        precision "auto" resolved for that device; None folders: the defaults."""
+        resolved = devices.resolve(device)
+        devices.prepare(resolved)
+        profile = get(name, resolved)
         return cls(profile, Path(data_root) if data_root is not None else folders.data_root(),
                    Path(out_dir) if out_dir is not None else folders.output_dir(profile.name),
-                   Path(cache_dir) if cache_dir is not None else None, str(device))
+                   Path(cache_dir) if cache_dir is not None else None, str(resolved))
 
     @property
     def precision(self) -> str:
@@ -72,13 +75,18 @@ class Course:
         """Whether long steps show progress bars."""
         return self.profile.progress
 
+    @property
+    def batch_size(self) -> int:
+        """The evaluation batch size of the course's device (128 on CPUs, 1,000 on CUDA: `devices.rules`)."""
+        return data.eval_batch_size(self.device)
+
     def sample(self, test: bool = True) -> Sample:
         """The images each surface point is evaluated on (training, and test when `test`)."""
-        return self.profile.landscape.sample(self.profile.dataset, test)
+        return self.profile.landscape.sample(self.profile.dataset, test, self.batch_size)
 
     def hessian_sample(self) -> Sample:
         """The training images the Hessian is taken over."""
-        return Sample(self.profile.dataset, self.profile.landscape.hessian_subset)
+        return Sample(self.profile.dataset, self.profile.landscape.hessian_subset, batch_size=self.batch_size)
 
     # ---- training runs --------------------------------------------------------------------------------
 
@@ -123,8 +131,9 @@ class Course:
         found: dict[str, TrainResult] = {}
         names = tuple(dict.fromkeys(land.depth_networks() + land.width_models))
         candidates = {**{run_name(k): r for k, r in self.batch_runs().items()}, **self.model_runs(names)}
-        for name, run in candidates.items():
-            if all(other.config != run.config for other in found.values()):
+        for name, run in candidates.items():  # the same training, with or without checkpoints, counts once
+            if all(other.config.replace(checkpoint_epochs=()) != run.config.replace(checkpoint_epochs=())
+                   for other in found.values()):
                 found[name] = run
         return found
 
@@ -270,7 +279,7 @@ class Course:
         minimize) and the profile's path test images."""
         E = self.profile.ensembles
         train_images = E.train_subset or data.SIZES[E.datasets[0]][0]
-        return Sample(E.datasets[0], train_images, E.path_test_subset or data.SIZES[E.datasets[0]][1])
+        return Sample(E.datasets[0], train_images, E.path_test_subset or data.SIZES[E.datasets[0]][1], self.batch_size)
 
     def _model(self) -> torch.nn.Module:
         """A network of the ensemble runs (its weights are replaced wherever it is evaluated)."""
@@ -290,7 +299,8 @@ class Course:
 
     def _plane_surface(self, plane: curves.Plane) -> io.Surface:
         E = self.profile.ensembles
-        return curves.plane_surface(plane, self._model(), Sample(E.datasets[0], E.plane_subset),
+        sample = Sample(E.datasets[0], E.plane_subset, batch_size=self.batch_size)
+        return curves.plane_surface(plane, self._model(), sample,
                                     points=E.plane_points, precision=self.precision, root=self.data_root,
                                     out_dir=self.out_dir, device=self.device, progress=self.progress)
 
@@ -341,7 +351,7 @@ class Course:
         """Cross-entropy along each path on the images the planes are evaluated on (`plane_subset` training
         images), so that a path drawn on a plane carries heights measured like the plane's (cached)."""
         E = self.profile.ensembles
-        sample = Sample(E.datasets[0], E.plane_subset, E.plane_subset)
+        sample = Sample(E.datasets[0], E.plane_subset, E.plane_subset, self.batch_size)
         return curves.along(self._model(), paths, sample, points=E.curve_points, precision=self.precision,
                             root=self.data_root, cache_dir=self.cache_dir, device=self.device)
 
@@ -355,7 +365,8 @@ class Course:
     def explorer(self, runs: dict[str, TrainResult], captions: dict[str, str], line: io.Surface,
                  line_label: str, live_images: int = 200) -> explorer.Explorer:
         """An explorer of `runs`: surfaces the notebooks cached are read, others computed live on `live_images`."""
-        live = Sample(self.profile.dataset, min(live_images, self.profile.landscape.surface_subset))
+        live = Sample(self.profile.dataset, min(live_images, self.profile.landscape.surface_subset),
+                      batch_size=self.batch_size)
 
         def sample_of(view: explorer.View) -> Sample:
             return self.sample(test=explorer.dims(view) == 1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lossviz.base import devices
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
 from lossviz.base.schedules import STEP_MILESTONES, Schedule
@@ -85,9 +86,9 @@ class Landscape:
                            seed=seed, precision=precision,
                            checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
-    def sample(self, dataset: str, test: bool = True) -> Sample:
-        """The images each surface point is evaluated on."""
-        return Sample(dataset, self.surface_subset, self.surface_subset // 2 if test else 0)
+    def sample(self, dataset: str, test: bool = True, batch_size: int = 128) -> Sample:
+        """The images each surface point is evaluated on, in batches of `batch_size`."""
+        return Sample(dataset, self.surface_subset, self.surface_subset // 2 if test else 0, batch_size)
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,9 @@ class Profile:
                 for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
 
     def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainConfig]:
-        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, every epoch saved
-        (where the batch study uses the same batch size and epochs, its run is the same cache entry)."""
-        return {name: self.landscape.run(name, self.dataset, self.seed, self.precision, every_epoch=True)
-                for name in names}
+        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4. No checkpoints: nothing
+        reads them (the PCA paths of notebook 06 are the batch study's, which saves every epoch)."""
+        return {name: self.landscape.run(name, self.dataset, self.seed, self.precision) for name in names}
 
     def first_run(self) -> TrainConfig:
         """Notebook 00's first training run."""
@@ -248,4 +248,13 @@ def precision_line(name: str, device: str | torch.device = "cpu") -> str:
     """Which precision profile `name` runs in on `device`, and why (printed by the runner)."""
     get(name, device)  # unknown profile: ValueError
     return precisions.describe({p.name: p for p in (SMOKE, QUICK, PAPER)}[name].precision, device)
+
+
+def device_line(name: str, asked: str | torch.device = "auto") -> str:
+    """Which device and precision profile `name` runs on when `asked` ("auto", "cpu", "cuda", "mps", ...), and
+    why: the runner's first line."""
+    device = devices.resolve(asked)
+    why = (" (auto: CUDA > MPS > CPU; available: " + ", ".join(devices.available()) + ")"
+           if str(asked) == "auto" else " (as asked)")
+    return f"device {device} = {devices.name_of(device)}{why}; {precision_line(name, device)}"
 

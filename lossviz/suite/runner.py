@@ -8,8 +8,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lossviz.base import errors
+from lossviz.base import devices, errors
 from lossviz.course import profiles
+from lossviz.suite.parameters import check as check_parameters
+from lossviz.suite.parameters import parse as parse_parameters
 from lossviz.suite.report import NotebookRun, index_page, key_results, notebooks, overview
 from lossviz.views.explorer import STATIC_ENV
 
@@ -75,11 +77,15 @@ def build_decks(runs: list[NotebookRun], out_dir: Path) -> list[NotebookRun]:
 
 
 def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] | None = None,
-              parameters: dict | None = None, kernel: str = "python3", html_pages: bool = True) -> list[NotebookRun]:
-    """Execute the notebooks (all, or those whose names start with one of `only`) and write the index."""
-    line = profiles.precision_line(profile)  # unknown profile: ValueError before any work
+              parameters: dict | None = None, kernel: str = "python3", html_pages: bool = True,
+              device: str = "auto") -> list[NotebookRun]:
+    """Execute the notebooks (all, or those whose names start with one of `only`) on `device` ("auto": CUDA, else
+    MPS, else the CPU) with `parameters` (names of their parameters cell), and write the index."""
+    line = profiles.device_line(profile, device)  # unknown profile or device: ValueError before any work
     print(f"[{profile}] {line}", flush=True)
     selected = select(notebook_dir, only)  # before anything is written
+    parameters = {**(parameters or {}), "device": str(devices.resolve(device))}  # every notebook on the same one
+    check_parameters(parameters, selected)
     out_dir = out_root / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -114,17 +120,24 @@ def _run_and_render(notebook: Path, out_dir: Path, profile: str, parameters: dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: python -m lossviz.suite.runner --profile quick [--only 00 01]."""
+    """Command line: python -m lossviz.suite.runner --profile quick [--device cuda] [--only 00 01] [-p seed 1]."""
     parser = argparse.ArgumentParser(description="Run the lossviz notebooks with papermill.")
     parser.add_argument("--profile", default="quick", choices=profiles.NAMES)
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.add_argument("--only", nargs="*", default=None, help="notebook name prefixes, e.g. 00 03")
     parser.add_argument("--no-html", action="store_true")
+    parser.add_argument("--device", default=None,
+                        help="auto (default: CUDA, else Apple MPS, else the CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="a parameter of the notebooks' parameters cell, as papermill's -p (e.g. -p seed 1)")
     args = parser.parse_args(argv)
 
     def command() -> int:
-        runs = run_suite(args.profile, args.notebooks, args.out, args.only, html_pages=not args.no_html)
+        parameters = parse_parameters(args.parameter)
+        asked = args.device if args.device is not None else str(parameters.pop("device", "auto"))
+        runs = run_suite(args.profile, args.notebooks, args.out, args.only, parameters,
+                         html_pages=not args.no_html, device=asked)
         return 0 if all(r.ok for r in runs) else 1
 
     return errors.exit_status("python -m lossviz.suite.runner", command)

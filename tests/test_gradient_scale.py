@@ -5,8 +5,7 @@ import torch
 from torch import nn
 
 from lossviz.base import models
-from lossviz.compute import gradient_scale
-from lossviz.compute import train
+from lossviz.compute import gradient_scale, train
 from lossviz.course import profiles, tables
 from lossviz.course.course import Course
 from lossviz.views import charts
@@ -19,14 +18,12 @@ def _batch(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
-def test_ratios_match_autograd_by_hand():
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                        nn.Linear(4 * 32 * 32, 10))
+def test_ratios_match_autograd_by_hand(tiny_net):
+    net = tiny_net(0)
     x, y = _batch()
     ratios = gradient_scale.layer_ratios(net, x, y)
-    assert list(ratios) == ["0.weight", "4.weight"]  # 2-D and 4-D weights only: no biases, no BN parameters
-    weights = [net[0].weight, net[4].weight]
+    assert list(ratios) == ["conv1.weight", "conv2.weight", "fc.weight"]  # 2-D and 4-D weights: no biases, no BN
+    weights = [net.conv1.weight, net.conv2.weight, net.fc.weight]
     grads = torch.autograd.grad(nn.functional.cross_entropy(net.train()(x), y), weights)
     for (name, ratio), w, g in zip(ratios.items(), weights, grads):
         assert ratio == pytest.approx((g.norm() / w.norm()).item(), rel=1e-5), name

@@ -1,5 +1,4 @@
 """Gradient-to-weight ratios per layer: against autograd by hand, no side effects, the plain-network explosion."""
-import matplotlib
 import pytest
 import torch
 from torch import nn
@@ -8,9 +7,6 @@ from lossviz.base import models
 from lossviz.compute import gradient_scale, train
 from lossviz.course import profiles, tables
 from lossviz.course.course import Course
-from lossviz.views import charts
-
-matplotlib.use("Agg")
 
 
 def _batch(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,16 +64,6 @@ def test_course_ratios_start_where_training_starts(tmp_path):
     assert list(ratios) == ["resnet20", "resnet20_noshort"]
     assert len(ratios["resnet20_noshort"]) == 20 and all(r > 0 for r in ratios["resnet20"].values())
     assert ratios == course.init_gradient_ratios(("resnet20", "resnet20_noshort"), batch_size=8)
-
-
-def test_plot_draws_one_line_per_network_on_a_log_axis():
-    fig = charts.layer_ratios({"a": [1.0, 0.1, 0.01], "b": [0.5, 0.5]}, title="t")
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and [len(line.get_xdata()) for line in ax.get_lines()] == [3, 2]
-    with pytest.raises(ValueError, match="positive"):
-        charts.layer_ratios({"a": [1.0, 0.0]})
-    with pytest.raises(ValueError, match="at least one"):
-        charts.layer_ratios({})
 
 
 def test_growth_per_layer_of_a_geometric_sequence_is_its_factor():

@@ -61,7 +61,8 @@ def test_reference_direction_file_is_read_by_position(tiny_net, tmp_path):
             for i, d in enumerate(direction):
                 group.create_dataset(str(i), data=d)
     delta, eta = io.load_directions(path, dirs.weights(model))
-    assert np.array_equal(delta["conv2.weight"].numpy(), xdir[3]) and np.array_equal(eta["conv1.weight"].numpy(), ydir[0])
+    assert np.array_equal(delta["conv2.weight"].numpy(), xdir[3])
+    assert np.array_equal(eta["conv1.weight"].numpy(), ydir[0])
     assert np.array_equal(delta["fc.bias"].numpy(), xdir[8])
     with pytest.raises(ValueError, match="holds 9 tensors, the model 15"):
         io.load_directions(path, dirs.weights(model, "states"))

@@ -35,7 +35,8 @@ def direct(model: nn.Module, batches, point=None, bn_batches=None) -> tuple[floa
             update_bn(bn_batches, net)
         net.eval()
         logits, labels = torch.cat([net(x) for x, _ in batches]), torch.cat([y for _, y in batches])
-    return float(nn.functional.cross_entropy(logits, labels)), 100.0 * float((logits.argmax(1) == labels).double().mean())
+    accuracy = 100.0 * float((logits.argmax(1) == labels).double().mean())
+    return float(nn.functional.cross_entropy(logits, labels)), accuracy
 
 
 def plane(run, out_dir, sample=SAMPLE, **options):

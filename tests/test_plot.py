@@ -60,7 +60,7 @@ def test_line_1d_draws_loss_left_and_accuracy_right_over_the_alphas():
         assert [list(line.get_xdata()) for line in axis.lines] == [list(X)] * 2
         for line, values in zip(axis.lines, want):
             np.testing.assert_allclose(np.ma.getdata(line.get_ydata()), values)
-    assert [line.get_color() for line in ax.lines] == ["b", "b"] and [line.get_color() for line in acc_ax.lines] == ["r"] * 2
+    assert [line.get_color() for line in (*ax.lines, *acc_ax.lines)] == ["b", "b", "r", "r"]
     assert [line.get_linestyle() for line in ax.lines] == ["-", "--"]  # train solid, test dashed
     assert (ax.get_xlabel(), ax.get_ylabel(), acc_ax.get_ylabel()) == (ALPHA, "loss", "accuracy (%)")
     assert ax.get_xlim() == (-3.0, 3.0) and acc_ax.get_ylim() == (0, 100)

@@ -250,7 +250,8 @@ def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, 
         {"directions": [eta], "xs": [0.0, 1.0], "ys": None, "kwargs": {}},
         {"directions": [delta], "xs": [0.0, 0.5], "ys": None, "kwargs": {}},
         {"directions": [delta, eta], "xs": [0.0, 1.0], "ys": [0.0], "kwargs": {}},
-        {"directions": [delta], "xs": [0.0, 1.0], "ys": None, "kwargs": {"evaluation": surface.Evaluation(bn="recompute")}},
+        {"directions": [delta], "xs": [0.0, 1.0], "ys": None,
+         "kwargs": {"evaluation": surface.Evaluation(bn="recompute")}},
         {"directions": [delta], "xs": [0.0, 1.0], "ys": None, "kwargs": {"context": {"data": "other"}}},
     ]
     for attempt in attempts:
@@ -261,7 +262,8 @@ def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, 
     with pytest.raises(ValueError, match="theta_sha256"):
         surface.loss_file(out, net, other_model, [delta], [0.0, 1.0], data={"train": batches}, log=None)
     with pytest.raises(ValueError, match="resume=True"):
-        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, saving=surface.Saving(resume=False), log=None)
+        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches},
+                          saving=surface.Saving(resume=False), log=None)
     assert out.read_bytes() == stored
 
 

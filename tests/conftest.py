@@ -4,8 +4,48 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+class TinyNet(nn.Module):
+    """conv-BN-act, conv(bias)-BN-act (both stride 2), 2 x 2 average pool, linear: every kind of tensor the zoo holds
+    (convolutions with and without bias, BN weights, biases and statistics, a classifier), fast on the CPU for images
+    of any size from 5 x 5 (8 x 8 in 32 x 32 CIFAR images after the two convolutions)."""
+
+    def __init__(self, classes: int = 10, widths: tuple[int, int] = (8, 16), activation: str = "relu") -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r}; valid choices: {', '.join(ACTIVATIONS)}")
+        self.act = ACTIVATIONS[activation]
+        self.conv1 = nn.Conv2d(3, widths[0], 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.conv2 = nn.Conv2d(widths[0], widths[1], 3, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm2d(widths[1])
+        self.fc = nn.Linear(4 * widths[1], classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.bn1(self.conv1(x)))
+        x = self.act(self.bn2(self.conv2(x)))
+        return self.fc(nn.functional.adaptive_avg_pool2d(x, 2).flatten(1))
+
+
+def make_tiny_net(seed: int | None = 0, classes: int = 10, widths: tuple[int, int] = (8, 16),
+                  activation: str = "relu", dtype: torch.dtype = torch.float32) -> TinyNet:
+    """A fresh TinyNet in train mode, initialized from `seed` (None: from torch's global generator, as
+    `models.get` is when a test puts it in the registry's place)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    return TinyNet(classes, widths, activation).to(dtype)
+
+
+@pytest.fixture(scope="session")
+def tiny_net():
+    """The tests' one small network: `tiny_net(seed=0, classes=10, widths=(8, 16), activation="relu",
+    dtype=torch.float32)` builds a fresh TinyNet."""
+    return make_tiny_net
 
 
 @pytest.fixture(scope="module")

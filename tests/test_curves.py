@@ -8,20 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz.compute import curves, train
 from lossviz.base import data, directions
 from lossviz.base.schedules import Schedule
+from lossviz.compute import curves, train
 from lossviz.compute.train import TrainConfig
-
-
-def tiny_net(seed: int | None = 0) -> nn.Module:
-    """A small conv net with BN, fast on the CPU (seed None: from the global generator)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, 10))
 
 
 def recomputed_loss_and_error(model: nn.Module, theta, split, batch_size: int = 16) -> tuple[float, float]:
@@ -36,10 +26,10 @@ def recomputed_loss_and_error(model: nn.Module, theta, split, batch_size: int = 
         logits = torch.cat([net(x) for x, _ in batches])
     labels = torch.cat([y for _, y in batches])
     return (float(nn.functional.cross_entropy(logits, labels)),
-            100.0 * float((logits.argmax(1) != labels).float().mean()))
+            100.0 * float((logits.argmax(1) != labels).double().mean()))
 
 
-def test_evaluate_point_recomputes_bn_and_adds_the_l2_term():
+def test_evaluate_point_recomputes_bn_and_adds_the_l2_term(tiny_net):
     model = tiny_net(0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     theta = {k: v.detach() for k, v in tiny_net(1).named_parameters()}
@@ -192,7 +182,7 @@ def test_bad_inputs():
         curves.curve_lr(0, 10, 0.1)
 
 
-def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model():
+def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model(tiny_net):
     split = data.synthetic(256, seed=21, noise=120.0)
     config = TrainConfig(model="resnet20", dataset="synthetic", epochs=3, batch_size=32, augment=False,
                          schedule=Schedule("cosine", lr=0.1), weight_decay=0.0)
@@ -219,7 +209,7 @@ def test_curve_training_lowers_the_midpoint_loss_and_keeps_the_model():
     assert all(0.0 <= e["train_acc_pct"] <= 100.0 for e in curve.log) and "train_acc" not in curve.log[-1]
 
 
-def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
+def test_connect_trains_endpoints_and_curve_once(tiny_net, tmp_path, monkeypatch):
     from lossviz.base import models
     monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(None))  # for speed
     base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=1,
@@ -235,7 +225,7 @@ def test_connect_trains_endpoints_and_curve_once(tmp_path, monkeypatch):
 
 # ---- recipes for the notebooks: the plane of three networks, the two paths -------------------------------
 
-def test_plane_through_state_dicts_uses_parameters_only():
+def test_plane_through_state_dicts_uses_parameters_only(tiny_net):
     model = tiny_net(0)
     states = [{k: v.clone() for k, v in tiny_net(s).state_dict().items()} for s in (1, 2, 3)]
     p = curves.plane_through(model, states)
@@ -247,9 +237,9 @@ def test_plane_through_state_dicts_uses_parameters_only():
         curves.plane_through(model, states[:2])
 
 
-def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeypatch):
-    from lossviz.compute import surface
+def test_plane_surface_matches_a_direct_evaluation_and_resumes(tiny_net, tmp_path, monkeypatch):
     from lossviz.base.data import Sample
+    from lossviz.compute import surface
     model = tiny_net(0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     states = [tiny_net(s).state_dict() for s in (1, 2, 3)]
@@ -269,7 +259,7 @@ def test_plane_surface_matches_a_direct_evaluation_and_resumes(tmp_path, monkeyp
     assert len(list(tmp_path.glob("plane-*.h5"))) == 1
 
 
-def test_line_and_curves_share_endpoints_and_are_cached(tmp_path, monkeypatch):
+def test_line_and_curves_share_endpoints_and_are_cached(tiny_net, tmp_path, monkeypatch):
     from lossviz.base.data import Sample
     model = tiny_net(0)
     names = [k for k, _ in model.named_parameters()]
@@ -313,7 +303,7 @@ def test_a_straight_curve_is_the_line():
             assert torch.allclose(line.at(t)[k], (1 - t) * w1[k] + t * w2[k], atol=1e-6)
 
 
-def test_curve_training_in_bf16_keeps_float32_bends():
+def test_curve_training_in_bf16_keeps_float32_bends(tiny_net):
     split = data.synthetic(64, seed=3)
     ends = [{k: v.detach().clone() for k, v in tiny_net(s).state_dict().items()} for s in (1, 2)]
     curve = curves.train_curve(tiny_net(0), ends[0], ends[1], split,

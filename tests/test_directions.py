@@ -19,28 +19,9 @@ def filter_norms(delta):
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class TinyNet(nn.Module):
-    """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear: every kind of tensor the zoo holds."""
-
-    def __init__(self, classes: int = 4) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(6)
-        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
-        self.bn2 = nn.BatchNorm2d(8)
-        self.fc = nn.Linear(8, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.conv1(x)))
-        x = torch.relu(self.bn2(self.conv2(x)))
-        return self.fc(x.mean(dim=(2, 3)))
-
-
 @pytest.fixture
-def net() -> nn.Module:
-    torch.manual_seed(0)
-    model = TinyNet()
-    model.train()
+def net(tiny_net) -> nn.Module:
+    model = tiny_net(0, classes=4)
     with torch.no_grad():
         model(torch.randn(16, 3, 8, 8))  # non-trivial BN running statistics
     return model.eval()
@@ -140,9 +121,9 @@ def test_bad_choices_name_the_parameter(net, kwargs, name, choice):
         one_direction(net, 0, **kwargs)
 
 
-def test_mismatched_keys_and_zero_directions(net):
+def test_mismatched_keys_and_zero_directions(net, tiny_net):
     theta = dirs.weights(net)
-    other = dirs.weights(TinyNet(classes=5))
+    other = dirs.weights(tiny_net(1, classes=5))
     with pytest.raises(ValueError, match="shape"):
         dirs.between(theta, other)
     with pytest.raises(ValueError, match="missing"):

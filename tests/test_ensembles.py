@@ -1,25 +1,16 @@
 """Ensembles: schedules and snapshot placement, lrs set per iteration, BN recomputation, budgets, Table 1."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from lossviz.base import data, models
-from lossviz.compute import ensembles, train
-from lossviz.course import profiles, tables
 from lossviz.base.schedules import Schedule, fge_lr, snapshot_lr
+from lossviz.compute import ensembles, train
 from lossviz.compute.train import TrainConfig
-
-
-def tiny_net(seed: int | None = 0, classes: int = 10) -> nn.Module:
-    """A small conv net with BN, fast on the CPU (seed None: from the global generator)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, classes))
+from lossviz.course import profiles, tables
 
 
 def recording_optimizer(lrs: list, params_after: list):
@@ -86,7 +77,7 @@ def test_fge_snapshots_sit_where_lr_is_alpha2(epochs, ipe, cycle_epochs):
 # ---- train.fit really sets them, and checkpoints land on the snapshots ---------------------------------
 
 @pytest.mark.parametrize("kind", ["sse", "fge"])
-def test_fit_sets_lr_every_iteration_and_snapshots_on_time(monkeypatch, kind):
+def test_fit_sets_lr_every_iteration_and_snapshots_on_time(tiny_net, monkeypatch, kind):
     lrs, after = [], []
     monkeypatch.setattr(train, "make_optimizer", recording_optimizer(lrs, after))
     split = data.synthetic(40, seed=3)
@@ -122,7 +113,7 @@ def test_init_epoch_must_name_a_checkpoint():
 
 # ---- predictions, BN ---------------------------------------------------------------------------------
 
-def test_ensemble_of_identical_members_equals_one_member():
+def test_ensemble_of_identical_members_equals_one_member(tiny_net):
     split = data.synthetic(64, seed=5)
     p = ensembles.probabilities(tiny_net(1), split)
     assert p.shape == (64, 10) and torch.allclose(p.sum(1), torch.ones(64))
@@ -138,19 +129,31 @@ def test_growing_errors_match_a_direct_average():
     assert ensembles.growing_errors([p1, p2], labels) == pytest.approx([100 / 3, 0.0])
 
 
-def test_ensemble_error_is_at_most_the_members_mean():
-    train_split, test_split = data.synthetic(300, seed=11, noise=200.0), data.synthetic(400, seed=12, noise=200.0)
-    config = TrainConfig(model="resnet20", dataset="synthetic", epochs=2, batch_size=20, augment=False,
-                         schedule=Schedule("cosine", lr=0.05))
-    probs = []
-    for seed in range(3):
-        model = tiny_net(seed)
-        train.fit(model, train_split, test_split, config.replace(seed=seed), progress=False)
-        probs.append(ensembles.probabilities(model, test_split))
-    members = [ensembles.error(p, test_split.labels) for p in probs]
-    together = ensembles.growing_errors(probs, test_split.labels)[-1]
-    assert 0 < sum(members) / 3 < 85  # learned something, not perfect
-    assert together <= sum(members) / 3
+def test_ensemble_error_is_the_error_of_the_mean_probability_not_the_mean_error():
+    """Hand-worked: one member sure and wrong (error 100%), two unsure and right (0%): the mean probability is
+    wrong on every image, so the ensemble's error (100%) exceeds its members' mean (33%); order counts (first m)."""
+    labels = torch.tensor([0, 0])
+    wrong = torch.tensor([[0.0, 1.0], [0.05, 0.95]])
+    unsure = torch.tensor([[0.6, 0.4], [0.6, 0.4]])
+    assert [ensembles.error(p, labels) for p in (wrong, unsure, unsure)] == [100.0, 0.0, 0.0]
+    assert ensembles.growing_errors([wrong, unsure, unsure], labels) == [100.0, 100.0, 100.0]
+    assert ensembles.growing_errors([unsure, unsure, wrong], labels) == [0.0, 0.0, 100.0]  # (0.4, 0.6) at m = 3
+    assert ensembles.growing_errors([unsure, wrong], labels) == [0.0, 100.0]
+
+
+def test_growing_errors_are_the_arg_max_of_the_summed_probabilities():
+    """Against a direct count: member k's probabilities are a softmax of seeded logits at its own temperature; the
+    ensemble of the first m predicts, image by image, the class of largest summed probability."""
+    gen = torch.Generator().manual_seed(9)
+    n, classes, members = 300, 10, 5
+    labels = torch.randint(classes, (n,), generator=gen)
+    probs = [torch.softmax(torch.randn(n, classes, generator=gen) * scale, 1) for scale in (0.3, 1.0, 3.0, 0.5, 8.0)]
+    p = np.stack([q.numpy() for q in probs])  # (members, n, classes)
+    for m in range(1, members + 1):
+        summed = p[:m].sum(0)
+        wrong = sum(int(np.argmax(summed[i]) != int(labels[i])) for i in range(n))
+        assert ensembles.growing_errors(probs, labels)[m - 1] == pytest.approx(100.0 * wrong / n, abs=1e-9)
+    assert torch.allclose(ensembles.average(probs), torch.from_numpy(p.mean(0)))
 
 
 # ---- budgets -----------------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ def test_bad_inputs(small_plan):
 
 # ---- end to end through train.train and the cache, and Table 1 -----------------------------------------
 
-def test_table_end_to_end(tmp_path, monkeypatch):
+def test_table_end_to_end(tiny_net, tmp_path, monkeypatch):
     monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(None, num_classes))  # for speed
     settings = profiles.Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=5, train_subset=64,
                                   test_subset=16, batch_size=16, lr=0.05, snapshot_cycles=2, fge_cycle_epochs=0.5,
@@ -242,7 +245,7 @@ def test_disagreement_against_brute_counts():
         ensembles.disagreement(p, q[:10])
 
 
-def test_distance_counts_parameters_only():
+def test_distance_counts_parameters_only(tiny_net):
     net = tiny_net(0)
     a = {k: v.clone() for k, v in net.state_dict().items()}
     b = {k: v + 1.0 if v.is_floating_point() else v for k, v in a.items()}  # buffers move too
@@ -253,7 +256,7 @@ def test_distance_counts_parameters_only():
 
 # ---- the schedule of one budget unit (Huang et al. Fig. 2) ----------------------------------------------
 
-def test_learning_rates_are_the_ones_fit_sets(monkeypatch):
+def test_learning_rates_are_the_ones_fit_sets(tiny_net, monkeypatch):
     lrs, after = [], []
     monkeypatch.setattr(train, "make_optimizer", recording_optimizer(lrs, after))
     config = TrainConfig(model="resnet20", dataset="synthetic", train_subset=40, epochs=2, batch_size=8,
@@ -285,7 +288,7 @@ def test_schedule_trace_marks_the_members(small_plan):
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_members_are_scored_like_a_plain_forward_pass(tmp_path, monkeypatch, precision):
+def test_members_are_scored_like_a_plain_forward_pass(tiny_net, tmp_path, monkeypatch, precision):
     """A member's training loss is the minimizer criterion — eval-mode cross-entropy on its own training images, in
     fp32 whatever the run's precision (BN recomputed first for FGE) — its probabilities the softmax on the scored
     test images at the run's precision: checked against direct fp32 forward passes."""

@@ -9,33 +9,16 @@ from torch import nn
 
 from lossviz.compute import eigenmaps
 from lossviz.compute import hessian as H
-
+from lossviz.views import plot
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class TinyNet(nn.Module):
-    """conv-BN-ReLU, conv(bias)-BN-tanh, pool, linear: 157 float64 parameters."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 2, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(2)
-        self.conv2 = nn.Conv2d(2, 4, 3, stride=2, padding=1)
-        self.bn2 = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.conv1(x)))
-        x = torch.tanh(self.bn2(self.conv2(x)))
-        return self.fc(x.mean(dim=(2, 3)))
-
-
 @pytest.fixture(scope="module")
-def net() -> nn.Module:
-    """A float64 TinyNet in train mode with non-trivial BN parameters and running statistics."""
-    torch.manual_seed(0)
-    model = TinyNet().double().train()
+def net(tiny_net) -> nn.Module:
+    """The shared tiny network, small (2 and 4 channels, 3 classes: 193 parameters), smooth (tanh) and in float64,
+    in train mode with non-trivial BN parameters and running statistics."""
+    model = tiny_net(0, classes=3, widths=(2, 4), activation="tanh", dtype=torch.float64)
     with torch.no_grad():
         for bn in (model.bn1, model.bn2):
             bn.weight.uniform_(0.5, 1.5)
@@ -227,8 +210,8 @@ def test_eigen_map(net, batch):
         lam = torch.linalg.eigvalsh(dense(net, batch, theta=point)).tolist()
         assert close(m.lambda_min[j, i], lam[0]) and close(m.lambda_max[j, i], lam[-1])
     np.testing.assert_allclose(m.ratio, np.abs(m.lambda_min / m.lambda_max))
-    from lossviz.views import plot  # the plots take the map as it is: they check z has shape (len(y), len(x))
-    plot.eigen_ratio(m.xs, m.ys, m.lambda_min, m.lambda_max)
+    fig = plot.eigen_ratio(m.xs, m.ys, m.lambda_min, m.lambda_max)  # takes the map as it is: z[j, i] at (xs[i], ys[j])
+    np.testing.assert_allclose(np.asarray(fig.axes[0].collections[0].get_array()).reshape(3, 2), m.ratio, rtol=1e-12)
     plot.plt.close("all")
 
 

@@ -3,19 +3,11 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from lossviz.base import directions as dirs
 from lossviz.base import io
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def tiny(classes: int = 3) -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                         nn.Flatten(), nn.Linear(4 * 6 * 6, classes))
 
 
 def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -25,8 +17,8 @@ def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # ---- directions ---------------------------------------------------------------------------------------
 
-def test_direction_round_trip_with_names_and_attrs(tmp_path):
-    model = tiny()
+def test_direction_round_trip_with_names_and_attrs(tiny_net, tmp_path):
+    model = tiny_net(0, classes=3)
     theta = dirs.weights(model, "states")
     delta, eta = dirs.random_directions(theta, 4, 2, ignore="none")
     path = tmp_path / "d.h5"
@@ -41,23 +33,23 @@ def test_direction_round_trip_with_names_and_attrs(tmp_path):
         assert np.array_equal(h["xdirection"][str(len(theta) - 1)][()], delta[list(theta)[-1]].numpy())
 
 
-def test_direction_file_of_another_model_or_kind_is_rejected(tmp_path):
+def test_direction_file_of_another_model_or_kind_is_rejected(tiny_net, tmp_path):
     path = tmp_path / "d.h5"
-    io.save_directions(path, [dirs.random_directions(tiny(), 0, 1)[0]])
+    io.save_directions(path, [dirs.random_directions(tiny_net(0, classes=3), 0, 1)[0]])
     with pytest.raises(ValueError, match="does not match the model"):
-        io.load_directions(path, dirs.weights(tiny(), "states"))
+        io.load_directions(path, dirs.weights(tiny_net(0, classes=3), "states"))
     with pytest.raises(ValueError, match="shape"):
         reference_like = tmp_path / "r.h5"
         with h5py.File(reference_like, "w") as h:
             group = h.create_group("xdirection")
-            for i, t in enumerate(dirs.weights(tiny(classes=5)).values()):
+            for i, t in enumerate(dirs.weights(tiny_net(0, classes=5)).values()):
                 group.create_dataset(str(i), data=t.numpy())
-        io.load_directions(reference_like, dirs.weights(tiny()))
+        io.load_directions(reference_like, dirs.weights(tiny_net(0, classes=3)))
 
 
-def test_reference_direction_file_is_read_by_position(tmp_path):
+def test_reference_direction_file_is_read_by_position(tiny_net, tmp_path):
     """A file as net_plotter.setup_direction writes it: groups of numbered datasets, no names."""
-    model = tiny()
+    model = tiny_net(0, classes=3)
     weights = [p.detach().numpy() for p in model.parameters()]
     rng = np.random.default_rng(0)
     xdir = [rng.standard_normal(w.shape).astype(np.float32) for w in weights]
@@ -69,13 +61,15 @@ def test_reference_direction_file_is_read_by_position(tmp_path):
             for i, d in enumerate(direction):
                 group.create_dataset(str(i), data=d)
     delta, eta = io.load_directions(path, dirs.weights(model))
-    assert np.array_equal(delta["4.weight"].numpy(), xdir[3]) and np.array_equal(eta["0.weight"].numpy(), ydir[0])
-    with pytest.raises(ValueError, match="holds 5 tensors, the model 8"):
+    assert np.array_equal(delta["conv2.weight"].numpy(), xdir[3])
+    assert np.array_equal(eta["conv1.weight"].numpy(), ydir[0])
+    assert np.array_equal(delta["fc.bias"].numpy(), xdir[8])
+    with pytest.raises(ValueError, match="holds 9 tensors, the model 15"):
         io.load_directions(path, dirs.weights(model, "states"))
 
 
-def test_our_direction_file_reads_the_reference_way(tmp_path):
-    model = tiny()
+def test_our_direction_file_reads_the_reference_way(tiny_net, tmp_path):
+    model = tiny_net(0, classes=3)
     delta = dirs.random_directions(model, 0, 1)[0]
     path = tmp_path / "d.h5"
     io.save_directions(path, [delta])
@@ -173,13 +167,13 @@ def test_1d_surface_has_no_ycoordinates(tmp_path):
     assert back.ycoordinates is None and back.complete and list(back["test_loss"]) == [1.0, 2.0, 3.0]
 
 
-def test_bad_files_and_grids(tmp_path):
+def test_bad_files_and_grids(tiny_net, tmp_path):
     with pytest.raises(ValueError, match="xs"):
         io.empty_surface([], None, ["train_loss"])
     with pytest.raises(ValueError, match="ys"):
         io.empty_surface([0.0], [np.nan], ["train_loss"])
     path = tmp_path / "d.h5"
-    io.save_directions(path, [dirs.random_directions(tiny(), 0, 1)[0]])
+    io.save_directions(path, [dirs.random_directions(tiny_net(0, classes=3), 0, 1)[0]])
     with pytest.raises(ValueError, match="not a surface file"):
         io.load_surface(path)
     with pytest.raises(ValueError, match="1 or 2"):

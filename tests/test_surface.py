@@ -7,45 +7,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lossviz.base import data, grids, models
+from lossviz.base import data, grids, io, models
 from lossviz.base import directions as dirs
-from lossviz.base import io
 from lossviz.compute import surface
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 QUIET = surface.Saving(progress=False)
 
 
-class TinyNet(nn.Module):
-    """conv-BN-ReLU, conv(bias)-BN-ReLU, pool, linear."""
-
-    def __init__(self, classes: int = 4) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(6)
-        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
-        self.bn2 = nn.BatchNorm2d(8)
-        self.fc = nn.Linear(8, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.conv1(x)))
-        x = torch.relu(self.bn2(self.conv2(x)))
-        return self.fc(x.mean(dim=(2, 3)))
-
-
-def make_net(seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    net = TinyNet()
-    net.train()
-    with torch.no_grad():
-        for _ in range(3):
-            net(torch.randn(16, 3, 8, 8) * 2 + 0.5)  # non-trivial BN running statistics
-    return net.eval()
+@pytest.fixture(scope="module")
+def make_net(tiny_net):
+    """`make_net(seed)`: the shared tiny network (4 classes) with non-trivial BN running statistics, in eval mode."""
+    def make(seed: int) -> nn.Module:
+        net = tiny_net(seed, classes=4)
+        with torch.no_grad():
+            for _ in range(3):
+                net(torch.randn(16, 3, 8, 8) * 2 + 0.5)
+        return net.eval()
+    return make
 
 
 @pytest.fixture
-def net() -> nn.Module:
+def net(make_net) -> nn.Module:
     return make_net(0)
 
 
@@ -136,7 +119,7 @@ def test_callers_model_is_never_changed(net, batches):
     assert momenta == [m.momentum for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
 
 
-def test_interpolation_endpoints_and_beyond(batches):
+def test_interpolation_endpoints_and_beyond(batches, make_net):
     net1, net2 = make_net(0), make_net(1)
     theta1, theta2 = dirs.weights(net1, "states"), dirs.weights(net2, "states")
     alphas = [-0.5, 0.0, 1.0, 1.5]
@@ -169,7 +152,7 @@ def test_bn_recompute_matches_a_cumulative_average_on_a_copy(net, batches):
 
 
 @pytest.mark.parametrize("name", ["tiny", "resnet20"])
-def test_fused_bn_equals_unfused(name, batches):
+def test_fused_bn_equals_unfused(name, batches, make_net):
     if name == "tiny":
         model, feed = make_net(3), batches
     else:
@@ -257,18 +240,19 @@ def test_compute_file_resumes_only_unfinished_points(tmp_path, net, batches):
     assert done == ["computing 0 of 6 points"]
 
 
-def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, batches):
+def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, batches, make_net):
     theta = dirs.weights(net)
     delta, eta = dirs.random_directions(net, 0, 2)
     out = tmp_path / "s.h5"
     surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, log=None, saving=QUIET)
     stored = out.read_bytes()
     attempts = [
-        dict(directions=[eta], xs=[0.0, 1.0], ys=None, kwargs={}),
-        dict(directions=[delta], xs=[0.0, 0.5], ys=None, kwargs={}),
-        dict(directions=[delta, eta], xs=[0.0, 1.0], ys=[0.0], kwargs={}),
-        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"evaluation": surface.Evaluation(bn="recompute")}),
-        dict(directions=[delta], xs=[0.0, 1.0], ys=None, kwargs={"context": {"data": "other"}}),
+        {"directions": [eta], "xs": [0.0, 1.0], "ys": None, "kwargs": {}},
+        {"directions": [delta], "xs": [0.0, 0.5], "ys": None, "kwargs": {}},
+        {"directions": [delta, eta], "xs": [0.0, 1.0], "ys": [0.0], "kwargs": {}},
+        {"directions": [delta], "xs": [0.0, 1.0], "ys": None,
+         "kwargs": {"evaluation": surface.Evaluation(bn="recompute")}},
+        {"directions": [delta], "xs": [0.0, 1.0], "ys": None, "kwargs": {"context": {"data": "other"}}},
     ]
     for attempt in attempts:
         with pytest.raises(ValueError, match="another request"):
@@ -278,7 +262,8 @@ def test_compute_file_refuses_another_request_and_keeps_the_file(tmp_path, net, 
     with pytest.raises(ValueError, match="theta_sha256"):
         surface.loss_file(out, net, other_model, [delta], [0.0, 1.0], data={"train": batches}, log=None)
     with pytest.raises(ValueError, match="resume=True"):
-        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches}, saving=surface.Saving(resume=False), log=None)
+        surface.loss_file(out, net, theta, [delta], [0.0, 1.0], data={"train": batches},
+                          saving=surface.Saving(resume=False), log=None)
     assert out.read_bytes() == stored
 
 

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 from lossviz.base import data
-from lossviz.compute import train
 from lossviz.base.schedules import Schedule
+from lossviz.compute import train
 from lossviz.compute.train import TrainConfig
 
 TINY = TrainConfig(model="resnet20", dataset="synthetic", train_subset=256, test_subset=128, epochs=3,
@@ -58,11 +58,22 @@ def test_learning_rate_is_set_every_iteration(monkeypatch):
     assert seen == [snapshot_lr(i, 8, 2, 0.1) for i in range(1, 9)]
 
 
-def test_adam_and_nesterov_are_built():
-    params = [torch.nn.Parameter(torch.zeros(2))]
-    assert isinstance(train.make_optimizer(TINY.replace(optimizer="adam"), params), torch.optim.Adam)
-    sgd = train.make_optimizer(TINY.replace(nesterov=True, weight_decay=1e-3), params)
-    assert sgd.param_groups[0]["nesterov"] and sgd.param_groups[0]["weight_decay"] == 1e-3
+def test_the_optimizers_take_the_steps_of_their_formulas():
+    """One step from w = (1, -2) with the gradient g = (0.5, 0.25) and weight decay 0.1 (g + 0.1 w): plain momentum
+    starts with w - lr g, Nesterov with w - lr (1 + momentum) g, Adam with w - lr sign(g) (its bias-corrected first
+    step); by hand, not by a second optimizer."""
+    w0, grad, wd, lr = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25]), 0.1, 0.05
+    g = grad + wd * w0  # (0.6, 0.05)
+    expected = {"sgd": w0 - lr * g, "nesterov": w0 - lr * 1.9 * g, "adam": w0 - lr * torch.sign(g)}
+    configs = {"sgd": TINY.replace(weight_decay=wd), "nesterov": TINY.replace(nesterov=True, weight_decay=wd),
+               "adam": TINY.replace(optimizer="adam", weight_decay=wd)}
+    for name, config in configs.items():
+        assert config.momentum == 0.9 and config.schedule.lr == lr
+        w = torch.nn.Parameter(w0.clone())
+        optimizer = train.make_optimizer(config, [w])
+        w.grad = grad.clone()
+        optimizer.step()
+        torch.testing.assert_close(w.detach(), expected[name], rtol=1e-6, atol=1e-6, msg=name)
 
 
 @pytest.mark.parametrize("change, message", [

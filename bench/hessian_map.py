@@ -20,7 +20,7 @@ import torch
 
 from lossviz.base import directions
 from lossviz.compute import hessian
-from lossviz.course.course import Course
+from lossviz.course.recipes import Course
 
 
 def main() -> None:

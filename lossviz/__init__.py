@@ -20,11 +20,11 @@ LAYERS = {
     "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
-    "course": ("profiles", "course", "names", "tables", "records"),
+    "course": ("profiles", "recipes", "names", "tables", "records"),
     "suite": ("runner", "report", "publish", "slides"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}
-NAMES = {"Course": "lossviz.course.course", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}
+NAMES = {"Course": "lossviz.course.recipes", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}
 
 
 def __getattr__(name: str) -> ModuleType | Any:

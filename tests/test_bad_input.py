@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz.base import data, io, models
-from lossviz.compute import surface
 from lossviz import cli
+from lossviz.base import data, io, models
 from lossviz.base import directions as dirs
+from lossviz.compute import surface
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -249,6 +249,7 @@ def test_interrupt_saves_the_finished_points(work, tmp_path, sig, status):
     theta = dirs.weights(model)
     (delta,) = io.load_directions(work / "a.directions.h5", theta)[:1]
     k = done - 1  # the last point saved
-    loss, acc = surface.evaluate(model, dirs.add(theta, delta, saved.xcoordinates[k]), data.batches(data.synthetic(4), 4))
+    point = dirs.add(theta, delta, saved.xcoordinates[k])
+    loss, acc = surface.evaluate(model, point, data.batches(data.synthetic(4), 4))
     assert saved["train_loss"][k] == pytest.approx(loss, rel=1e-5) and saved["train_acc"][k] == pytest.approx(acc)
     assert np.all(saved["train_loss"][done:] == io.UNFINISHED)

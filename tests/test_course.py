@@ -5,7 +5,7 @@ import pytest
 
 from lossviz.compute import train
 from lossviz.course import profiles
-from lossviz.course.course import Course
+from lossviz.course.recipes import Course
 
 
 def test_connection_joins_two_normal_runs_of_one_budget():

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from lossviz.base import data
-from lossviz.compute import landscapes
-from lossviz.course import profiles
-from lossviz.course.course import Course
-from lossviz.views import explorer
-from lossviz.compute import surface, train
-from lossviz.views.explorer import View
 from lossviz.base.schedules import Schedule
+from lossviz.compute import landscapes, surface, train
 from lossviz.compute.train import TrainConfig
+from lossviz.course import profiles
+from lossviz.course.recipes import Course
+from lossviz.views import explorer
+from lossviz.views.explorer import View
 
 matplotlib.use("Agg")
 CONFIG = TrainConfig(model="resnet20", dataset="synthetic", train_subset=128, test_subset=64, epochs=1,

@@ -6,7 +6,7 @@ from torch import nn
 from lossviz.base import models
 from lossviz.compute import gradient_scale, train
 from lossviz.course import profiles, tables
-from lossviz.course.course import Course
+from lossviz.course.recipes import Course
 
 
 def _batch(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz.base import data, io, models
-from lossviz.compute import eigenmaps, hessian, surface
 from lossviz import cli
+from lossviz.base import data, io, models
 from lossviz.base import directions as dirs
+from lossviz.compute import eigenmaps, hessian, surface
 
 REPO = Path(__file__).resolve().parents[1]
 LANCZOS = ["--tol", "1e-2", "--max-steps", "25"]
@@ -59,7 +59,8 @@ def same_values(a: io.Surface, b: io.Surface) -> bool:
 
 
 def test_values_are_hessian_extremes_at_the_point(workdir, reference):
-    assert sorted(reference.values) == ["converged", "hvps", "max_eig", "min_eig", "seconds"] and reference["min_eig"].shape == (2, 3)
+    assert sorted(reference.values) == ["converged", "hvps", "max_eig", "min_eig", "seconds"]
+    assert reference["min_eig"].shape == (2, 3)
     assert reference.attrs["quantity"] == "hessian_extremes" and reference.attrs["tol"] == 1e-2
     model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
     theta = dirs.weights(model)

@@ -3,11 +3,11 @@ declared ranges, and an installed wheel (not this checkout) runs the command lin
 import ast
 import subprocess
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from lossviz.base import cache, data, models, precision
-from lossviz.course import profiles
-from lossviz.compute import surface
 from lossviz.base import directions as dirs
+from lossviz.compute import surface
 from lossviz.compute.train import TrainConfig
+from lossviz.course import profiles
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

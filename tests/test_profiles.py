@@ -34,7 +34,7 @@ def test_paper_ensembles_follow_garipov_et_al(tmp_path):
     assert {m: E.budget(m) for m in E.models} == {"vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
     assert {m: ensembles.plan(E, m, "cifar10").base.epochs for m in E.models} == {
         "vgg16": 200, "preresnet164": 150, "wrn28_10": 200}
-    from lossviz.course.course import Course
+    from lossviz.course.recipes import Course
     course = Course.from_profile("paper", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
     link = course.connection()
     assert link.config.bends == 1 and link.ends[0].epochs == 200  # the first model, VGG-16
@@ -120,7 +120,8 @@ def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     assert len({c.epochs for c in runs.values()}) == 1 and len({c.train_subset for c in runs.values()}) == 1
     assert land.points_2d >= 21 and land.hessian_points >= 5 and land.hessian_subset >= 100
     shortcut, plain = land.hessian_models  # one network with shortcuts, its twin without (Li et al. Fig. 7)
-    assert plain == f"{shortcut}_noshort" and profiles.PAPER.landscape.hessian_models == ("resnet56", "resnet56_noshort")
+    assert plain == f"{shortcut}_noshort"
+    assert profiles.PAPER.landscape.hessian_models == ("resnet56", "resnet56_noshort")
     assert {"resnet20", "resnet20_noshort", "resnet56"} <= set(land.depth_models)  # 56-NS: notebook 03b
     assert {"resnet56", "resnet56_noshort"} == set(land.deep_models)
     widths = {models.display_name(m).replace("-NS", "") for m in land.width_models}

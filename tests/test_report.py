@@ -48,4 +48,5 @@ def test_index_page_escapes_every_string():
 def test_notebooks_are_numbered_parts_in_order(tmp_path):
     for name in ("04_width", "03b_deep", "03_depth", "00_intro", "03bb_no", "notes", "3_no", "10_gallery"):
         (tmp_path / f"{name}.ipynb").write_text("{}")
-    assert [p.stem for p in report.notebooks(tmp_path)] == ["00_intro", "03_depth", "03b_deep", "04_width", "10_gallery"]
+    found = [p.stem for p in report.notebooks(tmp_path)]
+    assert found == ["00_intro", "03_depth", "03b_deep", "04_width", "10_gallery"]

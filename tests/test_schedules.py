@@ -43,7 +43,8 @@ def test_step_decay_at_li_milestones():
 def test_step_decay_at_chosen_milestones():
     total = 150  # ResNet-56-NS in the quick profile: one drop, after 80% of training
     s = Schedule("step", 0.1, milestones=(0.8,))
-    assert s.at(120, total, 1) == 0.1 and abs(s.at(121, total, 1) - 0.01) < 1e-15 and abs(s.at(150, total, 1) - 0.01) < 1e-15
+    assert s.at(120, total, 1) == 0.1
+    assert abs(s.at(121, total, 1) - 0.01) < 1e-15 and abs(s.at(150, total, 1) - 0.01) < 1e-15
     assert Schedule("step", 0.1).at(51, 100, 1) == schedules.step_lr(51, 100, 0.1)  # the default: Li et al.'s
     assert Schedule("step", 0.1, milestones=[0.5, 0.75, 0.92]) == Schedule("step", 0.1)  # a list is the same schedule
 

@@ -15,7 +15,8 @@ def test_spearman_is_the_pearson_correlation_of_the_ranks_with_ties_at_their_mea
 
 
 @pytest.mark.parametrize("x, y, match", [([1.0], [2.0], "at least 2"), ([1, 2, 3], [1, 2], "equally long"),
-                                         ([1, 2, float("nan")], [1, 2, 3], "finite"), ([1, 1, 1], [1, 2, 3], "different")])
+                                         ([1, 2, float("nan")], [1, 2, 3], "finite"),
+                                         ([1, 1, 1], [1, 2, 3], "different")])
 def test_spearman_rejects_bad_input(x, y, match):
     with pytest.raises(ValueError, match=match):
         stats.spearman(x, y)

@@ -15,7 +15,8 @@ BOWL = XX**2 + 2 * YY**2 + 0.1  # z[j, i] at (X[i], Y[j])
 
 
 def read_vtp_points(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Read an ASCII .vtp back (independently of the writer): points (n, 3), point-data arrays by name, triangles (m, 3)."""
+    """Read an ASCII .vtp back (independently of the writer): points (n, 3), point-data arrays by name, triangles
+    (m, 3)."""
     piece = ET.parse(path).getroot().find("PolyData/Piece")
     if piece is None:
         raise ValueError(f"{path} is not a VTK PolyData file (no PolyData/Piece element)")

@@ -169,3 +169,51 @@ def test_published_ensemble_notebooks_meet_the_issue():
     assert r08["curve_barrier_ce"] <= 0.2 * r08["line_barrier_ce"] and r08["line_barrier_ce"] > 0
     assert r07["ensemble_test_images"] == r08["ensemble_test_images"] == r09["ensemble_test_images"] == 10_000
     assert r09["seeds"] >= 3
+
+
+FINDINGS = ("01_linear_interpolation", "02_filter_normalization", "03_depth_and_skip_connections",
+            "03b_resnet56_without_shortcuts", "04_width", "05_hessian_check", "06_pca_trajectories",
+            "07_snapshot_ensembles", "08_fge_mode_connectivity", "09_comparison_table")
+
+
+def check_findings(records: dict[str, dict]) -> None:
+    """Each of notebooks 01-09 records verdicts (`finding_<claim>`) of the course's four, and each measured verdict
+    follows by the course's rule from the effect, noise and margin it recorded beside it."""
+    from lossviz.course import findings
+    for name in FINDINGS:
+        r = records[name]
+        keys = [k for k in r if k.startswith("finding_") and not k.endswith(("_effect", "_noise", "_margin"))]
+        assert keys, f"{name} records no finding"
+        for k in keys:
+            assert r[k] in findings.VERDICTS, (name, k, r[k])
+            if f"{k}_effect" in r:
+                assert findings.verdict(r[f"{k}_effect"], r[f"{k}_noise"], r[f"{k}_margin"]) == r[k], (name, k)
+            else:
+                assert r[k] == "not measured", (name, k)
+
+
+def test_verdicts_follow_from_the_recorded_numbers_at_the_smoke_profile(executed):
+    _, runs = executed
+    check_findings({name: run.results for name, run in runs.items()})
+
+
+def test_published_verdicts_follow_from_the_published_numbers():
+    check_findings({n: report.key_results(ROOT / "notebooks" / f"{n}.ipynb") for n in FINDINGS})
+
+
+def markdown_decimals(notebook: Path) -> list[str]:
+    """The decimal numbers in a notebook's markdown, outside LaTeX math (the before-stop checklist's count)."""
+    import nbformat
+    found = []
+    for cell in nbformat.read(str(notebook), as_version=4).cells:
+        if cell.cell_type == "markdown":
+            text = re.sub(r"\$[^$]*\$", "", cell.source)
+            found += re.findall(r"(?<![\w.])\d+\.\d+", text)
+    return found
+
+
+def test_markdown_states_few_numbers():
+    """Prose that stays true: at most about 100 decimal numbers in all markdown cells together (the papers' numbers
+    and settings); the numbers of a run are rendered from the run."""
+    counts = {nb.stem: len(markdown_decimals(nb)) for nb in NOTEBOOKS}
+    assert sum(counts.values()) <= 100, counts

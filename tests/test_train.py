@@ -150,3 +150,15 @@ def test_final_train_loss_is_the_eval_mode_loss_on_the_training_images(tiny_run,
     assert at_one != train.final_train_loss(tiny_run, cache_dir=tmp_path)  # the checkpoint, not the final weights
     with pytest.raises(ValueError, match="epoch=2"):
         train.final_train_loss(tiny_run, epoch=2, cache_dir=tmp_path)
+
+
+def test_test_outcomes_count_the_logged_test_error(tiny_run, tmp_path):
+    """Per-image outcomes of the final network: their share of errors is the log's last test error, on the same
+    images; stats.paired_counts of a run with itself is (0, 0)."""
+    from lossviz.base import stats
+    right = train.test_outcomes(tiny_run, cache_dir=tmp_path)
+    assert right.dtype == torch.bool and len(right) == TINY.test_subset
+    assert 100.0 * (1 - right.float().mean().item()) == pytest.approx(tiny_run.test_error, abs=1e-9)
+    assert stats.paired_counts(right.tolist(), right.tolist()) == (0, 0)
+    flipped = (~right).tolist()
+    assert stats.paired_counts(right.tolist(), flipped) == (int((~right).sum()), int(right.sum()))

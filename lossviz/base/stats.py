@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import scipy.stats
 
@@ -27,3 +28,50 @@ def spearman(x: list[float], y: list[float]) -> float:
     if len(set(x)) < 2 or len(set(y)) < 2:
         raise ValueError("x and y must each hold at least two different values for a rank correlation")
     return float(scipy.stats.spearmanr(x, y).statistic)
+
+
+def difference_se(error1_pct: float, error2_pct: float, n1: int, n2: int | None = None) -> float:
+    """Standard error (percentage points) of the difference of two test errors measured on independent image sets
+    (n1 and n2 images): sqrt(se1^2 + se2^2). On the same images this overstates the noise when the two networks err
+    on the same images (see `paired_difference_se`)."""
+    return math.hypot(binomial_se(error1_pct, n1), binomial_se(error2_pct, n2 if n2 is not None else n1))
+
+
+def paired_difference_se(only_first_wrong: int, only_second_wrong: int, n: int) -> float:
+    """Standard error (percentage points) of error1 - error2 measured on the same n images, from the images only the
+    first network gets wrong (b) and only the second gets wrong (c): d_i in {-1, 0, 1}, mean (b - c)/n,
+    variance (b + c)/n - ((b - c)/n)^2, standard error sqrt(variance / n)."""
+    if n < 1 or min(only_first_wrong, only_second_wrong) < 0 or only_first_wrong + only_second_wrong > n:
+        raise ValueError(f"need 0 <= only_first_wrong ({only_first_wrong}) + only_second_wrong "
+                         f"({only_second_wrong}) <= n ({n}), n >= 1")
+    b, c = only_first_wrong / n, only_second_wrong / n
+    return 100.0 * math.sqrt(max(b + c - (b - c) ** 2, 0.0) / n)
+
+
+def spread_se(values: list[float]) -> float:
+    """Standard error of the mean of repeated measurements (seeds, trainings): sample std / sqrt(k)."""
+    if len(values) < 2:
+        raise ValueError(f"values must hold at least 2 measurements for a spread; got {len(values)}")
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+
+
+def spearman_critical(n: int, alpha: float = 0.05) -> float:
+    """The two-sided critical value of Spearman's rho for n pairs at level `alpha` (t approximation:
+    t / sqrt(n - 2 + t^2), t the 1 - alpha/2 quantile of Student's t with n - 2 degrees of freedom)."""
+    if n < 4:
+        raise ValueError(f"n={n} pairs are too few for a critical value of a rank correlation (n >= 4)")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha} must lie in (0, 1)")
+    t = float(scipy.stats.t.ppf(1 - alpha / 2, n - 2))
+    return t / math.sqrt(n - 2 + t * t)
+
+
+def paired_counts(right1: Sequence[bool], right2: Sequence[bool]) -> tuple[int, int]:
+    """(images only the first gets wrong, images only the second gets wrong) of two per-image outcomes on the same
+    images (True: classified correctly): the counts `paired_difference_se` needs."""
+    if len(right1) != len(right2) or not len(right1):
+        raise ValueError(f"the outcomes must cover the same images; got {len(right1)} and {len(right2)}")
+    only_first = sum(1 for a, b in zip(right1, right2) if not a and b)
+    only_second = sum(1 for a, b in zip(right1, right2) if a and not b)
+    return only_first, only_second

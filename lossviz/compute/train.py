@@ -232,3 +232,20 @@ def final_train_loss(result: TrainResult, epoch: float | None = None, root: str 
     key = cache.key("final_train_loss", result.config, epoch, train_split.sha256, devices.key(device))
     return cache.cached(f"train-loss-{result.config.model}", key,
                         lambda: minimizer_loss(result.model(device, epoch), train_split, device)[0], cache_dir)
+
+
+def test_outcomes(result: TrainResult, root: str | Path | None = None, cache_dir: str | Path | None = None,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
+    """Whether the run's final network classifies each image of its test subset correctly (bool, on the CPU), at the
+    run's precision, cached: two runs' outcomes on the same images give the paired noise of their difference."""
+    _, test_split = splits(result.config, root)
+    key = cache.key("test_outcomes", result.config, test_split.sha256, devices.key(device))
+
+    def compute() -> torch.Tensor:
+        model = result.model(device)
+        with torch.inference_mode(), autocast(result.config.precision, device):
+            right = [model(x).argmax(1) == y for x, y in data.batches(test_split, data.eval_batch_size(device),
+                                                                       device=device)]
+        return torch.cat(right).cpu()
+
+    return cache.cached(f"outcomes-{result.config.model}", key, compute, cache_dir)

@@ -12,7 +12,16 @@ from lossviz.base import data, devices, directions, folders, io, papers, stats
 from lossviz.base.data import Sample
 from lossviz.compute import curves, ensembles, gradient_scale, hessian, landscapes
 from lossviz.compute.eigenmaps import Lanczos
-from lossviz.compute.train import TrainConfig, TrainResult, final_train_loss, initial_model, network, splits, train
+from lossviz.compute.train import (
+    TrainConfig,
+    TrainResult,
+    final_train_loss,
+    initial_model,
+    network,
+    splits,
+    test_outcomes,
+    train,
+)
 from lossviz.course.names import batch_label, run_name
 from lossviz.course.profiles import Profile, get
 from lossviz.course.tables import Minimizer, minimizer_table
@@ -123,6 +132,11 @@ class Course:
                                             (paper or {}).get(key), sum(e.get("seconds", 0.0) for e in run.log))
         print(minimizer_table(rows))
         return rows
+
+    def outcomes(self, run: TrainResult) -> torch.Tensor:
+        """Whether `run` classifies each of its test images correctly (cached; `train.test_outcomes`): two runs on
+        the same images give the paired noise of their difference (`lossviz.base.stats.paired_counts`)."""
+        return test_outcomes(run, self.data_root, self.cache_dir, self.device)
 
     def landscape_runs(self) -> dict[str, TrainResult]:
         """Every network of notebooks 01-04 once, by run name: the batch study, then the depth (03, 03b) and width

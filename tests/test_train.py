@@ -162,3 +162,22 @@ def test_test_outcomes_count_the_logged_test_error(tiny_run, tmp_path):
     assert stats.paired_counts(right.tolist(), right.tolist()) == (0, 0)
     flipped = (~right).tolist()
     assert stats.paired_counts(right.tolist(), flipped) == (int((~right).sum()), int(right.sum()))
+
+
+def test_cached_results_are_keyed_by_the_device_and_the_data(tiny_run, tmp_path, monkeypatch):
+    """A cached training loss is not reused for another device key (e.g. CUDA with TF32) or other images."""
+    from lossviz.base import devices
+    calls = []
+    real = train.minimizer_loss
+    monkeypatch.setattr(train, "minimizer_loss", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = train.final_train_loss(tiny_run, cache_dir=tmp_path)
+    assert train.final_train_loss(tiny_run, cache_dir=tmp_path) == first and len(calls) == 1  # a hit
+    monkeypatch.setattr(devices, "key", lambda device: "cuda+tf32")
+    train.final_train_loss(tiny_run, cache_dir=tmp_path)
+    assert len(calls) == 2  # another device key: a miss
+    monkeypatch.setattr(devices, "key", lambda device: "cpu")
+    images = train.splits(tiny_run.config)[0]
+    reversed_images = data.Split(images.images.flip(0), images.labels.flip(0), images.name)
+    monkeypatch.setattr(train, "splits", lambda config, root=None: (reversed_images, images))
+    train.final_train_loss(tiny_run, cache_dir=tmp_path)
+    assert len(calls) == 3  # other images: a miss

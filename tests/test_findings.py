@@ -34,8 +34,8 @@ def test_noise_of_a_test_error_and_of_a_difference_worked_by_hand():
 
 def test_spread_and_the_critical_value_of_a_rank_correlation():
     assert stats.spread_se([1.0, 2.0, 3.0]) == pytest.approx(1.0 / math.sqrt(3))  # std 1, three values
-    assert stats.spearman_critical(10) == pytest.approx(0.632, abs=0.005)  # tables: 0.648 exact, 0.632 (t approx.)
-    assert stats.spearman_critical(30) == pytest.approx(0.361, abs=0.005)
+    assert stats.spearman_critical(10) == pytest.approx(1.95996 / 3, abs=1e-4)  # tables: 0.648 exact
+    assert stats.spearman_critical(30) == pytest.approx(0.364, abs=0.001)  # tables: 0.362
     with pytest.raises(ValueError, match="n=3"):
         stats.spearman_critical(3)
 

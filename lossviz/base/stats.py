@@ -57,14 +57,14 @@ def spread_se(values: list[float]) -> float:
 
 
 def spearman_critical(n: int, alpha: float = 0.05) -> float:
-    """The two-sided critical value of Spearman's rho for n pairs at level `alpha` (t approximation:
-    t / sqrt(n - 2 + t^2), t the 1 - alpha/2 quantile of Student's t with n - 2 degrees of freedom)."""
+    """The two-sided critical value of Spearman's rho for n pairs at level `alpha`, by the normal approximation
+    z / sqrt(n - 1) (rho has variance 1/(n - 1) under independence): 0.653 at n = 10 against the exact 0.648 of the
+    tables, so it errs on the side of "within noise"."""
     if n < 4:
         raise ValueError(f"n={n} pairs are too few for a critical value of a rank correlation (n >= 4)")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must lie in (0, 1)")
-    t = float(scipy.stats.t.ppf(1 - alpha / 2, n - 2))
-    return t / math.sqrt(n - 2 + t * t)
+    return float(scipy.stats.norm.ppf(1 - alpha / 2)) / math.sqrt(n - 1)
 
 
 def paired_counts(right1: Sequence[bool], right2: Sequence[bool]) -> tuple[int, int]:

@@ -18,8 +18,8 @@ from lossviz.course.records import record
 
 VERDICTS = ("reproduced", "within noise", "contradicted", "not measured")
 MARGIN = 2.0  # a difference is beyond noise when it exceeds twice its standard error (~95%)
-SMALL_PROFILES = {"smoke": "the smoke profile trains on a few hundred synthetic images for a few epochs: its verdicts "
-                           "test the code, not the papers"}
+SMALL_PROFILES = {"smoke": "networks train on a few hundred synthetic images for a few epochs: its verdicts test the "
+                           "code, not the papers"}
 
 
 def verdict(effect: float | None, noise: float, margin: float = MARGIN) -> str:

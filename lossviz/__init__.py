@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 
 # the short names `lv.<name>` the notebooks and the README use, and the module each one lives in
 LAYERS = {
-    "base": ("data", "models", "schedules", "directions", "grids", "io", "files", "folders", "cache", "precision",
+    "base": ("data", "models", "schedules", "directions", "devices", "grids", "io", "files", "folders", "cache", "precision",
              "errors", "batchnorm", "distributed", "papers", "stats"),
     "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
     "course": ("profiles", "recipes", "names", "tables", "records", "findings", "depth_claims"),
-    "suite": ("runner", "report", "publish", "slides"),
+    "suite": ("runner", "parameters", "report", "publish", "slides"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}
 NAMES = {"Course": "lossviz.course.recipes", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}

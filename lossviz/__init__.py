@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 # the short names `lv.<name>` the notebooks and the README use, and the module each one lives in
 LAYERS = {
-    "base": ("data", "models", "schedules", "directions", "devices", "grids", "io", "files", "folders", "cache", "precision",
-             "errors", "batchnorm", "distributed", "papers", "stats"),
+    "base": ("data", "models", "schedules", "directions", "devices", "grids", "io", "files", "folders", "cache",
+             "precision", "errors", "batchnorm", "distributed", "papers", "stats"),
     "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),

@@ -63,3 +63,40 @@ def test_course_runs_measure_the_test_set_every_test_every_epochs(tmp_path):
     measured = [e["epoch"] for e in run.log if "test_acc_pct" in e]
     assert measured == sorted(train.measured_epochs(run.config.epochs, 2)) and measured[-1] == run.config.epochs
     assert len(measured) < len(run.log)
+
+
+def test_budget_ensembles_pool_seeds_as_table1_does(monkeypatch):
+    course = Course.from_profile("smoke")
+    course = dataclasses.replace(course, profile=dataclasses.replace(
+        course.profile, ensembles=dataclasses.replace(course.profile.ensembles, seeds=(4, 5))))
+    assert course.budgets() == (1, 2) and Course.from_profile("quick").budgets() == (1, 2, 3)
+    asked = []
+    monkeypatch.setattr(Course, "ensemble", lambda self, method, seeds, plan=None: asked.append((method, seeds)) or
+                        (method, seeds))
+    units = course.budget_ensembles((1, 2, 3))
+    assert units["sse", 1] == [("sse", (4,)), ("sse", (5,))] and units["fge", 2] == [("fge", (4, 5))]
+    assert units["ind", 3] == [] and len(asked) == 3 * 3  # 3B needs three seeds: nothing trained for it
+    assert course.path_test_images == 128 and Course.from_profile("quick").path_test_images == 2_000
+
+
+def test_loss_curves_join_a_units_runs_and_mark_its_members(monkeypatch):
+    course = Course.from_profile("smoke")
+    plan = course.plan()
+    logs = {}
+
+    def fake_train(self, config):
+        epochs = range(1, config.epochs + 1)
+        logs[config] = [{"epoch": e, "train_loss": 1.0 / e + (0.5 if config.init is not None else 0)} for e in epochs]
+        return train.TrainResult(config, {}, {}, logs[config])
+
+    monkeypatch.setattr(Course, "train", fake_train)
+    curves, marks = course.loss_curves(("ind", "sse", "fge"), seed=0)
+    B, pre = plan.budget, plan.pretrain_epochs
+    assert list(curves) == ["normal run (step decay): 1 model", "Snapshot Ensemble: M = 3", "FGE: 4 snapshots"]
+    assert curves["normal run (step decay): 1 model"] == (list(range(1, B + 1)), [1.0 / e for e in range(1, B + 1)])
+    assert marks["normal run (step decay): 1 model"] == [B]
+    assert marks["Snapshot Ensemble: M = 3"] == list(plan.sse_run(0).checkpoint_epochs)
+    epochs, losses = curves["FGE: 4 snapshots"]  # the normal run up to the start, then the FGE phase after it
+    assert epochs == [*range(1, pre + 1), *(pre + e for e in range(1, plan.fge_epochs + 1))]
+    assert losses[pre:] == [1.0 / e + 0.5 for e in range(1, plan.fge_epochs + 1)]
+    assert marks["FGE: 4 snapshots"] == [pre + e for e in plan.fge_run(0).checkpoint_epochs]

@@ -230,6 +230,12 @@ def test_table_end_to_end(tiny_net, tmp_path, monkeypatch):
     d = result.disagreements
     assert len(d) == 4 and all(d[i][i] == 0 and d[i][j] == d[j][i] for i in range(4) for j in range(4))
     assert result.mean_disagreement == pytest.approx(sum(d[i][j] for i in range(4) for j in range(i)) / 6)
+    # per-image outcomes: each member's and the ensemble's errors counted from them, disagreement bounds them
+    assert result.member_correct.shape == (4, 96) and result.correct.shape == (96,)
+    assert [100.0 * (~row).sum().item() / 96 for row in result.member_correct] == pytest.approx(result.member_errors)
+    assert 100.0 * (~result.correct).sum().item() / 96 == pytest.approx(result.error)
+    only_one = (result.member_correct[0] != result.member_correct[1]).sum().item()
+    assert 100.0 * only_one / 96 <= d[0][1] + 1e-9  # one right and one wrong: their classes differ
     assert plan.base.augment is False and plan.score_subset == 96
     text = tables.format_table(rows)
     assert "ResNet-20" in text and "FGE" in text and "—" in text and "96 test images" in text

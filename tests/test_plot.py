@@ -360,3 +360,37 @@ def test_axis_stretch_measures_the_drawn_aspect():
     assert plot.axis_stretch(ax) == pytest.approx(20.0, rel=0.02)
     assert plot.note_scale(ax) == pytest.approx(20.0, rel=0.02)
     assert "y$ stretched" in ax.texts[-1].get_text()
+
+
+def test_loss_and_error_plane_draws_the_loss_and_the_error_of_one_plane():
+    from lossviz.base import io
+    done = np.ones(BOWL.shape, bool)
+    acc = 100 - 10 * BOWL / BOWL.max()  # error 0 at the bowl's floor, 10% at its corners
+    surface = io.Surface(X, Y, {"train_loss": BOWL + 0.1, "train_acc": acc}, done)
+    anchors = [(0.0, 0.0), (2.0, 0.0), (1.0, 0.5)]
+    fig = plot.loss_and_error_plane(surface, anchors, ["a", "b", "c"])
+    loss, error = fig.axes[:2]
+    assert (loss.get_title(), error.get_title()) == ("train loss (log scale)", "train error (%)")
+    levels = error.collections[0].levels
+    assert levels[0] <= 0.0 + 1e-9 and 10.0 - 1e-9 <= levels[-1] < 11.0  # the error, not the accuracy or the loss
+    for ax in (loss, error):
+        points = ax.lines[0]
+        np.testing.assert_allclose(np.column_stack([points.get_xdata(), points.get_ydata()]), anchors)
+        assert [t.get_text() for t in ax.texts][:3] == ["a", "b", "c"] and "scale" in ax.texts[-1].get_text()
+
+
+def test_minima_and_curve_planes_draw_the_curve_and_the_dashed_segment():
+    from lossviz.base import io
+    done = np.ones(BOWL.shape, bool)
+    minima = io.Surface(X, Y, {"train_loss": BOWL + 0.1}, done)
+    bend = io.Surface(X, Y, {"train_loss": SHIFTED}, done)
+    curve, anchors = _path(), [(-2.0, 0.0), (2.0, 0.0), (0.0, 0.8)]
+    fig = plot.minima_and_curve_planes(minima, [(0, 0), (1, 0), (0, 1)], ["s0", "s1", "s2"], bend, anchors, curve)
+    left, right = fig.axes[:2]
+    assert (left.get_title(), right.get_title()) == ("three independent minima", "the plane of the Bezier curve")
+    drawn, points, dashed = right.lines
+    np.testing.assert_allclose(np.column_stack([drawn.get_xdata(), drawn.get_ydata()]), curve)
+    np.testing.assert_allclose(np.column_stack([dashed.get_xdata(), dashed.get_ydata()]), anchors[:2])
+    assert dashed.get_linestyle() == "--" and len(left.lines) == 1  # the minima's plane has no curve
+    assert [t.get_text() for t in right.texts][:3] == [r"$\theta_1$", r"$\theta_2$", r"bend $\theta$"]
+    assert all("scale" in ax.texts[-1].get_text() for ax in (left, right))

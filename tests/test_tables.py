@@ -1,4 +1,5 @@
 """The course's text tables and names: minimizer checks, rank correlations, Table 1 as the paper prints it."""
+import numpy as np
 import pytest
 
 from lossviz.course import names, tables
@@ -37,3 +38,134 @@ def test_the_papers_table1_as_printed():
         tables.format_paper_table(("svhn",))
 
 
+
+
+# ---- notebooks 07-09 ------------------------------------------------------------------------------------
+
+def _ensemble(method, errors, together, losses, n=200, disagreements=(), seeds=(0,)):
+    from lossviz.compute.ensembles import EnsembleResult
+    return EnsembleResult(method, seeds, 1.0, tuple(errors), tuple(together), tuple(losses), disagreements, n)
+
+
+def _path(train_loss, test_error):
+    from lossviz.compute.curves import PathResult
+    k = len(train_loss)
+    return PathResult(tuple(x / (k - 1) for x in range(k)), tuple(train_loss), (0.0,) * k, tuple(x + 1 for x in
+                      train_loss), tuple(test_error), tuple(0.01 * x for x in range(k)))
+
+
+def _small_plan():
+    from lossviz.base.schedules import Schedule
+    from lossviz.compute import ensembles
+    from lossviz.compute.train import TrainConfig
+    base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=64, test_subset=32, epochs=10,
+                       batch_size=16, schedule=Schedule("step", 0.1))
+    return ensembles.Plan(base, cycles=5, fge_cycle_epochs=0.5, fge_lr=(0.05, 0.001))
+
+
+def test_members_table_prints_each_member_the_disagreements_and_the_noise():
+    from lossviz.base import stats
+    d = ((0.0, 20.0, 30.0), (20.0, 0.0, 10.0), (30.0, 10.0, 0.0))
+    sse = _ensemble("sse", [47.0, 45.5, 46.0], [47.0, 44.0, 42.0], [0.013, 0.002, 0.001], disagreements=d)
+    single = _ensemble("ind", [45.7], [45.7], [0.002])
+    lines = tables.members_table(sse, single, from_start=[1.5, 6.25, 9.0], between_minima=60.6).splitlines()
+    assert f"{stats.binomial_se(45.7, 200):.2f} points" in lines[0] and "200 test images" in lines[0]
+    assert lines[2] == ("member 2: distance from the start   6.25, train loss 0.002, test error 45.50% alone; "
+                        "ensemble of members 1..2: 44.00%")
+    assert "disagree on 20.0%, 10.0% of the test images (mean over all pairs 20.0%)" in lines[4]
+    assert "60.6 apart" in lines[5] and lines[6].endswith("test error 45.70%")
+    with pytest.raises(ValueError, match="from_start"):
+        tables.members_table(sse, single, from_start=[1.0])
+
+
+def test_segment_table_and_snapshot_numbers():
+    from lossviz.course.recipes import Segment
+    d = ((0.0, 35.8, 30.0), (35.8, 0.0, 9.9), (30.0, 9.9, 0.0))
+    sse = _ensemble("sse", [46.85, 45.46, 45.98], [46.85, 44.24, 44.35], [0.013, 0.002, 0.001], 10_000, d)
+    single = _ensemble("ind", [45.7], [45.7], [0.002], 10_000)
+    segments = [Segment(1, _path([0.013, 0.028, 0.002], [46, 48, 45]), 18.66),
+                Segment(2, _path([0.002, 0.001, 0.001], [45, 45, 46]), 7.86)]
+    text = tables.segment_table(segments, sse).splitlines()
+    assert "members 1-2" in text[0] and "disagreement 35.8%" in text[0] and text[0].endswith("barrier 0.015")
+    assert text[1].endswith("barrier 0.000") and "9.9%" in text[1]
+    numbers = tables.snapshot_numbers(sse, single, segments, np.array([[0.5, 0.0009], [1.198, 0.2]]))
+    assert numbers == dict(single_run_error=45.7, sse_ensemble_error=44.35, sse_snapshot_errors=[46.85, 45.46, 45.98],
+                           sse_growing_errors=[46.85, 44.24, 44.35], member_train_losses=[0.013, 0.002, 0.001, 0.002],
+                           sse_line_barriers_ce=[0.015, 0.0], sse_distances=[18.66, 7.86],
+                           sse_mean_disagreement_pct=25.23, ensemble_test_images=10_000, binomial_se=0.5,
+                           plane_min_train_loss=0.0009, plane_max_train_loss=1.198)
+
+
+def test_barrier_table_and_connectivity_numbers():
+    from lossviz.compute import curves
+    from lossviz.course.recipes import Travel
+    paths = {"line": _path([0.002, 2.5, 0.003], [44.8, 79.3, 46.3]),
+             "bezier": _path([0.002, 0.365, 0.003], [44.8, 53.0, 46.3])}
+    lines = tables.barrier_table(paths, 2_000).splitlines()
+    assert "on 2,000 test images" in lines[0]
+    objective = curves.barriers(paths["line"])["train_objective"]
+    assert lines[1].split()[:4] == ["line", "2.497", "2.497", f"{objective:.3f}"]
+    assert lines[2].endswith("44.8% 46.3% / 53.0%")
+    fge = _ensemble("fge", [46.1, 46.65], [46.1, 45.64], [0.002, 0.001], 10_000)
+    minima = {s: _ensemble("ind", [e], [e], [0.002], 10_000, seeds=(s,)) for s, e in ((0, 45.7), (1, 47.31))}
+    numbers = tables.connectivity_numbers(paths, fge, minima, Travel((1.829, 6.384), 60.63), 0, 2_000)
+    assert numbers["curve_barrier_ce"] == 0.362 and numbers["line_barrier_ce"] == 2.497
+    assert numbers["curve_max_test_error"] == 53.0 and "bezier_barrier_ce" not in numbers
+    assert numbers["single_run_error"] == 45.7 and numbers["endpoint_errors"] == [45.7, 47.31]
+    assert numbers["member_train_losses"] == [0.002, 0.002, 0.002, 0.001] and numbers["path_test_images"] == 2_000
+    assert numbers["fge_distances_from_start"] == [1.829, 6.384] and numbers["minima_distance"] == 60.63
+
+
+def test_the_tables_of_notebook_09():
+    from lossviz.base import stats
+    from lossviz.compute.ensembles import Row
+    rows = [Row("resnet20", "cifar10", m, k, e, s, 3 if k == 1 else 1, 10_000, loss)
+            for m, k, e, s, loss in (("ind", 1, 46.43, 0.82, 0.0022), ("ind", 2, 42.55, None, 0.0022),
+                                     ("sse", 1, 44.01, 0.39, 0.0296), ("sse", 2, 40.49, None, 0.0296),
+                                     ("fge", 1, 44.75, 0.52, 1.1463), ("fge", 2, None, None, None))]
+    assert tables.table_noise(rows) == (f"binomial standard error on 10,000 test images: "
+                                        f"{stats.binomial_se(40.49, 10_000):.2f} to "
+                                        f"{stats.binomial_se(46.43, 10_000):.2f} points at these errors")
+    budgets, errors, stds = tables.budget_series(rows)
+    assert budgets == [1, 2] and errors == {"Ind": [46.43, 42.55], "SSE": [44.01, 40.49], "FGE": [44.75, None]}
+    assert stds["Ind"] == [0.82, None]
+    numbers = tables.comparison_numbers(rows)
+    assert numbers["fge_1B_resnet20_cifar10"] == 44.75 and "fge_2B_resnet20_cifar10" not in numbers
+    assert numbers["sse_1B_std"] == 0.39 and numbers["max_member_loss_fge_1B"] == 1.1463
+    assert (numbers["seeds"], numbers["ensemble_test_images"], numbers["binomial_se"]) == (3, 10_000, 0.5)
+    with pytest.raises(ValueError, match="one network"):
+        tables.budget_series(rows + [Row("vgg9", "cifar10", "ind", 1, 30.0, None, 1)])
+    units = {("ind", 1): [_ensemble("ind", [45.7], [45.7], [0.0022], seeds=(0,)),
+                          _ensemble("ind", [47.3], [47.3], [0.0019], seeds=(1,))],
+             ("fge", 1): [_ensemble("fge", [46, 46], [46, 45], [0.002, 0.0015], seeds=(0,)),
+                          _ensemble("fge", [46, 46], [46, 45], [0.3, 0.6433], seeds=(1,))]}
+    assert tables.member_losses(units).splitlines() == [
+        "ind: largest member training loss, seeds (0, 1): 0.0022, 0.0019",
+        "fge: largest member training loss, seeds (0, 1): 0.0020, 0.6433"]
+    orderings = tables.paper_orderings().splitlines()
+    assert "WRN-28-10: Ind < FGE < SSE" in orderings[5] and orderings[5].startswith("cifar10 3B")
+    assert orderings[6] == "1B: SSE beats Ind in 6 of 6 cells, FGE beats Ind in 6, Ind beats FGE in 0 (none)"
+
+
+def test_the_plans_of_notebooks_07_to_09():
+    from lossviz.compute import ensembles
+    plan = _small_plan()
+    sse = tables.snapshot_plan(plan, 0).splitlines()
+    assert sse[1] == "B = 10 epochs; SSE: M = 5 cycles of 2 epochs, alpha_0 = 0.1"
+    assert sse[2] == "snapshots after epochs " + ", ".join(f"{e:g}" for e in plan.sse_run(0).checkpoint_epochs)
+    assert "64 training images, batch 16" in sse[0] and "4 iterations per epoch" in sse[0]
+    _, members = ensembles.schedule_trace("fge", plan, 0)
+    assert tables.fge_plan(plan, 0).endswith(f"{len(members)} snapshots at iterations {members}")
+    assert "pre-training 8 epochs, then 2 epochs of cycles of c = 2 iterations" in tables.fge_plan(plan, 0)
+    lines = tables.budget_plan(plan, (0, 1), (1, 2)).splitlines()
+    assert lines[:3] == ["ind: 1 member(s) for 10 epochs", "sse: 5 member(s) for 10 epochs",
+                         "fge: 4 member(s) for 10 epochs"]
+    assert lines[3].endswith("seeds (0, 1); 44 epochs of training per network and dataset")  # 2 x (10 + 10 + 2)
+
+
+def test_method_captions():
+    assert names.method_caption("ind", 1) == "normal run (step decay): 1 model"
+    assert names.method_caption("sse", 3) == "Snapshot Ensemble: M = 3" and names.method_caption("fge", 4) == \
+        "FGE: 4 snapshots"
+    with pytest.raises(ValueError, match="method='swa'"):
+        names.method_caption("swa", 1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -357,7 +357,10 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
 @dataclass(frozen=True)
 class EnsembleResult:
     """Test errors (%) of each member and of the growing ensemble of one method at one budget, the members'
-    training losses (eval mode), their pairwise disagreement (%) and the number of test images scored."""
+    training losses (eval mode), their pairwise disagreement (%), the number of test images scored, and whether
+    each member (`member_correct`, bool (members, images)) and the whole ensemble (`correct`, bool (images,))
+    classify each of those images correctly: two results on the same images give the paired noise of their
+    difference (`lossviz.base.stats.paired_counts`)."""
 
     method: str
     seeds: tuple[int, ...]
@@ -367,6 +370,8 @@ class EnsembleResult:
     member_train_losses: tuple[float, ...] = ()
     disagreements: tuple[tuple[float, ...], ...] = ()  # [i][j]: members i and j, percent of test images
     test_images: int = 0
+    member_correct: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    correct: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     @property
     def error(self) -> float:
@@ -389,9 +394,12 @@ def ensemble(method: str, seeds: Sequence[int], plan: Plan, root: str | Path | N
     labels = score_split(plan.base, plan.score_subset, root).labels
     probs = [m.probs for m in found]
     table = tuple(tuple(disagreement(p, q) for q in probs) for p in probs)
+    labels = labels.to(probs[0].device)
+    together = sum(probs[1:], probs[0].clone()) / len(probs)  # summed in growing_errors' order: the same arg-max
     return EnsembleResult(method, tuple(seeds), spent(plan_runs), tuple(error(p, labels) for p in probs),
                           tuple(growing_errors(probs, labels)), tuple(m.train_loss for m in found), table,
-                          len(labels))
+                          len(labels), torch.stack([p.argmax(1) == labels for p in probs]),
+                          together.argmax(1) == labels)
 
 
 # ---- Garipov et al. Table 1 --------------------------------------------------------------------------

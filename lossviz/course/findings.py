@@ -121,10 +121,10 @@ def numbers(claims: Sequence[Claim]) -> dict[str, str | float]:
     return found
 
 
-def show(claims: Sequence[Claim], profile: str) -> dict[str, str | float]:
+def show(claims: Sequence[Claim], profile: str) -> None:
     """Display the claims' table (with the profile's caveat where it has one) and record their numbers."""
     from IPython.display import Markdown, display
 
     caveat = SMALL_PROFILES.get(profile)
     display(Markdown(table(claims) + (f"\n\n*At the `{profile}` profile {caveat}.*" if caveat else "")))
-    return record(**numbers(claims))
+    record(**numbers(claims))

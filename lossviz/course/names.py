@@ -22,3 +22,13 @@ def batch_label(batch_size: int, weight_decay: float) -> str:
 def caption(result: TrainResult) -> str:
     """The paper's caption of a trained run: "ResNet-56-NS, 13.31%"."""
     return plot.caption(models.display_name(result.config.model), result.test_error)
+
+
+def method_caption(method: str, members: int) -> str:
+    """How the course captions one budget unit of an ensembling method with its number of members: "normal run
+    (step decay): 1 model", "Snapshot Ensemble: M = 3", "FGE: 4 snapshots"."""
+    captions = {"ind": f"normal run (step decay): {members} model{'s' if members != 1 else ''}",
+                "sse": f"Snapshot Ensemble: M = {members}", "fge": f"FGE: {members} snapshots"}
+    if method not in captions:
+        raise ValueError(f"method={method!r} is not known; valid choices: {', '.join(captions)}")
+    return captions[method]

@@ -22,7 +22,7 @@ from lossviz.compute.train import (
     test_outcomes,
     train,
 )
-from lossviz.course.names import batch_label, run_name
+from lossviz.course.names import batch_label, method_caption, run_name
 from lossviz.course.profiles import Profile, get
 from lossviz.course.tables import Minimizer, minimizer_table
 from lossviz.views import explorer
@@ -50,6 +50,35 @@ class Connection:
     def configs(self) -> dict[str, curves.CurveConfig]:
         """{kind: curve settings} for each curve family (Bezier, polygonal chain), the same settings otherwise."""
         return {kind: dataclasses.replace(self.config, kind=kind) for kind in curves.KINDS}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The straight segment between members `first` and `first + 1` (1-based) of one budget unit: cross-entropy and
+    error along it (BN recomputed at every point) and the two members' distance in weight space."""
+
+    first: int
+    path: curves.PathResult
+    distance: float
+
+    @property
+    def label(self) -> str:
+        """"1-2": the members it joins."""
+        return f"{self.first}-{self.first + 1}"
+
+    @property
+    def barrier(self) -> float:
+        """The highest training cross-entropy on the segment minus the higher of its ends (`curves.barrier`)."""
+        return curves.barrier(self.path.train_loss)
+
+
+@dataclass(frozen=True)
+class Travel:
+    """How far FGE's snapshots are from the checkpoint they start at, and, for scale, the distance between the two
+    independently trained minima notebook 08 connects (parameters only, as `ensembles.distance`)."""
+
+    from_start: tuple[float, ...]
+    between_minima: float
 
 
 @dataclass(frozen=True)
@@ -373,6 +402,63 @@ class Course:
         """The plane through the curve's endpoints and bend, and the loss on it (Garipov et al. Fig. 1, middle)."""
         plane = curves.curve_plane(curve)
         return plane, self._plane_surface(plane)
+
+    def budgets(self) -> tuple[int, ...]:
+        """The budgets kB of notebook 09's table: 1B to 3B, as far as the profile has the k seeds kB needs."""
+        return tuple(range(1, min(max(ensembles.BUDGETS), len(self.profile.ensembles.seeds)) + 1))
+
+    def budget_ensembles(self, budgets: tuple[int, ...] | None = None
+                         ) -> dict[tuple[str, int], list[ensembles.EnsembleResult]]:
+        """{(method, k): ensembles} of Table 1 at this profile: at 1B one per seed, at kB the first k seeds' units
+        pooled (as `ensembles.table`; nothing where the profile has fewer than k seeds)."""
+        seeds = self.profile.ensembles.seeds
+        return {(method, k): [self.ensemble(method, unit) for unit in
+                              ([(s,) for s in seeds] if k == 1 else [seeds[:k]] if len(seeds) >= k else [])]
+                for method in ensembles.METHODS for k in (budgets or self.budgets())}
+
+    def normal_runs(self, seeds: tuple[int, ...]) -> dict[int, ensembles.EnsembleResult]:
+        """{seed: the normal run of budget B with that seed, scored as a one-member ensemble}."""
+        return {s: self.ensemble("ind", (s,)) for s in seeds}
+
+    def member_segments(self, method: str, seed: int) -> list[Segment]:
+        """The straight segments between consecutive members of one budget unit of `method` (`segments`), with the
+        members' distances."""
+        states = self.member_states(method, seed)
+        names = ensembles.parameter_names(self.plan().base)
+        paths = self.segments(states)
+        return [Segment(k, paths[f"{k}-{k + 1}"], ensembles.distance(states[k - 1], states[k], names))
+                for k in range(1, len(states))]
+
+    def fge_travel(self, seed: int) -> Travel:
+        """FGE's snapshots' distances from their starting checkpoint, and the distance between the two normal runs
+        of `connection` (Garipov et al. Fig. 3's distances)."""
+        names = ensembles.parameter_names(self.plan().base)
+        start = self.fge_start(seed)
+        ends = [self.train(config).state for config in self.connection(seed).ends]
+        return Travel(tuple(ensembles.distance(start, s, names) for s in self.member_states("fge", seed)),
+                      ensembles.distance(*ends, names))
+
+    def loss_curves(self, methods: tuple[str, ...], seed: int
+                    ) -> tuple[dict[str, tuple[list[float], list[float]]], dict[str, list[float]]]:
+        """The training loss per epoch of one budget unit of each method, {caption: (epochs, losses)}, and the
+        epochs its members are taken at, {caption: epochs} (Huang et al. Fig. 2)."""
+        plan, curves_, marks = self.plan(), {}, {}
+        for method in methods:
+            epochs, losses, members, offset = [], [], [], 0.0
+            for run in ensembles.runs(method, (seed,), plan):
+                log = [e for e in self.train(run.config).log if e["epoch"] <= run.epochs]
+                epochs += [offset + e["epoch"] for e in log]
+                losses += [e["train_loss"] for e in log]
+                members += [offset + (run.epochs if m is None else m) for m in run.members]
+                offset += run.epochs
+            caption = method_caption(method, len(members))
+            curves_[caption], marks[caption] = (epochs, losses), members
+        return curves_, marks
+
+    @property
+    def path_test_images(self) -> int:
+        """The number of test images the line, curves and segments are evaluated on (`path_sample`)."""
+        return data.size(self.profile.ensembles.datasets[0], False, self.path_sample().test_subset)
 
     # ---- the explorer (notebook 10) -----------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossviz.base import models, papers, stats
-from lossviz.compute import ensembles, gradient_scale
+from lossviz.compute import curves, ensembles, gradient_scale
 from lossviz.compute.ensembles import Row
+from lossviz.views import plot
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,229 @@ def format_paper_table(datasets: Sequence[str] = ("cifar100", "cifar10")) -> str
                          + [_cell(*(papers.reference(d, model, method, k) or (None, None)))
                             for d in datasets for k in ensembles.BUDGETS])
     return _layout(f"Test error (%), {papers.SOURCES['garipov2018_table1']}", header, lines)
+
+
+# ---- notebooks 07-09: what the ensembles' cells print and record -----------------------------------------
+
+def snapshot_plan(plan: ensembles.Plan, seed: int) -> str:
+    """Notebook 07's plan: the network, its training images and iterations per epoch, B, the SSE cycles and the epochs
+    the snapshots are taken at."""
+    base, sse = plan.base, plan.sse_run(seed)
+    return "\n".join([
+        f"{models.display_name(base.model)} on {base.dataset}: {base.train_subset or 'all'} training images, batch "
+        f"{base.batch_size}, augmentation {'on' if base.augment else 'off'}, {ensembles.iters_per_epoch(base)} "
+        "iterations per epoch",
+        f"B = {plan.budget} epochs; SSE: M = {plan.cycles} cycles of {plan.budget / plan.cycles:g} epochs, "
+        f"alpha_0 = {sse.schedule.lr}",
+        "snapshots after epochs " + ", ".join(f"{e:g}" for e in sse.checkpoint_epochs)])
+
+
+def members_table(result: ensembles.EnsembleResult, single: ensembles.EnsembleResult,
+                  from_start: Sequence[float] | None = None, between_minima: float | None = None) -> str:
+    """Each member of an ensemble: (its distance from FGE's start,) training loss, test error alone and of the
+    ensemble of the first m; how often consecutive members disagree; one normal run of the same budget; and the
+    binomial standard error of a test error on the scored images."""
+    n = result.test_images
+    if from_start is not None and len(from_start) != len(result.member_errors):
+        raise ValueError(f"from_start must give one distance per member ({len(result.member_errors)}); got "
+                         f"{len(from_start)}")
+    lines = [f"scored on {n:,} test images; standard error of a test error near {single.error:.1f}%: "
+             f"{stats.binomial_se(single.error, n):.2f} points"]
+    for m, (loss, alone, together) in enumerate(zip(result.member_train_losses, result.member_errors,
+                                                    result.ensemble_errors), start=1):
+        where = f"distance from the start {from_start[m - 1]:6.2f}, " if from_start is not None else ""
+        lines.append(f"member {m}: {where}train loss {loss:.3f}, test error {alone:5.2f}% alone; ensemble of "
+                     f"members 1..{m}: {together:5.2f}%")
+    d = result.disagreements
+    if len(d) > 1:
+        lines.append("consecutive members disagree on " + ", ".join(f"{d[k][k + 1]:.1f}%" for k in range(len(d) - 1))
+                     + f" of the test images (mean over all pairs {result.mean_disagreement:.1f}%)")
+    if between_minima is not None:
+        lines.append(f"for scale: the two independent minima are {between_minima:.1f} apart")
+    lines.append(f"one normal run of the same budget: train loss {single.member_train_losses[0]:.3f}, test error "
+                 f"{single.error:5.2f}%")
+    return "\n".join(lines)
+
+
+def segment_table(segments: Sequence, result: ensembles.EnsembleResult) -> str:
+    """The straight segments between consecutive members (`Course.member_segments`): distance, disagreement on the
+    test images, training loss at the ends and at the highest point, and the barrier."""
+    lines = []
+    for s in segments:
+        loss = s.path.train_loss
+        lines.append(f"members {s.label}: distance {s.distance:6.1f}, disagreement "
+                     f"{result.disagreements[s.first - 1][s.first]:4.1f}% of test images, train loss at the ends "
+                     f"{loss[0]:.3f} / {loss[-1]:.3f}, highest on the segment {max(loss):.3f}: barrier {s.barrier:.3f}")
+    lines.append(f"mean disagreement of all member pairs: {result.mean_disagreement:.1f}%")
+    return "\n".join(lines)
+
+
+def anchors(label: str, plane) -> str:
+    """Where the three networks a plane passes through lie on it: "label at (x, y) = (0.0, 0.0), ..."."""
+    return f"{label} at (x, y) = " + ", ".join(f"({x:.1f}, {y:.1f})" for x, y in plane.anchors)
+
+
+def connection_settings(link, third_seed: int | None = None) -> str:
+    """Notebook 08's end points (normal runs of budget B) and each curve family's training settings."""
+    ends = f"{models.display_name(link.model_name)} on {link.dataset}: end points = normal runs of B = " \
+           f"{link.plan.budget} epochs, seeds {[c.seed for c in link.ends]}"
+    lines = [ends + (f"; the third minimum: seed {third_seed}" if third_seed is not None else "")]
+    for kind, c in link.configs().items():
+        lines.append(f"{kind}: {c.bends} bend, {c.epochs} epochs, batch {c.batch_size}, lr {c.lr}, weight decay "
+                     f"{c.weight_decay}, augmentation {'on' if c.augment else 'off'}")
+    return "\n".join(lines)
+
+
+def minima_table(minima: dict[int, ensembles.EnsembleResult], model: str) -> str:
+    """Independently trained minima, {seed: normal run}: test error and training loss of each."""
+    return "\n".join(f"seed {s}: {plot.caption(models.display_name(model), r.error)} test error, train loss "
+                     f"{r.member_train_losses[0]:.3f}" for s, r in minima.items())
+
+
+def curve_training(trained: dict) -> str:
+    """Each trained curve's last training epoch: loss and accuracy at random t."""
+    return "\n".join(f"{kind}: after {c.log[-1]['epoch']} epochs, train loss at random t {c.log[-1]['train_loss']:.3f}"
+                     f", train accuracy {c.log[-1]['train_acc_pct']:.1f}%" for kind, c in trained.items())
+
+
+def barrier_table(paths: dict, test_images: int | None = None) -> str:
+    """The line and each curve: barriers of the training and test cross-entropy and of the training objective (with
+    the weight-decay term), and the test error at the ends and at its highest."""
+    where = f" on {test_images:,} test images" if test_images else ""
+    lines = [f"{'path':>9}  train CE barrier  test CE barrier  CE + wd barrier  test error{where}: ends / highest"]
+    for name, r in paths.items():
+        b = curves.barriers(r)
+        lines.append(f"{name:>9}  {b['train_ce']:16.3f}  {b['test_ce']:15.3f}  {b['train_objective']:15.3f}  "
+                     f"{r.test_error[0]:.1f}% {r.test_error[-1]:.1f}% / {max(r.test_error):.1f}%")
+    return "\n".join(lines)
+
+
+def fge_plan(plan: ensembles.Plan, seed: int) -> str:
+    """Notebook 08's FGE phase: pre-training, cycles, learning rates and the iterations of the snapshots."""
+    _, members = ensembles.schedule_trace("fge", plan, seed)
+    alpha1, alpha2 = plan.fge_lr
+    c = ensembles.fge_cycle_iterations(plan.fge_cycle_epochs, ensembles.iters_per_epoch(plan.base))
+    return (f"pre-training {plan.pretrain_epochs} epochs, then {plan.fge_epochs} epochs of cycles of c = {c} "
+            f"iterations ({plan.fge_cycle_epochs:g} epochs), alpha_1 = {alpha1}, alpha_2 = {alpha2}: {len(members)} "
+            f"snapshots at iterations {members}")
+
+
+def budget_plan(plan: ensembles.Plan, seeds: Sequence[int], budgets: Sequence[int]) -> str:
+    """Notebook 09's budgets: the members and epochs of one unit of each method, and the epochs trained in all."""
+    lines = []
+    for method in ensembles.METHODS:
+        unit = ensembles.runs(method, tuple(seeds[:1]), plan)
+        lines.append(f"{method:>3}: {sum(len(r.members) for r in unit)} member(s) for {ensembles.spent(unit):g} epochs")
+    every = [r for method in ensembles.METHODS for r in ensembles.runs(method, tuple(seeds), plan)]
+    lines.append(f"budgets {', '.join(f'{k}B' for k in budgets)} with B = {plan.budget} epochs; seeds {tuple(seeds)}; "
+                 f"{ensembles.trained_epochs(every)} epochs of training per network and dataset")
+    return "\n".join(lines)
+
+
+def table_noise(rows: Sequence[Row]) -> str:
+    """The binomial standard error of a test error at the table's errors, on the images they were scored on."""
+    errors = [r.error for r in rows if r.error is not None]
+    if not errors:
+        raise ValueError("rows must hold at least one measured error")
+    n = next(r.test_images for r in rows if r.error is not None)
+    se = sorted(stats.binomial_se(e, n) for e in errors)
+    return f"binomial standard error on {n:,} test images: {se[0]:.2f} to {se[-1]:.2f} points at these errors"
+
+
+def member_losses(units: dict[tuple[str, int], Sequence[ensembles.EnsembleResult]]) -> str:
+    """The largest training loss of any member of each method's 1B ensembles, per seed (a member above 0.10 has
+    left the minimum its run was in)."""
+    lines = []
+    for method in dict.fromkeys(m for m, _ in units):
+        found = units.get((method, 1), [])
+        seeds = tuple(s for r in found for s in r.seeds)
+        lines.append(f"{method:>3}: largest member training loss, seeds {seeds}: "
+                     + ", ".join(f"{max(r.member_train_losses):.4f}" for r in found))
+    return "\n".join(lines)
+
+
+def paper_orderings(datasets: Sequence[str] = ("cifar100", "cifar10")) -> str:
+    """The methods of Garipov et al.'s Table 1 in order (best first) per dataset, network and budget, and how often
+    each method beats another at each budget."""
+    nets = list(dict.fromkeys(m for _, m, _ in papers.TABLE1))
+    lines = []
+    for dataset in datasets:
+        for k in ensembles.BUDGETS:
+            ranks = [f"{models.display_name(m)}: "
+                     + " < ".join(_method_name(x) for x in papers.paper_ranking(dataset, m, k)) for m in nets]
+            lines.append(f"{dataset} {k}B  " + ";  ".join(ranks))
+    cells = len(papers.TABLE1) // len(papers.TABLE1_METHODS)
+    for k in ensembles.BUDGETS:
+        ind_wins = papers.paper_wins("ind", "fge", k)
+        lines.append(f"{k}B: SSE beats Ind in {len(papers.paper_wins('sse', 'ind', k))} of {cells} cells, "
+                     f"FGE beats Ind in {len(papers.paper_wins('fge', 'ind', k))}, "
+                     f"Ind beats FGE in {len(ind_wins)} ({', '.join(f'{d} {m}' for d, m in ind_wins) or 'none'})")
+    return "\n".join(lines)
+
+
+def snapshot_numbers(sse: ensembles.EnsembleResult, single: ensembles.EnsembleResult, segments: Sequence,
+                     plane_loss) -> dict[str, float | int | list]:
+    """What notebook 07 records: the errors of the normal run, the snapshots and the growing ensemble, the members'
+    training losses (the snapshots', then the normal run's), the segments' barriers and distances, the mean
+    disagreement, the images scored, and the range of the training loss on the plane."""
+    n = sse.test_images
+    return dict(single_run_error=round(single.error, 2), sse_ensemble_error=round(sse.error, 2),
+                sse_snapshot_errors=[round(e, 2) for e in sse.member_errors],
+                sse_growing_errors=[round(e, 2) for e in sse.ensemble_errors],
+                member_train_losses=[round(x, 4) for x in sse.member_train_losses + single.member_train_losses],
+                sse_line_barriers_ce=[round(s.barrier, 4) for s in segments],
+                sse_distances=[round(s.distance, 2) for s in segments],
+                sse_mean_disagreement_pct=round(sse.mean_disagreement, 2),
+                ensemble_test_images=n, binomial_se=round(stats.binomial_se(single.error, n), 2),
+                plane_min_train_loss=round(float(np.min(plane_loss)), 4),
+                plane_max_train_loss=round(float(np.max(plane_loss)), 4))
+
+
+def connectivity_numbers(paths: dict, fge: ensembles.EnsembleResult, minima: dict[int, ensembles.EnsembleResult],
+                         travel, seed: int, path_test_images: int) -> dict[str, float | int | list]:
+    """What notebook 08 records: the barriers of the line and the curves (training and test cross-entropy, the
+    objective with weight decay; the Bezier curve as `curve_`), their highest test errors, FGE's errors, distances
+    and disagreement, the minima's errors and training losses, and the images scored."""
+    name = {"bezier": "curve"}
+    found: dict[str, float | int | list] = {}
+    for path, r in paths.items():
+        b = curves.barriers(r)
+        key = name.get(path, path)
+        found.update({f"{key}_barrier_ce": round(b["train_ce"], 4), f"{key}_barrier_ce_test": round(b["test_ce"], 4),
+                      f"{key}_barrier_wd": round(b["train_objective"], 4)})
+    found.update({f"{name.get(path, path)}_max_test_error": round(max(r.test_error), 2) for path, r in paths.items()})
+    found.update(fge_ensemble_error=round(fge.error, 2), fge_snapshot_errors=[round(e, 2) for e in fge.member_errors],
+                 fge_distances_from_start=[round(d, 3) for d in travel.from_start],
+                 fge_mean_disagreement_pct=round(fge.mean_disagreement, 2),
+                 minima_distance=round(travel.between_minima, 2), single_run_error=round(minima[seed].error, 2),
+                 endpoint_errors=[round(r.error, 2) for r in minima.values()],
+                 member_train_losses=[round(r.member_train_losses[0], 4) for r in minima.values()]
+                 + [round(x, 4) for x in fge.member_train_losses],
+                 ensemble_test_images=fge.test_images, path_test_images=path_test_images)
+    return found
+
+
+def comparison_numbers(rows: Sequence[Row]) -> dict[str, float | int]:
+    """What notebook 09 records: each cell's test error (`<method>_<k>B_<model>_<dataset>`), the std over seeds at
+    1B, the largest member training loss of each method and budget, the seeds, the images scored and the binomial
+    standard error of the normal run's error at 1B."""
+    ind = next(r for r in rows if r.method == "ind" and r.budget == 1)
+    return {**{f"{r.method}_{r.budget}B_{r.model}_{r.dataset}": round(r.error, 2) for r in rows if r.error is not None},
+            **{f"{r.method}_1B_std": round(r.std, 2) for r in rows if r.budget == 1 and r.std is not None},
+            **{f"max_member_loss_{r.method}_{r.budget}B": round(r.max_member_train_loss, 4) for r in rows
+               if r.max_member_train_loss is not None},
+            "seeds": ind.seeds, "ensemble_test_images": ind.test_images,
+            "binomial_se": round(stats.binomial_se(ind.error, ind.test_images), 2)}
+
+
+def budget_series(rows: Sequence[Row]
+                  ) -> tuple[list[int], dict[str, list[float | None]], dict[str, list[float | None]]]:
+    """Table 1 of one network and dataset as `charts.budget_errors` draws it: the budgets, and per method its error
+    and std at each budget (None where not measured)."""
+    if len({(r.model, r.dataset) for r in rows}) != 1:
+        raise ValueError("rows must hold one network on one dataset")
+    budgets = sorted({r.budget for r in rows})
+    cells = {(r.method, r.budget): r for r in rows}
+    methods = list(dict.fromkeys(r.method for r in rows))
+    return (budgets, *({_method_name(m): [getattr(cells[m, k], field) if (m, k) in cells else None for k in budgets]
+                        for m in methods} for field in ("error", "std")))

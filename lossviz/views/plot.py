@@ -382,3 +382,40 @@ def note_scale(ax: Axes) -> float:
                                                          else f"not to scale: $x$ stretched {1 / k:.1f}×")
     ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=8, color="w", path_effects=OUTLINE, zorder=6)
     return k
+
+
+PLANE_X, PLANE_Y = r"$x$ (along $\hat u$)", r"$y$ (along $\hat v$)"  # the axes of a plane through three networks
+
+
+def loss_and_error_plane(surface, points_xy, point_labels: Sequence[str], *, size: tuple[float, float] = (5.2, 4.2)
+                         ) -> Figure:
+    """A plane through three networks (Garipov et al. Fig. 1) twice: its training loss (log scale) and its training
+    error (%, from `train_acc`), the networks marked and labeled; each panel notes whether it is drawn to scale."""
+    fig, axes = grid(2, ncols=2, size=size, captions=["train loss (log scale)", "train error (%)"])
+    x, y = surface.xcoordinates, surface.ycoordinates
+    curve_plane(x, y, surface["train_loss"], points_xy=points_xy, point_labels=point_labels, log=True, ax=axes[0],
+                xlabel=PLANE_X, ylabel=PLANE_Y)
+    curve_plane(x, y, 100 - np.asarray(surface["train_acc"]), points_xy=points_xy, point_labels=point_labels,
+                zlabel="train error (%)", ax=axes[1], xlabel=PLANE_X, ylabel=PLANE_Y)
+    for ax in axes:
+        note_scale(ax)
+    return fig
+
+
+def minima_and_curve_planes(minima, minima_xy, minima_labels: Sequence[str], bend, bend_xy, curve_xy, *,
+                            size: tuple[float, float] = (5.2, 4.2)) -> Figure:
+    """Garipov et al. Fig. 1, left and middle: the training loss on the plane through three independent minima, and on
+    the plane of a one-bend curve (its end points and bend `bend_xy`), the curve drawn solid and the straight segment
+    between its end points dashed; each panel notes whether it is drawn to scale."""
+    fig, axes = grid(2, ncols=2, size=size, captions=["three independent minima", "the plane of the Bezier curve"])
+    curve_plane(minima.xcoordinates, minima.ycoordinates, minima["train_loss"], points_xy=minima_xy,
+                point_labels=minima_labels, log=True, zlabel="train loss (cross-entropy)", ax=axes[0],
+                xlabel=PLANE_X, ylabel=PLANE_Y)
+    curve_plane(bend.xcoordinates, bend.ycoordinates, bend["train_loss"], curve_xy, bend_xy, log=True,
+                point_labels=[r"$\theta_1$", r"$\theta_2$", r"bend $\theta$"], zlabel="train loss (cross-entropy)",
+                ax=axes[1], xlabel=PLANE_X, ylabel=PLANE_Y)
+    (x0, y0), (x1, y1) = drawing.points("bend_xy", bend_xy)[:2]
+    axes[1].plot([x0, x1], [y0, y1], "--", color="w", lw=1.5)
+    for ax in axes:
+        note_scale(ax)
+    return fig

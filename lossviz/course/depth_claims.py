@@ -245,7 +245,7 @@ def claims_05(maps: Mapping[str, Mapping[str, np.ndarray]], sharp: Mapping[str, 
     ratios = {name: np.abs(np.asarray(m["min_eig"], dtype=float) / np.asarray(m["max_eig"], dtype=float))
               for name, m in maps.items()}
     centers = {name: float(r[r.shape[0] // 2, r.shape[1] // 2]) for name, r in ratios.items()}
-    worst = max(centers, key=centers.get)
+    worst = max(centers, key=lambda name: centers[name])
     noise = max(tol * centers[worst], 1e-4)  # Lanczos resolves the ratio to ~tol relative, ~1e-4 absolute near 0
     shown = ", ".join(f"{models.display_name(n)} {r:.3f}" for n, r in centers.items())
     claim = (f"at the minimizer the eigenvalue ratio λmin/λmax is near 0 in size (below {NEAR_ZERO:g}): convex in "

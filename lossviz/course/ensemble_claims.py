@@ -150,6 +150,7 @@ def ordering(better: str, worse: str, budget: int, results: Mapping[str, Sequenc
     if len(worse_runs) == 1:
         gap = paired_gap(key, claim, _wins(better, worse, budget), (NAMES[worse], worse_runs[0]),
                          (NAMES[better], better_runs[0]))
+        assert gap.effect is not None  # a paired gap is always measured
         return findings.comparison(key, claim, gap.paper, gap.measured + " (one ensemble each: the test set's "
                                    "noise, not another training's)", gap.effect, gap.noise)
     diffs = [w.error - b.error for w, b in zip(worse_runs, better_runs)]

@@ -436,7 +436,7 @@ class Course:
         start = self.fge_start(seed)
         ends = [self.train(config).state for config in self.connection(seed).ends]
         return Travel(tuple(ensembles.distance(start, s, names) for s in self.member_states("fge", seed)),
-                      ensembles.distance(*ends, names))
+                      ensembles.distance(ends[0], ends[1], names))
 
     def loss_curves(self, methods: tuple[str, ...], seed: int
                     ) -> tuple[dict[str, tuple[list[float], list[float]]], dict[str, list[float]]]:

@@ -332,7 +332,7 @@ def connectivity_numbers(paths: dict, fge: ensembles.EnsembleResult, minima: dic
     return found
 
 
-def comparison_numbers(rows: Sequence[Row]) -> dict[str, float | int]:
+def comparison_numbers(rows: Sequence[Row]) -> dict[str, float | int | None]:
     """What notebook 09 records: each cell's test error (`<method>_<k>B_<model>_<dataset>`), the std over seeds at
     1B, the largest member training loss of each method and budget, the seeds, the images scored and the binomial
     standard error of the normal run's error at 1B."""
@@ -342,7 +342,7 @@ def comparison_numbers(rows: Sequence[Row]) -> dict[str, float | int]:
             **{f"max_member_loss_{r.method}_{r.budget}B": round(r.max_member_train_loss, 4) for r in rows
                if r.max_member_train_loss is not None},
             "seeds": ind.seeds, "ensemble_test_images": ind.test_images,
-            "binomial_se": round(stats.binomial_se(ind.error, ind.test_images), 2)}
+            "binomial_se": round(stats.binomial_se(ind.error, ind.test_images), 2) if ind.error is not None else None}
 
 
 def budget_series(rows: Sequence[Row]
@@ -354,5 +354,6 @@ def budget_series(rows: Sequence[Row]
     budgets = sorted({r.budget for r in rows})
     cells = {(r.method, r.budget): r for r in rows}
     methods = list(dict.fromkeys(r.method for r in rows))
-    return (budgets, *({_method_name(m): [getattr(cells[m, k], field) if (m, k) in cells else None for k in budgets]
-                        for m in methods} for field in ("error", "std")))
+    errors, stds = ({_method_name(m): [getattr(cells[m, k], field) if (m, k) in cells else None for k in budgets]
+                     for m in methods} for field in ("error", "std"))
+    return budgets, errors, stds

@@ -108,14 +108,13 @@ def test_a_lock_refuses_a_second_holder_and_leaves_no_file(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert proc.stdout.readline().strip() == "locked"
-        with pytest.raises(ValueError, match=f"{out} is in use by another run \\(process {proc.pid}\\)"):
-            with files.lock(out):
-                pass
+        with pytest.raises(ValueError, match=f"{out} is in use by another run \\(process {proc.pid}\\)"), \
+                files.lock(out):
+            pass
         link = tmp_path / "link.h5"
         link.symlink_to(out)  # another name of the same file: the same lock
-        with pytest.raises(ValueError, match="in use by another run"):
-            with files.lock(link):
-                pass
+        with pytest.raises(ValueError, match="in use by another run"), files.lock(link):
+            pass
     finally:
         proc.kill()
         proc.wait()
@@ -124,3 +123,26 @@ def test_a_lock_refuses_a_second_holder_and_leaves_no_file(tmp_path):
             assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")] == [".surface.h5.lock"]
         assert (tmp_path / ".surface.h5.lock").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.h5"]  # the lock file goes with the last holder
+
+
+def test_readers_share_a_lock_that_a_writer_cannot_take(tmp_path):
+    plane = tmp_path / "plane.h5"
+    code = ("import sys, time; from lossviz.base import files\n"
+            "with files.lock(sys.argv[1], shared=True):\n"
+            "    print('reading', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(plane)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout.readline().strip() == "reading"
+        with files.lock(plane, shared=True):  # a second reader
+            pass
+        assert files.lock_file(plane).exists()  # the first reader still holds it
+        with pytest.raises(ValueError, match=f"{plane} is in use by another run: wait for it to end"), \
+                files.lock(plane):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with files.lock(plane):
+        pass
+    assert sorted(tmp_path.iterdir()) == []

@@ -222,8 +222,8 @@ class RefResNet(nn.Module):
     def _make_layer(self, block, planes, num_blocks, stride):
         strides = [stride] + [1] * (num_blocks - 1)
         layers = []
-        for stride in strides:
-            layers.append(block(self.in_planes, planes, stride))
+        for step in strides:
+            layers.append(block(self.in_planes, planes, step))
             self.in_planes = planes * block.expansion
         return nn.Sequential(*layers)
 
@@ -269,7 +269,7 @@ class RefDenseNet(nn.Module):
             setattr(self, f"dense{i + 1}", self._make_dense_layers(num_planes, nblocks[i]))
             num_planes += nblocks[i] * growth_rate
             if i < 3:
-                out_planes = int(math.floor(num_planes * reduction))
+                out_planes = math.floor(num_planes * reduction)
                 setattr(self, f"trans{i + 1}", RefTransition(num_planes, out_planes))
                 num_planes = out_planes
         self.bn = nn.BatchNorm2d(num_planes)

@@ -107,12 +107,13 @@ def lock_file(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `path` for the block, or raise ValueError naming the process that holds it.
+def lock(path: str | os.PathLike, shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock on `path` for the block: exclusive (a writer), or `shared` (readers, any number, while
+    no writer holds it); else raise ValueError naming the process that holds it.
 
-    The lock is `lock_file(path)`, created for the block (with any missing folders) and removed at its end, so
-    nothing stays behind; a killed holder's lock ends with it. Nested blocks of one process on one path share the
-    lock. Where there are no advisory locks (Windows) the block runs unlocked."""
+    The lock is `lock_file(path)`, created for the block (with any missing folders) and removed by its last holder,
+    so nothing stays behind; a killed holder's lock ends with it. Nested blocks of one process on one path share
+    the first block's lock. Where there are no advisory locks (Windows) the block runs unlocked."""
     if fcntl is None:
         yield
         return
@@ -127,36 +128,43 @@ def lock(path: str | os.PathLike) -> Iterator[None]:
         return
     made = [p for p in (name.parent, *name.parent.parents) if not p.exists()]
     name.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(name, path)
+    fd = _acquire(name, path, shared)
     _HELD[key] = 1
     try:
         yield
     finally:
         del _HELD[key]
-        name.unlink(missing_ok=True)  # before the lock ends: a waiter that opened it sees it is gone and retries
+        try:  # the last holder removes the file, still locked: a waiter that opened it sees it is gone and retries
+            if shared:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            name.unlink(missing_ok=True)
+        except OSError:
+            pass  # another reader still holds it
         os.close(fd)
         for folder in made:  # folders made for the lock alone (the block wrote nothing there)
             with contextlib.suppress(OSError):
                 folder.rmdir()
 
 
-def _acquire(name: Path, path: str | os.PathLike) -> int:
-    """A descriptor of lock file `name`, locked exclusively and still linked, holding this process's id."""
+def _acquire(name: Path, path: str | os.PathLike, shared: bool) -> int:
+    """A descriptor of lock file `name`, locked (shared or exclusively) and still linked; an exclusive holder
+    writes its process id there."""
     while True:
         fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
-            raise ValueError(f"{path} is in use by another run (process {holder}): wait for it to end, "
-                             f"or choose another file") from None
+            raise ValueError(f"{path} is in use by another run" + (f" (process {holder})" if holder else "")
+                             + ": wait for it to end, or choose another file") from None
         try:
             linked = os.stat(name).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             linked = False
         if linked:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            if not shared:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
             return fd
         os.close(fd)  # the previous holder removed it as we opened it: take the new one

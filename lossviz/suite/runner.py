@@ -135,7 +135,7 @@ def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kerne
                                                kernel_manager_class=_kernel_manager(stderr))
                 except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
                     error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-                    if tmp.exists():
+                    if tmp.exists() and tmp.stat().st_size:  # papermill wrote the notebook before it failed
                         os.chmod(tmp, 0o644)
                         os.replace(tmp, failed)
                     raise _Failed from None

@@ -95,7 +95,6 @@ def _kernel_manager(stderr: IO[bytes]) -> type:
     return QuietKernelManager
 
 
-
 def select(folder: Path, only: list[str] | None = None) -> list[Path]:
     """The notebooks of `folder` whose names start with one of `only` (all when None or empty).
 

@@ -9,8 +9,9 @@ data/), a `--points` x `--points` grid on [-1, 1]^2 and two seeded filter-normal
     p.data = w + alpha dx + beta dy (net_plotter.set_weights), then evaluation.eval_loss: a
     DataLoader (batch 128, 2 workers) over a dataset of PIL images with ToTensor + Normalize,
     fp32, model.eval(), contiguous NCHW memory, loss.item() * batch size summed over batches.
-(b) lossviz at the command line's defaults: precision "auto" (bf16 autocast only where the CPU has
-    AMX or AVX512-BF16, else fp32) and the default evaluation batch size (`data.eval_batch_size`).
+(b) lossviz at the course's defaults: precision "auto" (bf16 autocast only where the CPU has AMX or
+    AVX512-BF16, else fp32; the command line's default is fp32, `--precision auto` gives this) and the
+    default evaluation batch size (`data.eval_batch_size`).
 (c) lossviz fp32: `surface.scan` (data prepared once, channels_last) at the fastest of a few batch
     sizes (or `--batch-size`): how far the default batch size is from the best one.
 (d) lossviz's fastest mode: the fastest of bf16 autocast and/or fuse_bn=True (at (c)'s batch size;

@@ -5,6 +5,8 @@ Run under `torchrun --nproc_per_node N -m lossviz surface ...` to shard the poin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,17 +16,20 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz.base import cache, data, errors, grids, io, models
+from lossviz.base import cache, data, devices, errors, files, grids, io, models
 from lossviz.base import directions as dirs
 from lossviz.base import precision as precisions
 from lossviz.base.distributed import on_rank0, rank_and_world
 from lossviz.compute import eigenmaps, hessian, surface
 
 DEFAULTS = {"norm": "filter", "ignore": "biasbn", "seed": 0}  # the paper's setting
+SEED_MAX = 2 ** 63 - 1  # seeds are stored as 64-bit integers
+REFERENCE = ("It reads the checkpoints, direction files and model names of the reference code "
+             "(tomgoldstein/loss-landscape) and writes surface files in its layout.")
 
 
-def parse_grid(text: str, name: str = "x") -> np.ndarray:
-    """'min:max:num' -> np.linspace(min, max, num), as the reference's --x/--y."""
+def parse_axis(text: str, name: str = "x") -> tuple[float, float, int]:
+    """'min:max:num' -> (min, max, num), checked as the reference's --x/--y, without making the coordinates."""
     parts = text.split(":")
     try:
         if len(parts) != 3:
@@ -33,9 +38,15 @@ def parse_grid(text: str, name: str = "x") -> np.ndarray:
     except ValueError:
         raise ValueError(f"--{name}={text!r} must look like min:max:num, e.g. --{name}=-1:1:51") from None
     try:
-        return grids.grid(start, stop, num)
+        grids.check_axis(start, stop, num)
     except ValueError as error:
         raise ValueError(f"--{name}={text!r}: {error}") from None
+    return start, stop, int(num)
+
+
+def parse_grid(text: str, name: str = "x") -> np.ndarray:
+    """'min:max:num' -> np.linspace(min, max, num), as the reference's --x/--y."""
+    return grids.grid(*parse_axis(text, name))
 
 
 def _subset(text: str) -> int:
@@ -56,8 +67,11 @@ def _positive(text: str) -> int:
 def _common_options(cmd: argparse.ArgumentParser, test_split: bool = True) -> None:
     """Model, checkpoint, data, output file and saving options, shared by every command."""
     cmd.add_argument("--model", required=True, choices=models.names(), metavar="NAME",
-                     help=f"registry model: {', '.join(models.names())}")
-    cmd.add_argument("--checkpoint", required=True, help="state dict saved with torch.save (theta*, theta1)")
+                     help=f"registry model (the reference code's names, with its parameter names): "
+                          f"{', '.join(models.names())}")
+    cmd.add_argument("--checkpoint", required=True,
+                     help="state dict saved with torch.save (theta*, theta1); the reference code's "
+                          "{'state_dict': ...} checkpoints and nn.DataParallel's 'module.' names are read too")
     cmd.add_argument("--data", default="cifar10", choices=data.DATASETS)
     cmd.add_argument("--data-root", default=None,
                      help="folder holding the CIFAR folders (default $LOSSVIZ_DATA or data/)")
@@ -68,20 +82,23 @@ def _common_options(cmd: argparse.ArgumentParser, test_split: bool = True) -> No
                          help="the first N test images (default 0 = skip the test set)")
     cmd.add_argument("--out", required=True, help="surface HDF5 file; an unfinished one is resumed")
     cmd.add_argument("--dir-file", default=None,
-                     help="direction HDF5 file (default: next to --out); reused if it exists")
+                     help="direction HDF5 file (default: next to --out); reused if it exists, also one written by "
+                          "the reference code (matched by position; its shapes are checked)")
     cmd.add_argument("--batch-size", type=_positive, default=None,
                      help="images per forward pass (default: fast for the device, 128 on CPUs, 1000 on GPUs)")
     cmd.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: cuda if available)")
-    cmd.add_argument("--save-every", type=int, default=0, metavar="K", help="rewrite the file every K points")
-    cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often")
+    cmd.add_argument("--save-every", type=int, default=0, metavar="K",
+                     help="rewrite the file every K points (default 0: by time only)")
+    cmd.add_argument("--save-seconds", type=float, default=30.0, help="rewrite the file at least this often (> 0)")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _loss_options(cmd: argparse.ArgumentParser, bn: str = "eval") -> None:
     """How the loss is evaluated at a point (surface, interpolate)."""
-    cmd.add_argument("--precision", default="auto", choices=precisions.CHOICES,
-                     help="auto (default): bf16 autocast where the device computes bf16 natively (AMX or "
-                          "AVX512-BF16 CPUs, CUDA), else fp32")
+    cmd.add_argument("--precision", default=None, choices=precisions.CHOICES,
+                     help="fp32 (default: exact, comparable with the reference code); bf16: autocast, faster where "
+                          "the device computes bf16 natively (AMX or AVX512-BF16 CPUs, CUDA); auto: bf16 there, "
+                          "else fp32")
     cmd.add_argument("--bn", default=bn, choices=surface.BN_MODES,
                      help=f"eval: BN running statistics as stored; recompute: re-estimate them at each point "
                           f"on the first split's images (default {bn})")
@@ -104,11 +121,13 @@ def _plane_options(cmd: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `surface`, `interpolate` and `hessian` commands and their options."""
-    parser = argparse.ArgumentParser(prog="python -m lossviz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lossviz", description=__doc__.splitlines()[0], epilog=REFERENCE)
     commands = parser.add_subparsers(dest="command", required=True)
-    surface_cmd = commands.add_parser("surface", help="loss along 1 or 2 random directions (Li et al. 2018)")
-    interp_cmd = commands.add_parser("interpolate", help="loss on the line through two checkpoints")
-    hessian_cmd = commands.add_parser("hessian", help="Hessian min_eig/max_eig on the random plane (Li et al. Fig. 7)")
+    surface_cmd = commands.add_parser("surface", help="loss along 1 or 2 random directions (Li et al. 2018)",
+                                      epilog=REFERENCE)
+    interp_cmd = commands.add_parser("interpolate", help="loss on the line through two checkpoints", epilog=REFERENCE)
+    hessian_cmd = commands.add_parser("hessian", help="Hessian min_eig/max_eig on the random plane (Li et al. Fig. 7)",
+                                      epilog=REFERENCE)
     for cmd in (surface_cmd, interp_cmd):
         _common_options(cmd)
     _loss_options(surface_cmd)
@@ -122,10 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     _plane_options(hessian_cmd)
     hessian_cmd.add_argument("--params", default="all", choices=hessian.PARAMS,
                              help="Hessian over all parameters, or only the matrices (dim > 1) as the reference")
-    hessian_cmd.add_argument("--tol", type=float, default=1e-2, help="relative Ritz residual that stops Lanczos")
+    hessian_cmd.add_argument("--tol", type=float, default=1e-2,
+                             help="relative Ritz residual that stops Lanczos (0 < tol < 1)")
     hessian_cmd.add_argument("--max-steps", type=_positive, default=100, help="at most this many HVPs per point")
     hessian_cmd.add_argument("--floor", type=float, default=1e-2,
-                             help="stop refining an end below floor * lambda_max in magnitude")
+                             help="stop refining an end below floor * lambda_max in magnitude (0 to 1)")
     hessian_cmd.add_argument("--lanczos-seed", type=int, default=0, help="seed of the Lanczos start vector")
     hessian_cmd.add_argument("--method", default="cached", choices=hessian.METHODS,
                              help="Hessian-vector products: cached (fastest), reverse (least memory), forward")
@@ -134,8 +154,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---- setup ------------------------------------------------------------------------------------------------
 
-def load_state(path: str) -> dict[str, torch.Tensor]:
-    """A state dict from torch.save: the dict itself, or its 'state_dict' entry (reference checkpoints)."""
+def check_options(args: argparse.Namespace) -> None:
+    """Raise ValueError naming the option (as typed) of any number out of range, NaN or infinite, and of a
+    --data-root that does not exist, before any work."""
+    if args.save_every < 0:
+        raise ValueError(f"--save-every={args.save_every} must be a whole number of points >= 0 (0: by time only)")
+    if not (math.isfinite(args.save_seconds) and args.save_seconds > 0):
+        raise ValueError(f"--save-seconds={args.save_seconds} must be a finite number of seconds > 0")
+    for name in ("seed", "lanczos_seed"):
+        value = getattr(args, name, None)
+        if value is not None and not 0 <= value <= SEED_MAX:
+            raise ValueError(f"--{name.replace('_', '-')}={value} must be a whole number from 0 to 2**63 - 1")
+    if args.command == "hessian":
+        if not (math.isfinite(args.tol) and 0 < args.tol < 1):
+            raise ValueError(f"--tol={args.tol} must be a finite number > 0 and < 1 (a relative residual)")
+        if not (math.isfinite(args.floor) and 0 <= args.floor <= 1):
+            raise ValueError(f"--floor={args.floor} must be a finite number from 0 to 1 (a fraction of lambda_max)")
+    if args.data_root is not None and args.data != "synthetic" and not Path(args.data_root).is_dir():
+        problem = "is a file, not a folder" if Path(args.data_root).exists() else "does not exist"
+        raise ValueError(f"--data-root {args.data_root} {problem}: name the folder that holds "
+                         f"{data.FOLDERS[args.data]}/, or create it first")
+
+
+def load_state(path: str, log: Callable[[str], None] | None = None) -> dict[str, torch.Tensor]:
+    """A state dict from torch.save: the dict itself, or its 'state_dict' entry (reference checkpoints); names
+    saved from nn.DataParallel lose their 'module.' prefix (said with `log`). NaN or infinite values are refused."""
+    if Path(path).is_dir():
+        raise ValueError(f"checkpoint {path!r} is a folder, not a checkpoint file")
     if not Path(path).is_file():
         raise ValueError(f"checkpoint {path!r} does not exist")
     stored = cache.torch_load(path, f"checkpoint {path!r}", "save model.state_dict() with torch.save")
@@ -143,34 +188,69 @@ def load_state(path: str) -> dict[str, torch.Tensor]:
         stored = stored["state_dict"]
     if not isinstance(stored, dict) or not all(isinstance(v, torch.Tensor) for v in stored.values()):
         raise ValueError(f"checkpoint {path!r} is not a state dict (a dict of tensors, or one under 'state_dict')")
+    prefix = "module."
+    if stored and all(isinstance(k, str) and k.startswith(prefix) for k in stored):
+        stored = {k[len(prefix):]: v for k, v in stored.items()}
+        if log is not None:
+            log(f"removed the prefix {prefix!r} (nn.DataParallel) from the {len(stored)} tensor names of {path}")
+    bad = [k for k, v in stored.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"checkpoint {path!r} holds NaN or infinite values in {len(bad)} of its {len(stored)} "
+                         f"tensors: {_first(bad)}; refused before any work")
     return stored
 
 
-def load_model(name: str, checkpoint: str, num_classes: int, device: torch.device) -> nn.Module:
+def _first(names: Sequence[str], count: int = 3) -> str:
+    """The first `count` names, then '...' if there are more."""
+    return ", ".join(list(names[:count]) + (["..."] if len(names) > count else []))
+
+
+def misfit(state: dict[str, torch.Tensor], model: nn.Module) -> str:
+    """What keeps `state` from loading into `model`, in a few words ("" when its names and shapes fit)."""
+    own = model.state_dict()
+    extra = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state]
+    shapes = [k for k in state if k in own and tuple(state[k].shape) != tuple(own[k].shape)]
+    parts = []
+    if extra:
+        parts.append(f"{len(extra)} of its {len(state)} tensors are not in the model ({_first(extra)})")
+    if missing:
+        parts.append(f"{len(missing)} of the model's {len(own)} are missing ({_first(missing)})")
+    if shapes:
+        first = shapes[0]
+        parts.append(f"{len(shapes)} have another shape ({first}: {tuple(state[first].shape)} in the checkpoint, "
+                     f"{tuple(own[first].shape)} in the model{', ...' if len(shapes) > 1 else ''})")
+    return "; ".join(parts)
+
+
+def load_model(name: str, checkpoint: str, num_classes: int, device: torch.device,
+               log: Callable[[str], None] | None = None) -> nn.Module:
     """Registry model `name` holding the checkpoint's weights, on `device`, in eval mode."""
     model = models.get(name, num_classes)
+    state = load_state(checkpoint, log)
+    problem = misfit(state, model)
+    if problem:
+        raise ValueError(f"checkpoint {checkpoint!r} does not fit --model {name}: {problem}")
     try:
-        model.load_state_dict(load_state(checkpoint))
+        model.load_state_dict(state)
     except RuntimeError as error:
-        raise ValueError(f"checkpoint {checkpoint!r} does not fit --model {name}: {error}") from None
+        raise ValueError(f"checkpoint {checkpoint!r} does not fit --model {name}: "
+                         f"{errors.one_line(error)[:300]}") from None
     return model.to(device).eval()
 
 
 def resolve_device(text: str, local_rank: int) -> torch.device:
-    """The device to run on; under torchrun on CUDA the one of this local rank."""
-    if text == "auto":
-        text = "cuda" if torch.cuda.is_available() else "cpu"
+    """The device to run on (`devices.resolve`: auto is CUDA, else MPS, else the CPU; a device that is not there is a
+    one-line error naming those that are); under torchrun on CUDA the one of this local rank."""
     try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise ValueError(f"--device={text!r} is not a device; valid: auto, cpu, cuda, cuda:N") from None
+        device = devices.resolve(text)
+    except ValueError as error:
+        raise ValueError(f"--{error}") from None
     if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device={text!r} but CUDA is not available; use --device cpu")
         if dist.is_initialized():
             device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
+    devices.prepare(device)
     return device
 
 
@@ -190,14 +270,17 @@ def splits(args: argparse.Namespace) -> dict[str, data.Split]:
 
 
 def check_path(path: str, option: str) -> None:
-    """Raise ValueError unless `path` can be written as a file: no folder above it is a file, and it is no folder."""
-    target = Path(path)
+    """Raise ValueError unless `path` can be written as a file (through a symbolic link: the file it points to): no
+    folder above it is a file, the nearest existing one is writable, and it is no folder."""
+    target = files.real(path)
     if target.is_dir():
         raise ValueError(f"{option} {path} is a folder; name a file")
-    for parent in target.parents:
+    for parent in target.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
                 raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"{option} {path}: the folder {parent} is not writable")
             break
 
 
@@ -243,8 +326,9 @@ def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_f
     """The directions (on the CPU) read from `dir_file`, with None; or drawn and normalized, with the attributes
     to save them with once the request is checked (`io.save_directions`). Rank 0 only.
 
-    A direction file records the fingerprint of the weights it was made for (`theta_sha256`); one made for
-    other weights is refused unless --reuse-directions.
+    A direction file records the fingerprint of the weights it was made for (`theta_sha256`) and how it was made;
+    one made for other weights is refused unless --reuse-directions, and options that differ from (or, in a
+    reference-code file that records nothing, would be overridden by) the file's are refused.
     """
     count = 1 if args.y is None else 2
     made_for = dirs.fingerprint(_cpu(theta))
@@ -252,14 +336,20 @@ def random_plane(args: argparse.Namespace, theta: dict[str, torch.Tensor], dir_f
     if args.orthogonal:
         asked["orthogonal"] = True
     if Path(dir_file).exists():
-        found = io.load_directions(dir_file, theta)
+        found = io.load_directions(dir_file, theta)  # the count and shapes of its tensors are checked
         stored = io.direction_attrs(dir_file)
         for name, value in asked.items():
             have = stored[0].get(name)
+            if have is None and name != "kind":  # the kind chose `theta`, whose shapes the file matched
+                raise ValueError(f"--{name}={value} has no effect: the directions are read from {dir_file}, which does "
+                                 f"not record its {name}; drop --{name}, or choose another --dir-file/--out")
             if have is not None and have != value:
                 raise ValueError(f"--{name}={value} but {dir_file} was made with {name}={have}; "
                                  f"drop --{name}, or choose another --dir-file/--out")
-        if stored[0].get("theta_sha256", made_for) != made_for and not args.reuse_directions:
+        if "theta_sha256" not in stored[0]:
+            log(f"warning: {dir_file} records neither the checkpoint it was made for nor how (a reference-code "
+                f"file): its {len(theta)} tensor shapes match --model {args.model}, which is all that can be checked")
+        elif stored[0]["theta_sha256"] != made_for and not args.reuse_directions:
             raise ValueError(f"--dir-file {dir_file} was made for another checkpoint than {args.checkpoint}; "
                              f"pass --reuse-directions to use it anyway, or choose another --dir-file/--out")
         if len(found) < count:
@@ -293,56 +383,93 @@ def target_direction(theta1: dict[str, torch.Tensor], theta2: dict[str, torch.Te
 # ---- commands ----------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> io.Surface:
-    """Execute a parsed `surface`, `interpolate` or `hessian` command."""
+    """Execute a parsed `surface`, `interpolate` or `hessian` command: check every option and the grid's size, lock
+    --out and --dir-file (`files.lock`) for the whole run, then compute."""
     rank, _ = rank_and_world()
     log = print if rank == 0 else (lambda message: None)
+    check_options(args)
     device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
-    xs = parse_grid(args.x, "x")
-    ys = parse_grid(args.y, "y") if getattr(args, "y", None) is not None else None
+    x_axis = parse_axis(args.x, "x")
+    y_axis = parse_axis(args.y, "y") if getattr(args, "y", None) is not None else None
     arrays = len(eigenmaps.EIGEN_NAMES) if args.command == "hessian" else 2 * len(split_names(args))
-    grids.check_size(grids.shape(xs, ys), arrays)
+    grids.check_size((x_axis[2],) if y_axis is None else (y_axis[2], x_axis[2]), arrays)  # before the coordinates
+    xs = grids.grid(*x_axis)
+    ys = None if y_axis is None else grids.grid(*y_axis)
     dir_file = args.dir_file or default_dir_file(args.out)
     check_files(args.out, dir_file)  # nothing is written before the request is checked
+    with contextlib.ExitStack() as held:
+        def lock() -> None:
+            held.enter_context(files.lock(args.out))
+            held.enter_context(files.lock(dir_file, shared=Path(dir_file).exists()))  # readers may share it
+        on_rank0(lock)  # rank 0 writes; another run on these files is refused on every rank
+        return _compute(args, device, xs, ys, dir_file, log)
+
+
+def _compute(args: argparse.Namespace, device: torch.device, xs: np.ndarray, ys: np.ndarray | None, dir_file: str,
+             log: Callable[[str], None]) -> io.Surface:
+    """The body of `run`, its files locked: read, check, compute and write. A direction file this run made is
+    removed again when the command fails before its surface file exists, so a failure leaves nothing new."""
     chosen = splits(args)
     num_classes = data.NUM_CLASSES[args.data]
-    model = load_model(args.model, args.checkpoint, num_classes, device)
+    model = load_model(args.model, args.checkpoint, num_classes, device, log)
     kind = args.kind or _stored_kind(dir_file) or "params"
     theta = dirs.weights(model, kind)
     if args.command in ("surface", "hessian"):
         cpu_found, dir_attrs = on_rank0(lambda: random_plane(args, theta, dir_file, log))
     else:
-        theta2 = dirs.weights(load_model(args.model, args.checkpoint2, num_classes, device), kind)
+        theta2 = dirs.weights(load_model(args.model, args.checkpoint2, num_classes, device, log), kind)
         cpu_found, dir_attrs = on_rank0(lambda: target_direction(theta, theta2, dir_file, kind))
     found = [_to(d, device) for d in cpu_found]
     if len(found) == 2:
         log(f"cosine similarity between x and y directions: {dirs.cosine(*found):.6f}")
+    made = []
 
     def write_directions() -> None:
         """Save new directions once compute_file has checked the request (rank 0)."""
         if dir_attrs is not None:
             io.save_directions(dir_file, cpu_found, dir_attrs)
+            made.append(dir_file)
             log(f"directions written to {dir_file}")
 
     context = {"model": args.model, "data": args.data, "kind": kind}
     batch_size = args.batch_size or data.eval_batch_size(device)
     batches = {name: data.batches(split, batch_size, device=device) for name, split in chosen.items()}
     saving = surface.Saving(every=args.save_every, seconds=args.save_seconds, progress=not args.no_progress)
-    if args.command == "hessian":
-        lanczos = eigenmaps.Lanczos(params=args.params, tol=args.tol, max_steps=args.max_steps, seed=args.lanczos_seed,
-                                    floor=args.floor, method=args.method)
-        result = eigenmaps.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], lanczos,
-                                          context=context, saving=saving, dir_file=dir_file, on_start=write_directions,
-                                          log=log)
-        log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
-        return result
-    evaluation = surface.Evaluation(bn=args.bn, fuse_bn=args.fuse_bn, batch_size=batch_size,
-                                    precision=precisions.resolve(args.precision, device))
-    log(precisions.describe(args.precision, device) + f"; batch size {batch_size}")
-    result = surface.loss_file(args.out, model, theta, found, xs, ys, data=batches, evaluation=evaluation,
-                               context=context, saving=saving, dir_file=dir_file, on_start=write_directions, log=log)
+    try:
+        if args.command == "hessian":
+            lanczos = eigenmaps.Lanczos(params=args.params, tol=args.tol, max_steps=args.max_steps,
+                                        seed=args.lanczos_seed, floor=args.floor, method=args.method)
+            result = eigenmaps.eigen_map_file(args.out, model, theta, found, xs, ys, batches["train"], lanczos,
+                                              context=context, saving=saving, dir_file=dir_file,
+                                              on_start=write_directions, log=log)
+        else:
+            evaluation = surface.Evaluation(bn=args.bn, fuse_bn=args.fuse_bn, batch_size=batch_size,
+                                            precision=precisions.resolve(args.precision or "fp32", device))
+            log(describe_precision(args.precision, device) + f"; batch size {batch_size}")
+            result = surface.loss_file(args.out, model, theta, found, xs, ys, data=batches, evaluation=evaluation,
+                                       context=context, saving=saving, dir_file=dir_file, on_start=write_directions,
+                                       log=log)
+    except Exception:
+        if made and not Path(args.out).exists():
+            Path(dir_file).unlink(missing_ok=True)
+        raise
     log(f"wrote {args.out} ({int(result.done.sum())} of {result.done.size} points done)")
-    log_undefined(result, args.bn, log)
+    if args.command != "hessian":
+        log_undefined(result, args.bn, log)
     return result
+
+
+def describe_precision(asked: str | None, device: torch.device) -> str:
+    """The line saying which precision evaluates the points: `asked`, or fp32 by default with a hint where the
+    device computes bf16 natively (faster there, with losses a few tenths of a percent from fp32's)."""
+    if asked is not None:
+        return precisions.describe(asked, device)
+    line = f"precision fp32 (the default) on {device.type}"
+    if precisions.native_bf16(device):
+        units = precisions.cpu_bf16_units() if device.type == "cpu" else ("bf16 support",)
+        line += (f"; --precision bf16 runs natively on this {device.type} ({' and '.join(units)}) and is usually "
+                 f"faster, with losses a few tenths of a percent from fp32's")
+    return line
 
 
 def log_undefined(result: io.Surface, bn: str, log: Callable[[str], None]) -> None:

@@ -4,6 +4,7 @@ Each case runs `python -m lossviz ...` (or the runner, or publish) as a subproce
 are compared before and after, so a stray directions file or a half-written output cannot pass.
 """
 import hashlib
+import math
 import os
 import pickle
 import signal
@@ -17,7 +18,7 @@ import pytest
 import torch
 
 from lossviz import cli
-from lossviz.base import data, io, models
+from lossviz.base import data, grids, io, models
 from lossviz.base import directions as dirs
 from lossviz.compute import surface
 
@@ -55,6 +56,18 @@ def refused(args: list[str], cwd: Path, message: str, module: str = "lossviz",
     return lines[0]
 
 
+def refused_here(args: list[str], cwd: Path, message: str, capsys, monkeypatch) -> str:
+    """`refused` without a subprocess (for errors found before any work): `cli.main` in `cwd`."""
+    monkeypatch.chdir(cwd)
+    before = snapshot(cwd)
+    assert cli.main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert lines[0].startswith(f"python -m lossviz {args[0]}: error: ")
+    assert snapshot(cwd) == before
+    return lines[0]
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     """A folder with two resnet20 checkpoints (a.pt; b.pt in the reference's {'state_dict', 'acc'} form with a
@@ -68,6 +81,15 @@ def work(tmp_path_factory) -> Path:
     torch.save({"state_dict": states[1], "acc": np.float64(91.5), "epoch": np.int64(300)}, folder / "b.pt")
     torch.manual_seed(0)
     torch.save(models.get("resnet20"), folder / "whole_model.pt")  # the model object, not its state dict
+    broken = dict(states[0])
+    for k, (name, value) in enumerate((("conv1.weight", math.nan), ("layer2.0.bn1.running_var", math.inf),
+                                       ("linear.bias", -math.inf))):
+        broken[name] = broken[name].clone()
+        broken[name].view(-1)[k] = value
+    torch.save(broken, folder / "nan.pt")
+    torch.save(models.get("vgg9").state_dict(), folder / "vgg9.pt")  # another architecture
+    torch.save({f"module.{k}": v for k, v in states[0].items()}, folder / "parallel.pt")  # nn.DataParallel's names
+    (folder / "checkpoints").mkdir()
     (folder / "garbage.pt").write_bytes(b"\x00\x01 these are not the bytes of a checkpoint \xff" * 20)
     (folder / "notes.txt").write_text("not an HDF5 file\n")
     assert cli.main(["surface", *base(folder), "--x=-1:1:2", "--out", str(folder / "a.h5")]) == 0
@@ -98,12 +120,27 @@ def base(folder: Path, checkpoint: str = "a.pt") -> list[str]:
     ("whole_model.pt", "holds pickled objects ("),
     ("garbage.pt", "cannot be read"),
     ("missing.pt", "does not exist"),
+    ("checkpoints", "is a folder, not a checkpoint file"),
+    ("nan.pt", ("holds NaN or infinite values in 3 of its 128 tensors: conv1.weight, layer2.0.bn1.running_var, "
+                "linear.bias; refused before any work")),
+    ("vgg9.pt", ("does not fit --model resnet20: 58 of its 58 tensors are not in the model (features.0.weight, "
+                 "features.0.bias, features.1.weight, ...); 128 of the model's 128 are missing (conv1.weight, "
+                 "bn1.weight, bn1.bias, ...)")),
 ])
 def test_bad_checkpoint(work, checkpoint, message):
     line = refused(["surface", *base(work, checkpoint), "--x=-1:1:2", "--out", "new.h5"], work, message)
-    assert checkpoint in line
+    assert checkpoint in line and len(line) < 400
     if checkpoint == "whole_model.pt":
         assert "refused, not loaded; save model.state_dict() with torch.save" in line
+
+
+def test_a_data_parallel_checkpoint_is_read_without_its_module_prefix(work, tmp_path, capsys):
+    out = tmp_path / "parallel.h5"
+    assert cli.main(["surface", *base(work, "parallel.pt"), "--x=-1:1:2", "--dir-file", str(work / "a.directions.h5"),
+                     "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "removed the prefix 'module.' (nn.DataParallel) from the 128 tensor names of" in said
+    assert np.array_equal(io.load_surface(out)["train_loss"], io.load_surface(work / "a.h5")["train_loss"])
 
 
 def test_reference_checkpoint_with_numpy_accuracy_is_read(work, capsys):
@@ -118,6 +155,53 @@ def test_reference_checkpoint_with_numpy_accuracy_is_read(work, capsys):
     assert loss == pytest.approx(expected, rel=1e-5) and np.isfinite(loss)
     out.unlink()
     Path(cli.default_dir_file(str(out))).unlink()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--save-seconds", "nan"], "--save-seconds=nan must be a finite number of seconds > 0"),
+    (["--save-seconds", "inf"], "--save-seconds=inf must be a finite number of seconds > 0"),
+    (["--save-seconds", "0"], "--save-seconds=0.0 must be a finite number of seconds > 0"),
+    (["--save-every", "-1"], "--save-every=-1 must be a whole number of points >= 0"),
+    (["--seed", "-1"], "--seed=-1 must be a whole number from 0 to 2**63 - 1"),
+    (["--seed", str(2 ** 70)], "--seed=1180591620717411303424 must be a whole number from 0 to 2**63 - 1"),
+])
+def test_bad_numbers_name_the_option(work, extra, message, capsys, monkeypatch):
+    line = refused_here(["surface", *base(work), "--x=-1:1:2", "--out", "new.h5", *extra], work, message, capsys,
+                        monkeypatch)
+    assert "save_" not in line and "seed=" not in line.replace("--seed=", "")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--tol", "nan"], "--tol=nan must be a finite number > 0 and < 1"),
+    (["--tol", "inf"], "--tol=inf must be a finite number > 0 and < 1"),
+    (["--tol", "0"], "--tol=0.0 must be a finite number > 0 and < 1"),
+    (["--floor", "nan"], "--floor=nan must be a finite number from 0 to 1"),
+    (["--floor", "-0.5"], "--floor=-0.5 must be a finite number from 0 to 1"),
+    (["--lanczos-seed", "-3"], "--lanczos-seed=-3 must be a whole number from 0 to 2**63 - 1"),
+])
+def test_bad_hessian_numbers_name_the_option(work, extra, message, capsys, monkeypatch):
+    hessian = [a for a in base(work) if a not in ("--precision", "fp32")]
+    refused_here(["hessian", *hessian, "--x=-1:1:2", "--out", "new.h5", *extra], work, message, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta", "cuda", "cuda:3", "hpu"])
+def test_a_device_that_is_not_there_is_one_line(work, device, capsys, monkeypatch):
+    available = "cpu" + "".join(f", cuda:{i}" for i in range(torch.cuda.device_count()))
+    args = [*base(work), "--x=-1:1:2", "--out", "new.h5"]
+    args[args.index("--device") + 1] = device
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    message = f"--device={device} is not available here; available: {available}"
+    if device == "mps":  # once from the shell: no traceback of any kind
+        refused(["surface", *args], work, message)
+    else:
+        refused_here(["surface", *args], work, message, capsys, monkeypatch)
+
+
+def test_a_mistyped_data_root_is_refused_and_not_created(work):
+    line = refused(["surface", *base(work), "--data", "cifar10", "--data-root", str(work / "cifra"), "--x=-1:1:2",
+                    "--out", "new.h5"], work, f"--data-root {work / 'cifra'} does not exist")
+    assert not (work / "cifra").exists() and "could not be downloaded" not in line
 
 
 # ---- output and direction files ----------------------------------------------------------------------------
@@ -153,6 +237,19 @@ def test_bad_grid_is_refused_before_anything_is_written(work, grid, message):
     assert time.monotonic() - started < 60  # refused up front, not after allocating
     if "1e9" in grid[0] or "2000" in grid[0]:
         assert "LOSSVIZ_MAX_POINTS=N" in line
+
+
+def test_a_huge_grid_is_refused_before_its_coordinates_exist(work, monkeypatch, capsys):
+    """A raised LOSSVIZ_MAX_POINTS: the memory check comes before np.linspace allocates the coordinates."""
+    monkeypatch.setenv("LOSSVIZ_MAX_POINTS", str(10 ** 12))
+    monkeypatch.setattr(grids, "free_memory", lambda: 2 ** 30)  # 1 GiB free
+    allocated = []
+    real_linspace = np.linspace
+    monkeypatch.setattr(np, "linspace", lambda *a, **k: allocated.append(a[2]) or real_linspace(*a, **k))
+    for grid in (["--x=-1:1:200000000"], ["--x=-1:1:10000000000"], ["--x=-1:1:30000", "--y=-1:1:30000"]):
+        assert cli.main(["surface", *base(work), *grid, "--out", str(work / "huge.h5")]) == 2
+        assert "of free memory; use a coarser grid" in capsys.readouterr().err
+    assert not allocated and not (work / "huge.h5").exists()
 
 
 def test_the_point_limit_comes_from_the_environment(work, monkeypatch, capsys):

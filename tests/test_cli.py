@@ -121,13 +121,22 @@ def test_interpolate_recomputes_bn_by_default_so_no_point_is_undefined(workdir, 
     assert "undefined" not in capsys.readouterr().out
 
 
-def test_default_precision_and_batch_size_follow_the_hardware(workdir, tmp_path, capsys, monkeypatch):
+def test_default_precision_is_fp32_with_a_hint_where_bf16_is_native(workdir, tmp_path, capsys, monkeypatch):
+    """The command line measures: fp32 unless asked (comparable with the reference); "auto" follows the hardware."""
     from lossviz.base import precision
     args = ["--model", "resnet20", "--checkpoint", str(workdir / "a.pt"), "--data", "synthetic", "--train-subset", "4",
             "--device", "cpu", "--no-progress", "--x=-1:1:2"]
+    for units in ((), ("AMX-BF16",)):
+        monkeypatch.setattr(precision, "cpu_bf16_units", lambda units=units: units)
+        out = tmp_path / f"default{len(units)}.h5"
+        assert cli.main(["surface", *args, "--out", str(out)]) == 0
+        assert io.load_surface(out).attrs["precision"] == "fp32"
+        said = capsys.readouterr().out
+        assert "precision fp32 (the default) on cpu" in said
+        assert ("--precision bf16 runs natively on this cpu (AMX-BF16)" in said) == bool(units)
     for units, chosen in (((), "fp32"), (("AMX-BF16",), "bf16")):
         monkeypatch.setattr(precision, "cpu_bf16_units", lambda units=units: units)
-        assert cli.main(["surface", *args, "--out", str(tmp_path / f"{chosen}.h5")]) == 0
+        assert cli.main(["surface", *args, "--precision", "auto", "--out", str(tmp_path / f"{chosen}.h5")]) == 0
         assert io.load_surface(tmp_path / f"{chosen}.h5").attrs["precision"] == chosen
         assert f"precision auto -> {chosen} on cpu" in capsys.readouterr().out
     assert cli.build_parser().parse_args(["surface", *args, "--out", "x.h5"]).batch_size is None
@@ -192,6 +201,7 @@ def test_resume_after_kill_computes_only_the_rest(workdir, reference, capsys):
     assert f"computing {20 - done} of 20 points" in capsys.readouterr().out
     resumed = io.load_surface(out)
     assert same_surface(resumed, reference) and resumed.attrs == reference.attrs
+    assert out.read_bytes() == (workdir / "ref.h5").read_bytes()  # the same file, as if never interrupted
 
 
 @pytest.mark.slow
@@ -205,3 +215,101 @@ def test_two_process_sharding_matches_one_process(workdir, reference):
     assert result.stdout.count("computing 20 of 20 points") == 1  # rank 0 speaks for both
     sharded = io.load_surface(workdir / "sharded.h5")
     assert same_surface(sharded, reference) and sharded.attrs == reference.attrs
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(workdir, tmp_path, capsys):
+    """Two requests (seeds 0 and 1) on one --out: the second is refused on one line; the first's file and its
+    direction file stay a pair."""
+    out = tmp_path / "shared.h5"
+    args = [*common(workdir, "x.h5")[:-1], str(out), "--x=-1:1:400", "--save-every", "1"]
+    first = subprocess.Popen([sys.executable, "-m", "lossviz", "surface", *args, "--seed", "0"], cwd=tmp_path,
+                             env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.exists() and io.load_surface(out).done.any()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cli.main(["surface", *args, "--seed", "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{out} is in use by another run (process {first.pid})" in err[0], err
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    saved = io.load_surface(out)
+    plane = cli.default_dir_file(str(out))
+    assert io.direction_attrs(plane)[0]["seed"] == 0 and saved.dir_file == plane
+    model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
+    found = io.load_directions(plane, dirs.weights(model))
+    assert saved.attrs["directions_sha256"] == dirs.fingerprint({f"0.{k}": v for k, v in found[0].items()})
+    assert not list(tmp_path.glob(".*.lock"))
+
+
+def test_a_symlinked_output_is_written_through(workdir, tmp_path, capsys):
+    (tmp_path / "store").mkdir()
+    link, target = tmp_path / "link.h5", tmp_path / "store" / "surface.h5"
+    link.symlink_to(target)  # dangling until the first save
+    args = [*common(workdir, "x.h5")[:-1], str(link), "--x=-1:1:3", "--dir-file", str(workdir / "plane1d.h5")]
+    assert cli.main(["surface", *args]) == 0
+    assert link.is_symlink() and io.load_surface(target).complete
+    half = io.load_surface(target)
+    half.done[2] = False
+    io.save_surface(link, half)
+    assert link.is_symlink() and not io.load_surface(target).complete
+    assert cli.main(["surface", *args]) == 0
+    assert "computing 1 of 3 points" in capsys.readouterr().out
+    assert link.is_symlink() and io.load_surface(target).complete
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["surface.h5"]
+
+
+def test_a_failed_command_leaves_no_direction_file_behind(workdir, tmp_path, monkeypatch, capsys):
+    """The surface file cannot be written (as in a read-only folder): the direction file made for it goes too."""
+    out, plane = tmp_path / "ro" / "s.h5", tmp_path / "plane.h5"
+    save = io.save_surface
+
+    def refuse(path, found):
+        if Path(path) == out:
+            raise PermissionError(13, "Permission denied", str(path))
+        save(path, found)
+
+    monkeypatch.setattr(io, "save_surface", refuse)
+    args = [*common(workdir, "x.h5")[:-1], str(out), "--x=-1:1:3", "--dir-file", str(plane)]
+    assert cli.main(["surface", *args]) == 2
+    assert "Permission denied" in capsys.readouterr().err
+    assert not plane.exists() and not out.exists() and sorted(tmp_path.iterdir()) == []
+    monkeypatch.setattr(io, "save_surface", save)
+    assert cli.main(["surface", *args]) == 0 and plane.exists()
+
+
+def test_reference_direction_files_are_checked_as_far_as_they_can_be(workdir, tmp_path, capsys):
+    """A reference direction file carries no fingerprint and no settings: its shapes are checked, the rest is said,
+    and options it would silently override are refused."""
+    model = cli.load_model("resnet20", str(workdir / "a.pt"), 10, torch.device("cpu"))
+    theta = dirs.weights(model)
+    plane = tmp_path / "reference_plane.h5"
+    import h5py
+    with h5py.File(plane, "w") as f:  # as the reference's net_plotter.write_list: datasets 0, 1, ... per axis
+        for axis, seed in (("xdirection", 5), ("ydirection", 6)):
+            group = f.create_group(axis)
+            for i, d in enumerate(dirs.random_directions(theta, seed, 1)[0].values()):
+                group.create_dataset(str(i), data=d.numpy())
+    args = [*common(workdir, "x.h5")[:-1], str(tmp_path / "s.h5"), *GRID, "--dir-file", str(plane)]
+    assert cli.main(["surface", *args]) == 0
+    said = capsys.readouterr().out
+    assert (f"warning: {plane} records neither the checkpoint it was made for nor how (a reference-code file): "
+            f"its 65 tensor shapes match --model resnet20, which is all that can be checked") in said
+    for option, value in (("--seed", "3"), ("--norm", "layer"), ("--ignore", "none")):
+        assert cli.main(["surface", *args, option, value]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"{option}={value} has no effect: the directions are read from {plane}" in err
+    assert cli.main(["surface", *args, "--kind", "states"]) == 2  # BN statistics too: more tensors than the file's
+    assert "xdirection holds 65 tensors, the model 128" in capsys.readouterr().err
+
+
+def test_help_says_what_of_the_reference_code_is_read():
+    text = " ".join(cli.build_parser().format_help().split())
+    assert "checkpoints, direction files and model names of the reference code" in text
+    surface_help = " ".join(cli.build_parser()._subparsers._group_actions[0].choices["surface"].format_help().split())
+    assert "{'state_dict': ...}" in surface_help and "nn.DataParallel" in surface_help

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lossviz.base import data
+from lossviz.base import data, folders
 
 
 def write_fake_cifar10(root, n_per_batch=20, seed=0):
@@ -45,6 +45,21 @@ def test_missing_offline_names_both_remedies(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         data.load_cifar("cifar10", True, tmp_path, download=False)
     assert "cifar-10-batches-py" in str(info.value) and "LOSSVIZ_DATA" in str(info.value)
+
+
+def test_a_data_root_that_does_not_exist_is_refused_not_created(tmp_path, monkeypatch):
+    """A mistyped root is not made into an empty folder by a download; only the project's own data/ is created."""
+    downloads = []
+    monkeypatch.setattr(data, "_download", lambda name, root: downloads.append(root) or write_fake_cifar10(root))
+    with pytest.raises(ValueError, match=f"data root {tmp_path / 'dtaa'} does not exist"):
+        data.load_cifar("cifar10", True, tmp_path / "dtaa")
+    monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "typo"))
+    with pytest.raises(ValueError, match="typo does not exist"):
+        data.load("cifar10", train=False)
+    assert downloads == [] and sorted(tmp_path.iterdir()) == []
+    monkeypatch.delenv("LOSSVIZ_DATA")
+    monkeypatch.setattr(folders, "project_dir", lambda: tmp_path)  # a fresh clone: data/ is made by the download
+    assert len(data.load_cifar("cifar10", False)) == 20 and downloads == [tmp_path / "data"]
 
 
 def test_unknown_dataset_lists_choices():

@@ -79,3 +79,70 @@ def test_write_bytes_leaves_no_temp_files_and_keeps_the_old_file_on_failure(tmp_
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain open() would make it
+
+
+def test_a_symlink_is_written_through_to_its_target(tmp_path):
+    """A link keeps pointing where it did; the file it points to gets the new bytes (a dangling link: created)."""
+    (tmp_path / "store").mkdir()
+    target, link = tmp_path / "store" / "result.h5", tmp_path / "result.h5"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    files.write_bytes(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == b"new"
+    dangling, missing = tmp_path / "later.h5", tmp_path / "store" / "later.h5"
+    dangling.symlink_to(missing)
+    with files.atomic(dangling) as tmp:
+        assert tmp.parent == missing.parent  # the temp file lies beside the target, so os.replace is atomic
+        tmp.write_bytes(b"made")
+    assert dangling.is_symlink() and missing.read_bytes() == b"made"
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["later.h5", "result.h5"]
+
+
+def test_a_lock_refuses_a_second_holder_and_leaves_no_file(tmp_path):
+    out = tmp_path / "surface.h5"
+    code = ("import sys, time; from lossviz.base import files\n"
+            "with files.lock(sys.argv[1]):\n"
+            "    print('locked', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(ValueError, match=f"{out} is in use by another run \\(process {proc.pid}\\)"), \
+                files.lock(out):
+            pass
+        link = tmp_path / "link.h5"
+        link.symlink_to(out)  # another name of the same file: the same lock
+        with pytest.raises(ValueError, match="in use by another run"), files.lock(link):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with files.lock(out):  # the killed holder's lock is gone with it
+        with files.lock(out):  # re-entrant in one process
+            assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")] == [".surface.h5.lock"]
+        assert (tmp_path / ".surface.h5.lock").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.h5"]  # the lock file goes with the last holder
+
+
+def test_readers_share_a_lock_that_a_writer_cannot_take(tmp_path):
+    plane = tmp_path / "plane.h5"
+    code = ("import sys, time; from lossviz.base import files\n"
+            "with files.lock(sys.argv[1], shared=True):\n"
+            "    print('reading', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(plane)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout.readline().strip() == "reading"
+        with files.lock(plane, shared=True):  # a second reader
+            pass
+        assert files.lock_file(plane).exists()  # the first reader still holds it
+        with pytest.raises(ValueError, match=f"{plane} is in use by another run: wait for it to end"), \
+                files.lock(plane):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with files.lock(plane):
+        pass
+    assert sorted(tmp_path.iterdir()) == []

@@ -143,7 +143,7 @@ def test_bad_cli_input(workdir, capsys):
         cli.main([*args_for(workdir, "bad.h5"), "--params", "biases"])
     assert "invalid choice" in capsys.readouterr().err
     assert cli.main([*args_for(workdir, "bad.h5"), "--tol", "0"]) == 2
-    assert "tol=0.0 must be positive" in capsys.readouterr().err
+    assert "--tol=0.0 must be a finite number > 0 and < 1" in capsys.readouterr().err
     assert not (workdir / "bad.h5").exists()
 
 

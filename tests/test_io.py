@@ -102,6 +102,21 @@ def test_surface_round_trip_keeps_nan_inf_done_and_attrs(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # the atomic write left no temporary file
 
 
+def test_a_surface_read_back_and_saved_again_is_the_same_file(tmp_path):
+    """Resuming reads a file and writes it again: the bytes depend on the contents only, not on the order in which
+    the arrays and attributes happen to be held (a fresh surface holds them as requested, a read one by name)."""
+    attrs = {"theta_sha256": "ab" * 32, "bn": "eval", "fuse_bn": False, "batch_size": 128, "precision": "fp32"}
+    first = io.empty_surface(np.linspace(-1, 1, 3), None, ["train_loss", "train_acc", "test_loss"], attrs, "d.h5")
+    first.values["train_loss"][...] = [3.0, 1.0, 2.0]
+    first.done[...] = True
+    io.save_surface(tmp_path / "a.h5", first)
+    io.save_surface(tmp_path / "b.h5", io.load_surface(tmp_path / "a.h5"))
+    shuffled = io.Surface(first.xcoordinates, None, dict(reversed(first.values.items())), first.done,
+                          dict(reversed(attrs.items())), "d.h5")
+    io.save_surface(tmp_path / "c.h5", shuffled)
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes() == (tmp_path / "c.h5").read_bytes()
+
+
 def test_reference_surface_file_is_read(tmp_path):
     """A file as plot_surface.py writes it: square (len(x), len(y)) arrays at -1, filled by flat meshgrid index."""
     xs = ys = np.linspace(-1, 1, 5)

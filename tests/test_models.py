@@ -6,10 +6,16 @@ from collections.abc import Callable
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from lossviz.base import models
+
+REFERENCE_ONLY = ("resnet18", "resnet18_noshort", "resnet34", "resnet34_noshort", "resnet50", "resnet50_noshort",
+                  "resnet101", "resnet101_noshort", "resnet152", "resnet152_noshort", "resnet32_noshort",
+                  "resnet44_noshort", "resnet50_16_noshort", "wrn110_2_noshort", "wrn110_4_noshort", "densenet121")
+# the reference code's models that no notebook uses: their outputs are checked against the reference's below
 
 
 def n_params(model: nn.Module) -> int:
@@ -20,13 +26,14 @@ def n_params(model: nn.Module) -> int:
 @pytest.fixture(scope="module")
 def counts() -> dict[str, int]:
     """Parameter count of every model (10 classes), printed for `pytest -s`."""
-    out = {name: n_params(models.get(name)) for name in models.names()}
+    with torch.device("meta"):  # shapes without memory or initialization
+        out = {name: n_params(models.get(name)) for name in models.names()}
     for name, n in out.items():
         print(f"{name:18s} {models.display_name(name):15s} {n / 1e6:8.3f}M")
     return out
 
 
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", [n for n in models.names() if n not in REFERENCE_ONLY])
 def test_forward_shape(name: str) -> None:
     torch.manual_seed(0)
     model = models.get(name).eval()
@@ -55,7 +62,10 @@ def test_params_match_papers(name: str, counts: dict[str, int]) -> None:
     assert counts[name] == pytest.approx(PAPER_PARAMS[name], rel=0.05)
 
 
-@pytest.mark.parametrize("name", [n for n in models.names() if n.endswith("_noshort")])
+@pytest.mark.parametrize("name", [n for n in models.names() if n.endswith("_noshort")
+                                  and n.removesuffix("_noshort") in models.names() and n.startswith(("resnet", "wrn"))
+                                  and not models.display_name(n).startswith(("ResNet-18", "ResNet-34", "ResNet-50",
+                                                                             "ResNet-101", "ResNet-152"))])
 def test_noshort_lacks_exactly_the_projections(name: str, counts: dict[str, int]) -> None:
     # The two projections (16k->32k and 32k->64k): 1x1 conv weights plus BN weight and bias.
     k = int(name.split("_")[1]) if name.startswith("wrn") else 1
@@ -134,3 +144,214 @@ def test_table_rows_match_get():
     rows = models.table(["resnet20", "vgg9"])
     assert [r["label"] for r in rows] == ["ResNet-20", "VGG-9"]
     assert rows[0]["parameters"] == sum(p.numel() for p in models.get("resnet20").parameters())
+
+
+# ---- the reference code's networks ------------------------------------------------------------------------------
+# A transcription of tomgoldstein/loss-landscape cifar10/models/resnet.py and densenet.py (MIT License, Copyright (c)
+# 2017 Hao Li, Zheng Xu, Gavin Taylor, Christoph Studer and Tom Goldstein), shortened only where two classes differ
+# by a shortcut: its checkpoints must load into our models, and give the same outputs.
+
+class RefBasic(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_planes, planes, stride=1, short=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.short = short
+        if short:
+            self.shortcut = nn.Sequential()
+            if stride != 1 or in_planes != self.expansion * planes:
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
+                    nn.BatchNorm2d(self.expansion * planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.short:
+            out += self.shortcut(x)
+        return F.relu(out)
+
+
+class RefBottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, in_planes, planes, stride=1, short=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, self.expansion * planes, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(self.expansion * planes)
+        self.short = short
+        if short:
+            self.shortcut = nn.Sequential()
+            if stride != 1 or in_planes != self.expansion * planes:
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
+                    nn.BatchNorm2d(self.expansion * planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.short:
+            out += self.shortcut(x)
+        return F.relu(out)
+
+
+class RefResNet(nn.Module):
+    """ResNet (ImageNet layout, planes 64..512, avg_pool 4) and, with base=16 and three stages, ResNet_cifar and
+    WResNet_cifar (k = base / 16, avg_pool 8)."""
+
+    def __init__(self, block, num_blocks, base=64, num_classes=10):
+        super().__init__()
+        self.in_planes = base
+        self.conv1 = nn.Conv2d(3, base, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(base)
+        for i, n in enumerate(num_blocks):
+            setattr(self, f"layer{i + 1}", self._make_layer(block, base * 2 ** i, n, 1 if i == 0 else 2))
+        self.stages = len(num_blocks)
+        self.linear = nn.Linear(base * 2 ** (self.stages - 1) * block.expansion, num_classes)
+
+    def _make_layer(self, block, planes, num_blocks, stride):
+        strides = [stride] + [1] * (num_blocks - 1)
+        layers = []
+        for step in strides:
+            layers.append(block(self.in_planes, planes, step))
+            self.in_planes = planes * block.expansion
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        for i in range(self.stages):
+            out = getattr(self, f"layer{i + 1}")(out)
+        out = F.avg_pool2d(out, 4 if self.stages == 4 else 8)
+        return self.linear(out.view(out.size(0), -1))
+
+
+class RefDenseBottleneck(nn.Module):
+    def __init__(self, in_planes, growth_rate):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, 4 * growth_rate, kernel_size=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4 * growth_rate)
+        self.conv2 = nn.Conv2d(4 * growth_rate, growth_rate, kernel_size=3, padding=1, bias=False)
+
+    def forward(self, x):
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        return torch.cat([out, x], 1)
+
+
+class RefTransition(nn.Module):
+    def __init__(self, in_planes, out_planes):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(in_planes)
+        self.conv = nn.Conv2d(in_planes, out_planes, kernel_size=1, bias=False)
+
+    def forward(self, x):
+        return F.avg_pool2d(self.conv(F.relu(self.bn(x))), 2)
+
+
+class RefDenseNet(nn.Module):
+    def __init__(self, nblocks, growth_rate=12, reduction=0.5, num_classes=10):
+        super().__init__()
+        self.growth_rate = growth_rate
+        num_planes = 2 * growth_rate
+        self.conv1 = nn.Conv2d(3, num_planes, kernel_size=3, padding=1, bias=False)
+        for i in range(4):
+            setattr(self, f"dense{i + 1}", self._make_dense_layers(num_planes, nblocks[i]))
+            num_planes += nblocks[i] * growth_rate
+            if i < 3:
+                out_planes = math.floor(num_planes * reduction)
+                setattr(self, f"trans{i + 1}", RefTransition(num_planes, out_planes))
+                num_planes = out_planes
+        self.bn = nn.BatchNorm2d(num_planes)
+        self.linear = nn.Linear(num_planes, num_classes)
+
+    def _make_dense_layers(self, in_planes, nblock):
+        layers = []
+        for _ in range(nblock):
+            layers.append(RefDenseBottleneck(in_planes, self.growth_rate))
+            in_planes += self.growth_rate
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = self.conv1(x)
+        out = self.trans1(self.dense1(out))
+        out = self.trans2(self.dense2(out))
+        out = self.trans3(self.dense3(out))
+        out = self.dense4(out)
+        out = F.avg_pool2d(F.relu(self.bn(out)), 4)
+        return self.linear(out.view(out.size(0), -1))
+
+
+def _ref(block, short):
+    def make(in_planes, planes, stride):
+        return block(in_planes, planes, stride, short)
+    make.expansion = block.expansion
+    return make
+
+
+def _cifar(depth, short=True, k=1):
+    n = (depth - 2) // 6
+    return lambda: RefResNet(_ref(RefBasic, short), [n, n, n], base=16 * k)
+
+
+REFERENCE = {  # the reference's model_loader.models: name -> constructor
+    "resnet18": lambda: RefResNet(_ref(RefBasic, True), [2, 2, 2, 2]),
+    "resnet18_noshort": lambda: RefResNet(_ref(RefBasic, False), [2, 2, 2, 2]),
+    "resnet34": lambda: RefResNet(_ref(RefBasic, True), [3, 4, 6, 3]),
+    "resnet34_noshort": lambda: RefResNet(_ref(RefBasic, False), [3, 4, 6, 3]),
+    "resnet50": lambda: RefResNet(_ref(RefBottleneck, True), [3, 4, 6, 3]),
+    "resnet50_noshort": lambda: RefResNet(_ref(RefBottleneck, False), [3, 4, 6, 3]),
+    "resnet101": lambda: RefResNet(_ref(RefBottleneck, True), [3, 4, 23, 3]),
+    "resnet101_noshort": lambda: RefResNet(_ref(RefBottleneck, False), [3, 4, 23, 3]),
+    "resnet152": lambda: RefResNet(_ref(RefBottleneck, True), [3, 8, 36, 3]),
+    "resnet152_noshort": lambda: RefResNet(_ref(RefBottleneck, False), [3, 8, 36, 3]),
+    "resnet20": _cifar(20), "resnet20_noshort": _cifar(20, False),
+    "resnet32_noshort": _cifar(32, False), "resnet44_noshort": _cifar(44, False),
+    "resnet50_16_noshort": _cifar(50, False),
+    "resnet56": _cifar(56), "resnet56_noshort": _cifar(56, False),
+    "resnet110": _cifar(110), "resnet110_noshort": _cifar(110, False),
+    "wrn56_2": _cifar(56, True, 2), "wrn56_2_noshort": _cifar(56, False, 2),
+    "wrn56_4": _cifar(56, True, 4), "wrn56_4_noshort": _cifar(56, False, 4),
+    "wrn56_8": _cifar(56, True, 8), "wrn56_8_noshort": _cifar(56, False, 8),
+    "wrn110_2_noshort": _cifar(110, False, 2), "wrn110_4_noshort": _cifar(110, False, 4),
+    "densenet121": lambda: RefDenseNet([6, 12, 24, 16], growth_rate=32),
+}  # and vgg9, checked by test_parameter_names_follow_li_reference
+
+
+def test_every_reference_model_name_is_here():
+    assert sorted(set(REFERENCE) - set(models.names())) == []
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_reference_checkpoints_load_and_compute_the_same(name: str) -> None:
+    """The reference's state dict loads strictly, in the same order (direction files are matched by position), and
+    the network computes the same function (eval mode, BN statistics that are not the identity)."""
+    torch.manual_seed(0)
+    reference = REFERENCE[name]()
+    with torch.no_grad():
+        for m in reference.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.0)
+                m.bias.uniform_(-0.1, 0.1)
+    state = reference.state_dict()
+    with torch.device("meta"):
+        ours = models.get(name)
+    ours.load_state_dict(state, assign=True)
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in reference.named_parameters()]
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = reference.eval()(x)
+        assert expected.shape == (1, 10)
+        assert torch.allclose(ours.eval()(x), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())

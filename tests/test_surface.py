@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lossviz.base import data, grids, io, models
+from lossviz.base import data, files, grids, io, models
 from lossviz.base import directions as dirs
 from lossviz.compute import surface
 
@@ -398,3 +398,28 @@ def test_interrupt_saves_the_finished_points(tmp_path, net, batches):
     expected = [float(theta["fc.bias"][0] + x * delta["fc.bias"][0]) for x in xs[:3]]
     np.testing.assert_allclose(saved["b"][:3], expected, rtol=1e-6)
     assert messages[-1].startswith(f"interrupted: 3 of 5 points are saved in {out}")
+
+
+def test_a_failed_computation_leaves_no_empty_file_and_the_output_is_locked(tmp_path, net, batches):
+    """A point that fails before any is done: the file this call made goes again (an older file stays as it was);
+    while the call runs, its output is locked against another run."""
+    theta = dirs.weights(net)
+    delta = dirs.random_directions(net, 0, 1)[0]
+    out = tmp_path / "s.h5"
+    wanted = surface.request(net, theta, [delta], [0.0, 1.0], None, ["b"], {"quantity": "bias"})
+    locked = []
+
+    def failing(point):
+        locked.append(files.lock_file(out).exists())
+        raise ValueError("the data went away")
+
+    with pytest.raises(ValueError, match="went away"):
+        surface.compute_file(out, wanted, theta, [delta], lambda: failing, log=None, saving=QUIET)
+    assert locked == [True] and sorted(tmp_path.iterdir()) == []
+    done = surface.compute_file(out, wanted, theta, [delta], lambda: lambda p: {"b": 1.0}, log=None, saving=QUIET)
+    half = io.Surface(done.xcoordinates, None, done.values, np.array([True, False]), done.attrs)
+    io.save_surface(out, half)
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="went away"):
+        surface.compute_file(out, wanted, theta, [delta], lambda: failing, log=None, saving=QUIET)
+    assert out.read_bytes() == before

@@ -18,7 +18,7 @@ CIFAR_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
 CIFAR_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
 
 DATASETS = ("cifar10", "cifar100", "synthetic")
-_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
+FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 _FILES = {
     ("cifar10", True): [f"data_batch_{i}" for i in range(1, 6)],
     ("cifar10", False): ["test_batch"],
@@ -117,8 +117,8 @@ def _download(name: str, root: Path) -> None:
         cls(root=str(root), train=True, download=True)
     except Exception as error:  # network errors come in many types (URLError, OSError, ...)
         raise FileNotFoundError(
-            f"{name} was not found under {root / _FOLDERS[name]} and could not be downloaded "
-            f"({type(error).__name__}: {error}). Either place the extracted '{_FOLDERS[name]}/' "
+            f"{name} was not found under {root / FOLDERS[name]} and could not be downloaded "
+            f"({type(error).__name__}: {error}). Either place the extracted '{FOLDERS[name]}/' "
             f"folder (standard python pickles) in {root}, set LOSSVIZ_DATA to a folder that holds "
             f"it, or run once with internet access so torchvision can download it."
         ) from error
@@ -127,16 +127,22 @@ def _download(name: str, root: Path) -> None:
 def load_cifar(
     name: str = "cifar10", train: bool = True, root: str | Path | None = None, download: bool = True
 ) -> Split:
-    """Load a CIFAR split from the pickled python batches under `root`, downloading if missing."""
-    if name not in _FOLDERS:
-        raise ValueError(f"name={name!r} is not a CIFAR dataset; valid choices: {', '.join(_FOLDERS)}")
+    """Load a CIFAR split from the pickled python batches under `root`, downloading if missing.
+
+    A root that does not exist is refused (a mistyped path is not made into an empty folder by the download),
+    except the project's own `data/`, which the first download creates."""
+    if name not in FOLDERS:
+        raise ValueError(f"name={name!r} is not a CIFAR dataset; valid choices: {', '.join(FOLDERS)}")
     root = Path(root) if root is not None else default_root()
-    folder = root / _FOLDERS[name]
+    if not root.is_dir() and root.absolute() != (folders.project_dir() / "data").absolute():
+        problem = "is a file, not a folder" if root.exists() else "does not exist"
+        raise ValueError(f"data root {root} {problem}: correct the path, or create the folder first")
+    folder = root / FOLDERS[name]
     files = _FILES[(name, train)]
     if not all((folder / f).exists() for f in files):
         if not download:
             raise FileNotFoundError(
-                f"{name} was not found under {folder}; place the extracted '{_FOLDERS[name]}/' folder "
+                f"{name} was not found under {folder}; place the extracted '{FOLDERS[name]}/' folder "
                 f"in {root} (or set LOSSVIZ_DATA), or pass download=True when online."
             )
         _download(name, root)

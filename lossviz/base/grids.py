@@ -39,9 +39,16 @@ def grid(start: float, stop: float, num: int | float, limit: int | None = None) 
     """`num` evenly spaced coordinates from start to stop (the reference's `--x=min:max:num`).
 
     One point needs start == stop (it would be start alone); at most `limit` points (default `max_points()`),
-    checked before anything is allocated.
+    checked before anything is allocated (`check_axis`).
     """
-    if int(num) != num or num < 1:
+    check_axis(start, stop, num, limit)
+    return np.linspace(start, stop, int(num))
+
+
+def check_axis(start: float, stop: float, num: float, limit: int | None = None) -> None:
+    """Raise ValueError unless `grid(start, stop, num)` is a valid axis of at most `limit` points; allocates nothing,
+    so a caller can check a whole grid's size (`check_size`) before it makes the coordinates."""
+    if not math.isfinite(num) or int(num) != num or num < 1:
         raise ValueError(f"num={num} must be a positive whole number of points")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"grid bounds must be finite; got start={start}, stop={stop}")
@@ -52,7 +59,6 @@ def grid(start: float, stop: float, num: int | float, limit: int | None = None) 
     if num > limit:
         raise ValueError(f"num={int(num):,} is more than the {limit:,} points a grid may hold; "
                          f"raise the limit with {MAX_POINTS_ENV}=N if you mean it")
-    return np.linspace(start, stop, int(num))
 
 
 def check_size(dims: Sequence[int], arrays: int, limit: int | None = None) -> None:

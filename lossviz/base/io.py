@@ -180,17 +180,20 @@ def empty_surface(xs: Coordinates, ys: Coordinates | None, names: Sequence[str],
 
 
 def save_surface(path: str | Path, surface: Surface) -> None:
-    """Write a surface file in the reference layout (plus `done` and the request attributes), atomically."""
+    """Write a surface file in the reference layout (plus `done` and the request attributes), atomically.
+
+    Arrays and attributes are written in the order of their names, so the bytes depend only on the contents: a
+    resumed file is the same file as an uninterrupted run's."""
     def write(f: h5py.File) -> None:
         f["dir_file"] = surface.dir_file
         f["xcoordinates"] = surface.xcoordinates
         if surface.ycoordinates is not None:
             f["ycoordinates"] = surface.ycoordinates
-        for name, array in surface.values.items():
-            f[name] = np.where(surface.done, array, UNFINISHED)
+        for name in sorted(surface.values):
+            f[name] = np.where(surface.done, surface.values[name], UNFINISHED)
         f["done"] = surface.done
-        for key, value in surface.attrs.items():
-            f.attrs[key] = value
+        for key in sorted(surface.attrs):
+            f.attrs[key] = surface.attrs[key]
 
     files.write_bytes(path, _h5_bytes(write))
 

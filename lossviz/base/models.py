@@ -2,8 +2,10 @@
 
 Li et al. 2018: ResNet-20/56/110 with and without shortcuts, WRN-56-k, VGG-9, DenseNet-BC.
 Garipov et al. 2018: VGG-16 (BN), PreResNet-164, WRN-28-10.
-Parameter names of the Li et al. networks match tomgoldstein/loss-landscape (cifar10/models),
-so the reference checkpoints load with `load_state_dict`.
+Every model name of the Li et al. reference code (tomgoldstein/loss-landscape, `cifar10/model_loader.py`) is here
+with the reference's parameter names and order, so its checkpoints load with `load_state_dict` and its direction
+files (tensors by position) match: besides the networks above, its ImageNet-layout ResNet-18/34/50/101/152 (four
+stages from 64 filters; `_noshort` without shortcuts), ResNet-32/44/50-16-NS, WRN-110-2/4-NS and DenseNet-121.
 """
 from __future__ import annotations
 
@@ -29,6 +31,15 @@ def _init(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _shortcut(cin: int, cout: int, stride: int, shortcut: bool) -> nn.Sequential | None:
+    """A post-activation block's shortcut: None ("-NS"), identity, or a 1x1 conv-BN projection."""
+    if not shortcut:
+        return None
+    if stride == 1 and cin == cout:
+        return nn.Sequential()  # identity
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+
 class BasicBlock(nn.Module):
     """Post-activation residual block of Li et al.; `shortcut=False` gives the plain "-NS" block."""
 
@@ -38,15 +49,33 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        if not shortcut:
-            self.shortcut = None
-        elif stride == 1 and cin == cout:
-            self.shortcut = nn.Sequential()  # identity
-        else:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = _shortcut(cin, cout, stride, shortcut)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return F.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """Post-activation bottleneck block 1x1-3x3-1x1 (width cout / 4, stride in the 3x3) of the reference's
+    ImageNet-layout ResNets; `shortcut=False` gives the plain "-NS" block."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, shortcut: bool = True) -> None:
+        super().__init__()
+        width = cout // 4
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.shortcut = _shortcut(cin, cout, stride, shortcut)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        out = self.bn3(self.conv3(out))
         if self.shortcut is not None:
             out = out + self.shortcut(x)
         return F.relu(out)
@@ -112,32 +141,35 @@ def _stage(block: Block, cin: int, cout: int, n: int, stride: int) -> nn.Sequent
 
 
 class ResNet(nn.Module):
-    """CIFAR ResNet: 3x3 stem, three stages of n blocks (stride 1, 2, 2), global average pool, linear.
+    """CIFAR ResNet: 3x3 stem, stages `layer1`, `layer2`, ... of n blocks (stride 1, then 2), global average pool,
+    linear. `widths`: the stem's, then each stage's; `n`: blocks per stage (one number for all, or one per stage).
 
     `preact=False` is the post-activation net of Li et al. (BN `bn1` after the stem);
     `preact=True` the pre-activation net of Garipov et al. (BN `bn` before the pool).
     """
 
-    def __init__(self, block: Block, n: int, widths: Sequence[int], num_classes: int = 10,
+    def __init__(self, block: Block, n: int | Sequence[int], widths: Sequence[int], num_classes: int = 10,
                  preact: bool = False, bias: bool = False) -> None:
         super().__init__()
         self.preact = preact
+        blocks = [n] * (len(widths) - 1) if isinstance(n, int) else list(n)
         self.conv1 = nn.Conv2d(3, widths[0], 3, 1, 1, bias=bias)
         if not preact:
             self.bn1 = nn.BatchNorm2d(widths[0])
-        self.layer1 = _stage(block, widths[0], widths[1], n, 1)
-        self.layer2 = _stage(block, widths[1], widths[2], n, 2)
-        self.layer3 = _stage(block, widths[2], widths[3], n, 2)
+        self.stages = len(blocks)
+        for i, count in enumerate(blocks):
+            self.add_module(f"layer{i + 1}", _stage(block, widths[i], widths[i + 1], count, 1 if i == 0 else 2))
         if preact:
-            self.bn = nn.BatchNorm2d(widths[3])
-        self.linear = nn.Linear(widths[3], num_classes)
+            self.bn = nn.BatchNorm2d(widths[-1])
+        self.linear = nn.Linear(widths[-1], num_classes)
         _init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
         if not self.preact:
             x = F.relu(self.bn1(x))
-        x = self.layer3(self.layer2(self.layer1(x)))
+        for i in range(1, self.stages + 1):
+            x = getattr(self, f"layer{i}")(x)
         if self.preact:
             x = F.relu(self.bn(x))
         return self.linear(x.mean(dim=(2, 3)))
@@ -203,6 +235,61 @@ class DenseNet(nn.Module):
         return self.linear(F.relu(self.bn(x)).mean(dim=(2, 3)))
 
 
+class DenseUnit(nn.Module):
+    """A layer of the reference's DenseNet-121: BN-ReLU-1x1 conv (4k), BN-ReLU-3x3 conv (k); its k new features
+    come first, then the input."""
+
+    def __init__(self, cin: int, growth: int) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, 4 * growth, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4 * growth)
+        self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+        return torch.cat([out, x], dim=1)
+
+
+class DenseTransition(nn.Module):
+    """A transition of the reference's DenseNet-121: BN-ReLU-1x1 conv, then 2x2 average pooling."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(cin)
+        self.conv = nn.Conv2d(cin, cout, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(self.conv(F.relu(self.bn(x))), 2)
+
+
+class DenseNet4(nn.Module):
+    """The ImageNet DenseNet layout on CIFAR images, as the reference's `densenet.py` (kuangliu/pytorch-cifar): a
+    3x3 stem, four dense blocks `dense1..4` with transitions `trans1..3` (compression 0.5), BN-ReLU, pool, linear."""
+
+    def __init__(self, blocks: Sequence[int] = (6, 12, 24, 16), growth: int = 32, num_classes: int = 10) -> None:
+        super().__init__()
+        c = 2 * growth
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1, bias=False)
+        for i, n in enumerate(blocks, start=1):
+            self.add_module(f"dense{i}", nn.Sequential(*(DenseUnit(c + j * growth, growth) for j in range(n))))
+            c += n * growth
+            if i < len(blocks):
+                self.add_module(f"trans{i}", DenseTransition(c, c // 2))
+                c //= 2
+        self.blocks = len(blocks)
+        self.bn = nn.BatchNorm2d(c)
+        self.linear = nn.Linear(c, num_classes)
+        _init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        for i in range(1, self.blocks):
+            x = getattr(self, f"trans{i}")(getattr(self, f"dense{i}")(x))
+        x = getattr(self, f"dense{self.blocks}")(x)
+        return self.linear(F.relu(self.bn(x)).mean(dim=(2, 3)))
+
+
 def _li_resnet(depth: int, k: int, shortcut: bool, num_classes: int) -> ResNet:
     """Li et al. ResNet-depth with k-times wider filters (reference `ResNet_cifar` / `WResNet_cifar`)."""
     block = partial(BasicBlock, shortcut=shortcut)
@@ -213,6 +300,21 @@ def _with_noshort(name: str, label: str, depth: int, k: int = 1) -> dict[str, tu
     """Registry entries for a Li et al. ResNet and its no-shortcut ("-NS") twin."""
     return {name: (label, partial(_li_resnet, depth, k, True)),
             f"{name}_noshort": (f"{label}-NS", partial(_li_resnet, depth, k, False))}
+
+
+def _resnet4(blocks: Sequence[int], bottleneck: bool, shortcut: bool, num_classes: int) -> ResNet:
+    """The reference's ImageNet-layout ResNet on CIFAR images (its `ResNet`, from kuangliu/pytorch-cifar): four
+    stages of 64, 128, 256, 512 filters (times 4 after a bottleneck)."""
+    block = partial(Bottleneck if bottleneck else BasicBlock, shortcut=shortcut)
+    grow = 4 if bottleneck else 1
+    return ResNet(block, blocks, (64, 64 * grow, 128 * grow, 256 * grow, 512 * grow), num_classes)
+
+
+def _resnet4_pair(depth: int, blocks: Sequence[int], bottleneck: bool
+                  ) -> dict[str, tuple[str, Callable[[int], nn.Module]]]:
+    """Registry entries for a reference ImageNet-layout ResNet and its no-shortcut ("-NS") twin."""
+    return {f"resnet{depth}": (f"ResNet-{depth}", partial(_resnet4, blocks, bottleneck, True)),
+            f"resnet{depth}_noshort": (f"ResNet-{depth}-NS", partial(_resnet4, blocks, bottleneck, False))}
 
 
 _VGG9: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M"]
@@ -237,6 +339,18 @@ _MODELS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
                                               (16, 64, 128, 256), preact=True)),
     "wrn28_10": ("WRN-28-10", partial(ResNet, partial(PreActBlock, bias=True), 4,
                                       (16, 160, 320, 640), preact=True, bias=True)),
+    # the rest of the reference's cifar10/models, so that its checkpoints load
+    **_resnet4_pair(18, (2, 2, 2, 2), False),
+    **_resnet4_pair(34, (3, 4, 6, 3), False),
+    **_resnet4_pair(50, (3, 4, 6, 3), True),
+    **_resnet4_pair(101, (3, 4, 23, 3), True),
+    **_resnet4_pair(152, (3, 8, 36, 3), True),
+    "resnet32_noshort": ("ResNet-32-NS", partial(_li_resnet, 32, 1, False)),
+    "resnet44_noshort": ("ResNet-44-NS", partial(_li_resnet, 44, 1, False)),
+    "resnet50_16_noshort": ("ResNet-50-16-NS", partial(_li_resnet, 50, 1, False)),  # 16 filters first, 8 blocks
+    "wrn110_2_noshort": ("WRN-110-2-NS", partial(_li_resnet, 110, 2, False)),
+    "wrn110_4_noshort": ("WRN-110-4-NS", partial(_li_resnet, 110, 4, False)),
+    "densenet121": ("DenseNet-121", partial(DenseNet4, (6, 12, 24, 16), 32)),
 }
 
 

@@ -14,6 +14,7 @@ everything its numbers depend on, which is also the file's attributes and its ca
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
@@ -31,7 +32,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz.base import batchnorm, cache, devices, grids, io
+from lossviz.base import batchnorm, cache, devices, files, grids, io
 from lossviz.base import directions as dirs
 from lossviz.base import precision as precisions
 from lossviz.base.directions import Weights
@@ -419,17 +420,31 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
     and at the end. An existing file made for another request raises ValueError and is left untouched. Under
     torch.distributed every rank calls this with the same arguments; ranks evaluate interleaved shares and rank 0
     writes. The request is checked before anything is written; then rank 0 calls `on_start()` (e.g. to write the
-    direction file) before it writes `out`. On KeyboardInterrupt (Ctrl-C, or SIGTERM raised as one) the points
-    finished so far are saved to `out` before the exception goes on. Returns the finished surface (every rank).
+    direction file) before it writes `out`. Rank 0 holds a lock on `out` (`files.lock`) throughout, so another run on
+    the same file is refused. On KeyboardInterrupt (Ctrl-C, or SIGTERM raised as one) the points finished so far are
+    saved to `out` before the exception goes on; on another error a file this call made before any point was done is
+    removed. Returns the finished surface (every rank).
     """
     _check_directions(theta, directions, wanted.ys)
     grids.check_size(wanted.shape, len(wanted.names))
     out = os.fspath(out)
+    with contextlib.ExitStack() as held:
+        def lock() -> None:
+            held.enter_context(files.lock(out))
+        on_rank0(lock)  # rank 0 writes; another run on `out` is refused on every rank
+        return _compute_file(out, wanted, theta, directions, point_values, saving, dir_file, on_start, log)
+
+
+def _compute_file(out: str, wanted: Request, theta: Mapping[str, torch.Tensor],
+                  directions: Sequence[Mapping[str, torch.Tensor]], point_values: Callable[[], PointValues],
+                  saving: Saving, dir_file: str, on_start: Callable[[], None] | None,
+                  log: Callable[[str], None] | None) -> io.Surface:
+    """`compute_file` with `out` locked."""
     rank, world = rank_and_world()
     xs = np.asarray(wanted.xs, dtype=np.float64)
     ys = None if wanted.ys is None else np.asarray(wanted.ys, dtype=np.float64)
     attrs = wanted.attrs()
-    opened: dict[str, io.Surface] = {}
+    opened: dict[str, Any] = {}  # rank 0: the surface, and whether this call made the file
 
     def open_out() -> list[int]:
         """Rank 0: check an existing `out` against the request (or start it); the indices of the points it lacks."""
@@ -448,6 +463,7 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
             if on_start is not None:
                 on_start()
             io.save_surface(out, found)
+            opened["made"] = True
         opened["surface"] = found
         return [int(i) for i in np.flatnonzero(~found.done.ravel())]
 
@@ -456,27 +472,40 @@ def compute_file(out: str | os.PathLike, wanted: Request, theta: Mapping[str, to
     if rank == 0 and log is not None:
         log(f"computing {len(todo)} of {int(np.prod(wanted.shape))} points")
 
-    if todo:
-        ev = _checked(point_values(), wanted.names)
-        last = {"time": time.monotonic(), "count": 0}
-
-        def save(final: bool) -> None:
-            last["count"] += world
-            if final or (saving.every and last["count"] >= saving.every) or \
-                    time.monotonic() - last["time"] >= saving.seconds:
-                io.save_surface(out, surface)
-                last["time"], last["count"] = time.monotonic(), 0
-
-        try:
-            _fill(surface, todo, theta, directions, ev, save, saving.progress)
-        except KeyboardInterrupt:
-            if rank == 0:
-                io.save_surface(out, surface)
-                if log is not None:
-                    log(f"interrupted: {int(surface.done.sum())} of {surface.done.size} points are saved in {out}; "
-                        f"run the same command again to compute the rest")
-            raise
+    try:
+        if todo:
+            _fill_file(out, surface, todo, wanted, theta, directions, point_values, saving, log)
+    except Exception:
+        if rank == 0 and opened.get("made") and not surface.done.any():
+            os.unlink(out)  # made by this call, and nothing in it
+        raise
     return broadcast(surface if rank == 0 else None)  # rank 0 holds the finished surface
+
+
+def _fill_file(out: str, surface: io.Surface, todo: list[int], wanted: Request,
+               theta: Mapping[str, torch.Tensor], directions: Sequence[Mapping[str, torch.Tensor]],
+               point_values: Callable[[], PointValues], saving: Saving, log: Callable[[str], None] | None) -> None:
+    """Compute the points `todo` into `surface` (rank 0 writes it), saving `out` as `saving` says."""
+    rank, world = rank_and_world()
+    ev = _checked(point_values(), wanted.names)
+    last = {"time": time.monotonic(), "count": 0}
+
+    def save(final: bool) -> None:
+        last["count"] += world
+        if final or (saving.every and last["count"] >= saving.every) or \
+                time.monotonic() - last["time"] >= saving.seconds:
+            io.save_surface(out, surface)
+            last["time"], last["count"] = time.monotonic(), 0
+
+    try:
+        _fill(surface, todo, theta, directions, ev, save, saving.progress)
+    except KeyboardInterrupt:
+        if rank == 0:
+            io.save_surface(out, surface)
+            if log is not None:
+                log(f"interrupted: {int(surface.done.sum())} of {surface.done.size} points are saved in {out}; "
+                    f"run the same command again to compute the rest")
+        raise
 
 
 def loss_file(out: str | os.PathLike, model: nn.Module, theta: Mapping[str, torch.Tensor],

@@ -23,6 +23,8 @@ class NotebookRun:
     title: str = ""
     figure: str = ""  # the first PNG output, base64
     slides: str = ""  # the slide deck, relative to the index page ("" when none was built)
+    state: str = ""  # "" (ok or failed, as `ok` says), "interrupted", or "not run" (after an interruption)
+    page: str = ""  # the executed notebook's page, relative to the index page ("" : NAME.html)
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -64,16 +66,18 @@ def index_page(runs: list[NotebookRun], profile: str) -> str:
     """An HTML index linking every notebook with its run time and key numbers."""
     rows = []
     for run in runs:
-        name, href = _escape(run.name), _escape(urllib.parse.quote(f"{run.name}.html"))
+        name, href = _escape(run.name), _escape(urllib.parse.quote(run.page or f"{run.name}.html"))
         figure = run.figure if re.fullmatch(r"[A-Za-z0-9+/=]*", run.figure) else ""  # base64, else no thumbnail
-        status = "ok" if run.ok else f"FAILED: {html.escape(run.error)}"
+        status = _status(run)
         numbers = "".join(f"<li><code>{html.escape(k)}</code> {html.escape(_fmt(v))}</li>"
                           for k, v in run.results.items())
+        linked = not run.state  # an interrupted run has no page of its own (an earlier run's is not this one)
         thumb = (f"<a href='{href}'><img src='data:image/png;base64,{_escape(figure)}' alt=''></a>"
-                 if figure else "")
+                 if figure and linked else "")
         deck = (f"<div class='deck'><a href='{html.escape(run.slides)}'>slides</a></div>"
                 if run.slides else "")
-        rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td class='nb'><a href='{href}'>{name}</a>"
+        title = f"<a href='{href}'>{name}</a>" if linked else name
+        rows.append(f"<tr class='{'ok' if run.ok else 'fail'}'><td class='nb'>{title}"
                     f"<div class='title'>{html.escape(run.title)}</div>{deck}</td><td class='thumb'>{thumb}</td>"
                     f"<td class='num'>{_escape(f'{run.seconds:.0f}')} s</td><td>{status}</td>"
                     f"<td><ul>{numbers}</ul></td></tr>")
@@ -96,6 +100,15 @@ ul{{margin:0;padding-left:1em;font-size:.88em;columns:2}}code{{color:#444}}</sty
 Each name opens the executed notebook{decks}.</p>
 <table><tr><th>notebook</th><th>first figure</th><th>run time</th><th>status</th><th>key numbers</th></tr>
 {''.join(rows)}</table></body></html>"""
+
+
+def _status(run: NotebookRun) -> str:
+    """The status cell of a run (HTML): ok, FAILED, INTERRUPTED or not run, with the error."""
+    if run.state == "not run":
+        return "not run: the run was interrupted before it"
+    if run.state == "interrupted":
+        return f"INTERRUPTED: {html.escape(run.error)}"
+    return "ok" if run.ok else f"FAILED: {html.escape(run.error)}"
 
 
 def _escape(value: object) -> str:

@@ -191,7 +191,7 @@ def test_a_device_that_is_not_there_is_one_line(work, device, capsys, monkeypatc
     args[args.index("--device") + 1] = device
     if device == "cuda" and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    message = f"--device={device} is not available here; available: {available}"
+    message = f"--device={device!r} is not available here; available: auto, {available}"
     if device == "mps":  # once from the shell: no traceback of any kind
         refused(["surface", *args], work, message)
     else:

@@ -22,6 +22,7 @@ from typing import IO, Any
 from lossviz.base import devices, errors, files
 from lossviz.course import profiles
 from lossviz.suite.parameters import check as check_parameters
+from lossviz.suite.parameters import names as parameter_names
 from lossviz.suite.parameters import parse as parse_parameters
 from lossviz.suite.report import NotebookRun, index_page, key_results, notebooks, overview
 from lossviz.views.explorer import STATIC_ENV
@@ -199,8 +200,9 @@ def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] 
     line = profiles.device_line(profile, device)  # unknown profile or device: ValueError before any work
     print(f"[{profile}] {line}", flush=True)
     selected = select(notebook_dir, only)  # before anything is written
-    parameters = {**(parameters or {}), "device": str(devices.resolve(device))}  # every notebook on the same one
+    parameters = dict(parameters or {})
     check_parameters(parameters, selected)
+    resolved = str(devices.resolve(device))  # every notebook that takes a device on the same one
     out_dir = out_root / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     runs: list[NotebookRun] = []
@@ -208,7 +210,8 @@ def run_suite(profile: str, notebook_dir: Path, out_root: Path, only: list[str] 
     try:
         for notebook in selected:
             started = time.perf_counter()
-            runs.append(_run_and_render(notebook, out_dir, profile, parameters or {}, kernel, html_pages))
+            on = {"device": resolved} if "device" in parameter_names(notebook) else {}
+            runs.append(_run_and_render(notebook, out_dir, profile, {**parameters, **on}, kernel, html_pages))
     except KeyboardInterrupt as stop:  # the index says so, then the runner exits with 130 (143)
         signal = "SIGTERM" if isinstance(stop, errors.Terminated) else "SIGINT"
         left = selected[len(runs):]

@@ -59,7 +59,7 @@ def test_weight_scale_is_not_measured_with_one_training_per_cell_and_says_the_no
     claims = batch_claims.weight_scale(by_key(small0=53.7, large0=43.4, small=41.1, large=38.7))
     assert [c.key for c in claims] == ["weight_scale_wd0", "weight_scale_wd"]
     assert all(c.verdict == "not measured" for c in claims)
-    assert "53.7 (batch 32) vs 43.4 (batch 256), +10.3" in claims[0].reason and "+2.4" in claims[1].reason
+    assert "53.70 (batch 32) vs 43.40 (batch 256), +10.30" in claims[0].reason and "+2.40" in claims[1].reason
     assert "smaller weights" in claims[1].claim and "larger weights" in claims[0].claim
     assert findings.numbers(claims) == {"finding_weight_scale_wd0": "not measured",
                                         "finding_weight_scale_wd": "not measured"}
@@ -127,6 +127,7 @@ def test_weight_decay_helps_at_each_batch_size():
     assert small.noise == pytest.approx(100 * math.sqrt((0.1 - 0.01) / 200)) and small.verdict == "reproduced"
     assert large.effect == pytest.approx(0.0) and large.verdict == "within noise"
     assert "7.37% without vs 6.00% with (batch 128)" in small.paper and "(batch 8192)" in large.paper
+    assert small.measured.startswith("wd 0 30.00% vs wd 0.0005 20.00% on 200 images")
 
 
 def test_claims_01_and_02_record_a_verdict_each():
@@ -196,3 +197,12 @@ def test_claims_06_tell_a_structured_path_from_a_random_walk():
     assert 1.0 < walk["random_directions_miss_path"].effect + batch_claims.FEW < 3.0
     with pytest.raises(ValueError, match="at least two"):
         batch_claims.claims_06({"a": path_plane(walks["walk 0"])}, {"a": walks["walk 0"]}, {"a": (1.0, 2.0)})
+
+
+def test_a_path_of_three_checkpoints_is_not_measured():
+    paths = {f"p{i}": random_walk([1.0, 1.0], seed=300 + i) for i in range(2)}
+    extents = {k: (0.01, 1.0) for k in paths}
+    claims = {c.key: c for c in batch_claims.claims_06({k: path_plane(p) for k, p in paths.items()}, paths, extents)}
+    assert claims["pca_captures_path"].verdict == claims["pca_beyond_random_walk"].verdict == "not measured"
+    assert "3 checkpoints" in claims["pca_captures_path"].reason
+    assert claims["random_directions_miss_path"].effect == pytest.approx(1.0)  # log10(100) - 1, no spread

@@ -98,7 +98,7 @@ def weight_scale(norms: Mapping[Key, float]) -> list[Claim]:
         claims.append(findings.not_measured(
             f"weight_scale_{_tag(wd)}", f"Small batches end with {direction} weights than large ones ({_setting(wd)})",
             f"VGG-9 weight histograms, batch 128 vs 8192, weight decay {_paper_wd(wd)}",
-            f"||θ|| {norms[small, wd]:.1f} (batch {small}) vs {norms[large, wd]:.1f} (batch {large}), {gap:+.1f}; "
+            f"||θ|| {norms[small, wd]:.2f} (batch {small}) vs {norms[large, wd]:.2f} (batch {large}), {gap:+.2f}; "
             "one training per batch size, so the spread of ||θ|| between trainings that would tell this difference "
             "from noise is not measured"))
     return claims
@@ -183,7 +183,7 @@ def weight_decay_helps(outcomes: Mapping[Key, Sequence[bool]]) -> list[Claim]:
     return [paired_gap(f"weight_decay_helps_{which}_batch", f"Weight decay lowers the test error (batch {batch})",
                        f"VGG-9 {paper_error(is_large, 0):.2f}% without vs {paper_error(is_large, wd):.2f}% with "
                        f"(batch {PAPER_BATCHES[is_large]})",
-                       ("without", outcomes[batch, none]), (f"with {wd:g}", outcomes[batch, wd]))
+                       (f"wd {none:g}", outcomes[batch, none]), (f"wd {wd:g}", outcomes[batch, wd]))
             for which, batch, is_large in (("small", small, False), ("large", large, True))]
 
 
@@ -209,24 +209,32 @@ def claims_06(planes: Mapping[str, PathPlane], paths: Mapping[str, Sequence[Mapp
     if len(labels) < 2 or set(paths) != set(labels) or set(extents) != set(labels):
         raise ValueError(f"planes, paths and extents must name the same paths, at least two; got {labels}, "
                          f"{list(paths)}, {list(extents)}")
-    two = [sum(planes[k].pca.explained) for k in labels]
-    walk = [sum(trajectory.random_walk_explained(trajectory.step_lengths(paths[k]))) for k in labels]
-    excess = [p - w for p, w in zip(two, walk)]
-    seen = [math.log10(extents[k][1] / extents[k][0]) for k in labels]
-    (m_two, se_two), (m_excess, se_excess), (m_seen, se_seen) = map(_mean_and_spread, (two, excess, seen))
     n = len(labels)
+    captures = ("pca_captures_path", "The first two PCA directions capture most of the path's variation",
+                "Fig. 9: 40-90% of the variation")
+    beyond = ("pca_beyond_random_walk", "The path is lower-dimensional than a random walk: two PCA directions "
+              "capture more of it than of a walk with the same step lengths",
+              "a long random walk's first two components hold about 76% (Antognini & Sohl-Dickstein 2018)")
+    shortest = min(len(paths[k]) for k in labels)
+    if shortest < 4:
+        reason = (f"a path of {shortest} checkpoints spans at most two dimensions: two directions hold all of it, "
+                  "as they would of any path")
+        pca_claims = [findings.not_measured(*captures, reason), findings.not_measured(*beyond, reason)]
+    else:
+        two = [sum(planes[k].pca.explained) for k in labels]
+        walk = [sum(trajectory.random_walk_explained(trajectory.step_lengths(paths[k]))) for k in labels]
+        (m_two, se_two), (m_excess, se_excess) = map(_mean_and_spread, (two, [p - w for p, w in zip(two, walk)]))
+        pca_claims = [
+            findings.comparison(*captures, f"{100 * min(two):.1f}-{100 * max(two):.1f}% over {n} paths, mean "
+                                f"{100 * m_two:.1f} ± {100 * se_two:.1f}% (spread over the paths)", m_two - MOST,
+                                se_two),
+            findings.comparison(*beyond, f"random walks with the paths' step lengths: {100 * min(walk):.1f}-"
+                                f"{100 * max(walk):.1f}%; the paths exceed them by {100 * m_excess:+.1f} ± "
+                                f"{100 * se_excess:.1f} points", m_excess, se_excess)]
+    seen = [math.log10(extents[k][1] / extents[k][0]) for k in labels]
+    m_seen, se_seen = _mean_and_spread(seen)
     return [
-        findings.comparison("pca_captures_path", "The first two PCA directions capture most of the path's variation",
-                            "Fig. 9: 40-90% of the variation",
-                            f"{100 * min(two):.1f}-{100 * max(two):.1f}% over {n} paths, mean {100 * m_two:.1f} ± "
-                            f"{100 * se_two:.1f}% (spread over the paths)", m_two - MOST, se_two),
-        findings.comparison("pca_beyond_random_walk", "The path is lower-dimensional than a random walk: two "
-                            "PCA directions capture more of it than of a walk with the same step lengths",
-                            "a long random walk's first two components hold about 76% (Antognini & Sohl-Dickstein "
-                            "2018)",
-                            f"random walks with the paths' step lengths: {100 * min(walk):.1f}-{100 * max(walk):.1f}%;"
-                            f" the paths exceed them by {100 * m_excess:+.1f} ± {100 * se_excess:.1f} points",
-                            m_excess, se_excess),
+        *pca_claims,
         findings.comparison("random_directions_miss_path", "Two random directions see almost nothing of the path "
                             "(under a tenth of its PCA extent)",
                             "Fig. 8: the path barely leaves the origin in random directions",

@@ -206,3 +206,12 @@ def test_a_path_of_three_checkpoints_is_not_measured():
     assert claims["pca_captures_path"].verdict == claims["pca_beyond_random_walk"].verdict == "not measured"
     assert "3 checkpoints" in claims["pca_captures_path"].reason
     assert claims["random_directions_miss_path"].effect == pytest.approx(1.0)  # log10(100) - 1, no spread
+
+
+def test_the_claims_table_keeps_its_columns():
+    """No claim writes a | of its own (a norm as ||θ|| would split the markdown table's cells)."""
+    claims = batch_claims.claims_01(by_key(small0=[True, False], large0=[False, False], small=[True, True],
+                                           large=[True, False]), by_key(small0=5.0, large0=4.0, small=3.0, large=3.5),
+                                    {"factor": [1.0, 2.0], "bn eval": [1.0, 9.0], "bn recomputed": [1.0, 1.0]})
+    rows = findings.table(claims).splitlines()[2:]
+    assert len(rows) == len(claims) and all(row.count("|") == 5 for row in rows)

@@ -98,8 +98,8 @@ def weight_scale(norms: Mapping[Key, float]) -> list[Claim]:
         claims.append(findings.not_measured(
             f"weight_scale_{_tag(wd)}", f"Small batches end with {direction} weights than large ones ({_setting(wd)})",
             f"VGG-9 weight histograms, batch 128 vs 8192, weight decay {_paper_wd(wd)}",
-            f"||θ|| {norms[small, wd]:.2f} (batch {small}) vs {norms[large, wd]:.2f} (batch {large}), {gap:+.2f}; "
-            "one training per batch size, so the spread of ||θ|| between trainings that would tell this difference "
+            f"‖θ‖ {norms[small, wd]:.2f} (batch {small}) vs {norms[large, wd]:.2f} (batch {large}), {gap:+.2f}; "
+            "one training per batch size, so the spread of ‖θ‖ between trainings that would tell this difference "
             "from noise is not measured"))
     return claims
 

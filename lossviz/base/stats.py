@@ -79,7 +79,7 @@ def paired_counts(right1: Sequence[bool], right2: Sequence[bool]) -> tuple[int, 
 
 
 
-def median_se(values: Sequence[float]) -> float:
+def median_se(values: Sequence[float] | np.ndarray) -> float:
     """Standard error of the median of k measurements: sqrt(pi/2) * sigma / sqrt(k), sigma estimated as the
     interquartile range / 1.349 (a normal's; quartiles are order statistics, numpy's "inverted_cdf"), so a diverged
     value (inf) does not carry it away; inf when a quarter or more of the values are +inf."""

@@ -130,7 +130,7 @@ def step_lengths(path: Path, ignore: str | None = "biasbn") -> np.ndarray:
                      ({k: b[k].double() - a[k].double() for k in keys} for a, b in zip(path[:-1], path[1:]))])
 
 
-def random_walk_explained(steps: Sequence[float], components: int = 2) -> tuple[float, ...]:
+def random_walk_explained(steps: Sequence[float] | np.ndarray, components: int = 2) -> tuple[float, ...]:
     """The explained-variance ratios `pca` finds, in high dimension, for a random walk whose steps have these lengths
     and independent isotropic directions: its Gram matrix tends to K_ij = sum of squared steps up to min(i, j),
     centered as `pca` centers. With equal steps the ratios tend to 6/(pi k)^2: about 61% and 15% for the first two

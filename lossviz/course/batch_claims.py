@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import torch
 
 from lossviz.base import io, papers, stats
 from lossviz.compute import shape, trajectory
@@ -19,6 +20,7 @@ from lossviz.course import findings
 from lossviz.course.findings import Claim
 
 Key = tuple[int, float]  # (batch size, weight decay) of a batch-study run
+Outcomes = Sequence[bool] | np.ndarray | torch.Tensor  # per image of the test subset: classified correctly
 PAPER_BATCHES = (128, 8192)  # Li et al.'s small and large batch
 INVARIANCE_TOLERANCE = 1e-3  # a relative change of the loss still counted as none: BN's epsilon, fp32 rounding
 MOST = 0.5  # "most of the path's variation": more than half
@@ -56,16 +58,16 @@ def paper_error(large: bool, wd: float) -> float:
     return found
 
 
-def error_pct(right: Sequence[bool]) -> float:
+def error_pct(right: Outcomes) -> float:
     """Test error (%) of per-image outcomes (True: classified correctly)."""
-    right = np.asarray(right, dtype=bool)
-    if not right.size:
+    flags = np.asarray(right, dtype=bool)
+    if not flags.size:
         raise ValueError("the outcomes must cover at least one image")
-    return 100.0 * float(1.0 - right.mean())
+    return 100.0 * float(1.0 - flags.mean())
 
 
-def paired_gap(key: str, claim: str, paper: str, worse: tuple[str, Sequence[bool]],
-               better: tuple[str, Sequence[bool]]) -> Claim:
+def paired_gap(key: str, claim: str, paper: str, worse: tuple[str, Outcomes],
+               better: tuple[str, Outcomes]) -> Claim:
     """`findings.error_gap` from two networks' per-image outcomes on the same test images (name, outcomes): the
     errors and their paired noise from the same outcomes."""
     a, b = (np.asarray(r, dtype=bool) for _, r in (worse, better))
@@ -75,7 +77,7 @@ def paired_gap(key: str, claim: str, paper: str, worse: tuple[str, Sequence[bool
                               paired=stats.paired_counts(a.tolist(), b.tolist()))
 
 
-def large_batch_worse(outcomes: Mapping[Key, Sequence[bool]]) -> list[Claim]:
+def large_batch_worse(outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
     """Li et al. Fig. 2-4: the large batch's test error exceeds the small batch's, without and with weight decay
     (effect: the large batch's error minus the small batch's, paired noise on the same images)."""
     small, large, decays = _study(list(outcomes))
@@ -125,7 +127,7 @@ def scale_invariance(invariance: Mapping[str, Sequence[float]], tolerance: float
                                tolerance - change, 0.0)
 
 
-def claims_01(outcomes: Mapping[Key, Sequence[bool]], norms: Mapping[Key, float],
+def claims_01(outcomes: Mapping[Key, Outcomes], norms: Mapping[Key, float],
               invariance: Mapping[str, Sequence[float]]) -> list[Claim]:
     """Notebook 01: large batches generalize worse (without and with weight decay), the weights' scale flips with
     weight decay, and BN makes the loss invariant to the filters' scale."""
@@ -176,7 +178,7 @@ def sharpness_tracks_error(rises: Mapping[Key, float], errors: Mapping[Key, floa
     return findings.correlation("sharpness_tracks_error", claim, paper, stats.spearman(x, y), len(keys))
 
 
-def weight_decay_helps(outcomes: Mapping[Key, Sequence[bool]]) -> list[Claim]:
+def weight_decay_helps(outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
     """Li et al. Fig. 2-4: weight decay lowers the test error at both batch sizes (effect: the error without weight
     decay minus the error with it, paired on the same images)."""
     small, large, (none, wd) = _study(list(outcomes))
@@ -187,7 +189,7 @@ def weight_decay_helps(outcomes: Mapping[Key, Sequence[bool]]) -> list[Claim]:
             for which, batch, is_large in (("small", small, False), ("large", large, True))]
 
 
-def claims_02(planes: Mapping[Key, io.Surface], outcomes: Mapping[Key, Sequence[bool]]) -> list[Claim]:
+def claims_02(planes: Mapping[Key, io.Surface], outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
     """Notebook 02: with filter normalization the large batch's minimizer is the sharper one (without and with
     weight decay), sharpness follows the test error, and weight decay lowers it."""
     rises = {k: rise_noise(p)[0] for k, p in planes.items()}
@@ -221,8 +223,8 @@ def claims_06(planes: Mapping[str, PathPlane], paths: Mapping[str, Sequence[Mapp
                   "as they would of any path")
         pca_claims = [findings.not_measured(*captures, reason), findings.not_measured(*beyond, reason)]
     else:
-        two = [sum(planes[k].pca.explained) for k in labels]
-        walk = [sum(trajectory.random_walk_explained(trajectory.step_lengths(paths[k]))) for k in labels]
+        two = [float(np.sum(planes[k].pca.explained)) for k in labels]
+        walk = [float(np.sum(trajectory.random_walk_explained(trajectory.step_lengths(paths[k])))) for k in labels]
         (m_two, se_two), (m_excess, se_excess) = map(_mean_and_spread, (two, [p - w for p, w in zip(two, walk)]))
         pca_claims = [
             findings.comparison(*captures, f"{100 * min(two):.1f}-{100 * max(two):.1f}% over {n} paths, mean "

@@ -20,7 +20,8 @@ LAYERS = {
     "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
-    "course": ("profiles", "recipes", "names", "tables", "records", "findings", "depth_claims", "ensemble_claims"),
+    "course": ("profiles", "recipes", "names", "tables", "records", "findings", "batch_claims", "depth_claims",
+               "ensemble_claims"),
     "suite": ("runner", "parameters", "report", "publish", "slides"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}

@@ -44,3 +44,17 @@ def test_difference_of_two_grids_counts_only_the_plotted_range():
     with pytest.raises(ValueError, match="different grids"):
         shape.difference(io.Surface(x, None, {"train_loss": x}, np.ones(5, bool)),
                            io.Surface(x, x, {"train_loss": ref}, np.ones((5, 5), bool)))
+
+
+def test_ring_holds_the_values_whose_median_is_the_rise():
+    x = np.linspace(-1, 1, 21)
+    z = x[None, :] ** 2 + x[:, None] ** 2 + 3.0
+    gx, gy = np.meshgrid(x, x)
+    on = np.abs(np.hypot(gx, gy) - 0.5) <= 0.05 + 1e-9
+    s = io.Surface(x, x, {"train_loss": z}, np.ones((21, 21), bool))
+    values = shape.ring(s)
+    assert sorted(values) == pytest.approx(sorted(z[on] - 3.0)) and np.median(values) == shape.summary(s)["rise"]
+    z[on.nonzero()[0][0], on.nonzero()[1][0]] = np.nan  # a diverged point counts as inf
+    assert np.isinf(shape.ring(io.Surface(x, x, {"train_loss": z}, np.ones((21, 21), bool)))).sum() == 1
+    line = io.Surface(x, None, {"train_loss": np.abs(x)}, np.ones(21, bool))
+    assert sorted(shape.ring(line)) == pytest.approx([0.5, 0.5])  # alpha = -0.5 and 0.5 (grid step 0.1)

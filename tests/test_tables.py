@@ -169,3 +169,17 @@ def test_method_captions():
         "FGE: 4 snapshots"
     with pytest.raises(ValueError, match="method='swa'"):
         names.method_caption("swa", 1)
+def test_shape_table_gives_each_surface_its_summary():
+    import numpy as np
+
+    from lossviz.base import io
+    x = np.linspace(-1, 1, 5)
+    # rim: the 16 border values sum to 2 * 7.5 + 2 * 3.5 = 22, mean 1.375; the ring at 0.5 (within half a step, 0.25)
+    # holds the 4 points at distance 0.5 (loss 0.25) and the 4 at 0.71 (loss 0.5): median 0.375
+    z = x[None, :] ** 2 + x[:, None] ** 2
+    table = tables.shape_table({"bowl": io.Surface(x, x, {"train_loss": z}, np.ones((5, 5), bool))})
+    lines = table.splitlines()
+    assert lines[0] == "train_loss on each plane" and "rise at 0.5" in lines[1]
+    assert lines[2].split() == ["bowl", "0.000", "1.38", "0.38", "1"]
+    with pytest.raises(ValueError, match="at least one"):
+        tables.shape_table({})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import scipy.stats
 
 
@@ -75,3 +76,17 @@ def paired_counts(right1: Sequence[bool], right2: Sequence[bool]) -> tuple[int, 
     only_first = sum(1 for a, b in zip(right1, right2) if not a and b)
     only_second = sum(1 for a, b in zip(right1, right2) if a and not b)
     return only_first, only_second
+
+
+
+def median_se(values: Sequence[float] | np.ndarray) -> float:
+    """Standard error of the median of k measurements: sqrt(pi/2) * sigma / sqrt(k), sigma estimated as the
+    interquartile range / 1.349 (a normal's; quartiles are order statistics, numpy's "inverted_cdf"), so a diverged
+    value (inf) does not carry it away; inf when a quarter or more of the values are +inf."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or len(v) < 2 or np.isnan(v).any() or (v == -np.inf).any():
+        raise ValueError(f"values must be at least 2 numbers, none NaN or -inf; got {v.tolist()[:5]}")
+    q1, q3 = np.quantile(v, [0.25, 0.75], method="inverted_cdf")
+    if not np.isfinite(q3):
+        return math.inf
+    return math.sqrt(math.pi / 2) * float(q3 - q1) / 1.349 / math.sqrt(len(v))

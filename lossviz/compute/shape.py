@@ -66,3 +66,27 @@ def peak_between(line: io.Surface, lo: float = 0.0, hi: float = 1.0, key: str = 
     if not np.isfinite(z).any():
         raise ValueError(f"the line has no defined {key} for alpha in [{lo}, {hi}]")
     return float(np.nanmax(np.where(np.isfinite(z), z, np.nan)))
+
+
+def ring(s: io.Surface, key: str = "train_loss", radius: float = 0.5) -> np.ndarray:
+    """The loss minus the loss at the center on the points of the ring `summary` takes its rise from (distance
+    `radius` from the center, within half a grid step), a diverged point as inf: the rise is their median, and
+    their spread around the ring says how much it depends on the direction within the plane (`stats.median_se`)."""
+    z = np.asarray(s[key], dtype=np.float64)
+    xs = np.asarray(s.xcoordinates, dtype=np.float64)
+    if radius <= 0:
+        raise ValueError(f"radius={radius} must be positive")
+    if z.ndim == 1:
+        center, distance = z[len(z) // 2], np.abs(xs - xs[len(xs) // 2])
+        step = float(np.min(np.diff(xs)))
+    else:
+        ys = np.asarray(s.ycoordinates, dtype=np.float64)
+        center = z[z.shape[0] // 2, z.shape[1] // 2]
+        gx, gy = np.meshgrid(xs - xs[len(xs) // 2], ys - ys[len(ys) // 2])
+        distance = np.hypot(gx, gy)
+        step = float(min(np.min(np.diff(xs)), np.min(np.diff(ys))))
+    on_ring = np.abs(distance - radius) <= step / 2 + 1e-9
+    if not on_ring.any():
+        raise ValueError(f"radius={radius} lies outside the grid (largest distance {distance.max():.3g})")
+    values = z[on_ring]
+    return np.where(np.isfinite(values), values, np.inf) - float(center)

@@ -121,3 +121,25 @@ def random_path_projection(path: Path, seed: int = 0, ignore: str | None = "bias
         norm = _dot(d, d, keys) ** 0.5
         directions.append({k: t / norm for k, t in d.items()})
     return project(path, (directions[0], directions[1]), keys)
+
+
+def step_lengths(path: Path, ignore: str | None = "biasbn") -> np.ndarray:
+    """||theta_{i+1} - theta_i|| for each step of the path, over the tensors `pca` uses (n steps, n+1 checkpoints)."""
+    keys = _keys(path, ignore)
+    return np.array([_dot(d, d, keys) ** 0.5 for d in
+                     ({k: b[k].double() - a[k].double() for k in keys} for a, b in zip(path[:-1], path[1:]))])
+
+
+def random_walk_explained(steps: Sequence[float] | np.ndarray, components: int = 2) -> tuple[float, ...]:
+    """The explained-variance ratios `pca` finds, in high dimension, for a random walk whose steps have these lengths
+    and independent isotropic directions: its Gram matrix tends to K_ij = sum of squared steps up to min(i, j),
+    centered as `pca` centers. With equal steps the ratios tend to 6/(pi k)^2: about 61% and 15% for the first two
+    components (Antognini & Sohl-Dickstein 2018), so a large ratio alone is no sign that a path is structured."""
+    s2 = np.asarray(steps, dtype=np.float64) ** 2
+    if s2.ndim != 1 or len(s2) < components or not np.isfinite(s2).all() or not s2.sum() > 0:
+        raise ValueError(f"steps must be at least {components} finite lengths, not all zero; got {len(s2)}")
+    reach = np.concatenate([[0.0], np.cumsum(s2)])  # sum of squared steps up to checkpoint i
+    gram = np.minimum.outer(reach, reach)
+    h = np.eye(len(reach)) - 1.0 / len(reach)
+    lam = np.clip(np.linalg.eigvalsh(h @ gram @ h)[::-1], 0.0, None)
+    return tuple(float(v) for v in lam[:components] / lam.sum())

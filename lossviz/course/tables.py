@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossviz.base import models, papers, stats
-from lossviz.compute import curves, ensembles, gradient_scale
+from lossviz.base import io, models, papers, stats
+from lossviz.compute import curves, ensembles, gradient_scale, shape
 from lossviz.compute.ensembles import Row
 from lossviz.views import plot
 
@@ -357,3 +357,15 @@ def budget_series(rows: Sequence[Row]
     errors, stds = ({_method_name(m): [getattr(cells[m, k], field) if (m, k) in cells else None for k in budgets]
                      for m in methods} for field in ("error", "std"))
     return budgets, errors, stds
+def shape_table(surfaces: dict[str, io.Surface], key: str = "train_loss", radius: float = 0.5) -> str:
+    """Each surface's `shape.summary` as a table: the loss at the center, its mean on the grid's rim, the rise at
+    `radius` and the local minima on the grid."""
+    if not surfaces:
+        raise ValueError("surfaces must hold at least one surface")
+    header = ["surface", "center", "rim (mean)", f"rise at {radius:g}", "local minima"]
+    lines = []
+    for name, s in surfaces.items():
+        found = shape.summary(s, key, radius)
+        lines.append([name, f"{found['center']:.3f}", f"{found['rim']:.2f}", f"{found['rise']:.2f}",
+                      str(found["local_minima"])])
+    return _layout(f"{key} on each plane", header, lines)

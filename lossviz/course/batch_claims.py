@@ -1,0 +1,246 @@
+"""Claims of notebooks 01, 02 and 06 (Li et al. 2018 Fig. 2-4, 8 and 9): the batch-size / weight-decay study and
+the optimizer's paths, each beside what this run measured and its noise (`findings`).
+
+Runs are keyed as the notebooks key them: (batch size, weight decay) for the batch study (two batch sizes, weight
+decay 0 and one other), a label for a path. The small batch is the smaller of the two, as Li et al.'s 128 against
+8192; Li et al.'s numbers are those of VGG-9 on CIFAR-10 (`lossviz.base.papers`).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from lossviz.base import io, papers, stats
+from lossviz.compute import shape, trajectory
+from lossviz.compute.landscapes import PathPlane
+from lossviz.course import findings
+from lossviz.course.findings import Claim
+
+Key = tuple[int, float]  # (batch size, weight decay) of a batch-study run
+Outcomes = Sequence[bool] | np.ndarray | torch.Tensor  # per image of the test subset: classified correctly
+PAPER_BATCHES = (128, 8192)  # Li et al.'s small and large batch
+INVARIANCE_TOLERANCE = 1e-3  # a relative change of the loss still counted as none: BN's epsilon, fp32 rounding
+MOST = 0.5  # "most of the path's variation": more than half
+FEW = 1.0  # "almost nothing of the path": log10 of the PCA extent over the random one above 1, under a tenth
+
+
+def _study(keys: Sequence[Key]) -> tuple[int, int, tuple[float, ...]]:
+    """(small batch, large batch, weight decays) of a batch study's run keys: two batch sizes, each with the same
+    weight decays, 0 and one other."""
+    batches = sorted({b for b, _ in keys})
+    decays = tuple(sorted({wd for _, wd in keys}))
+    if len(batches) != 2 or decays[0] != 0 or len(decays) != 2 or len(set(keys)) != 4:
+        raise ValueError(f"the runs must be two batch sizes, each with weight decay 0 and one other; got {list(keys)}")
+    return batches[0], batches[1], decays
+
+
+def _tag(wd: float) -> str:
+    """The claim key's suffix of a weight decay: wd0 without, wd with."""
+    return "wd0" if wd == 0 else "wd"
+
+
+def _setting(wd: float) -> str:
+    return "without weight decay" if wd == 0 else "with weight decay"
+
+
+def _paper_wd(wd: float) -> str:
+    return "0" if wd == 0 else "5e-4"
+
+
+def paper_error(large: bool, wd: float) -> float:
+    """Li et al.'s VGG-9 test error (%) at batch 8192 (`large`) or 128, weight decay 0 or 5e-4 (any other)."""
+    found = papers.li2018_error("vgg9", f"wd={_paper_wd(wd)} bs={PAPER_BATCHES[large]}")
+    if found is None:
+        raise ValueError(f"no VGG-9 test error in li2018_test_errors for wd={wd}, large={large}")
+    return found
+
+
+def error_pct(right: Outcomes) -> float:
+    """Test error (%) of per-image outcomes (True: classified correctly)."""
+    flags = np.asarray(right, dtype=bool)
+    if not flags.size:
+        raise ValueError("the outcomes must cover at least one image")
+    return 100.0 * float(1.0 - flags.mean())
+
+
+def paired_gap(key: str, claim: str, paper: str, worse: tuple[str, Outcomes],
+               better: tuple[str, Outcomes]) -> Claim:
+    """`findings.error_gap` from two networks' per-image outcomes on the same test images (name, outcomes): the
+    errors and their paired noise from the same outcomes."""
+    a, b = (np.asarray(r, dtype=bool) for _, r in (worse, better))
+    if a.shape != b.shape:
+        raise ValueError(f"{worse[0]} and {better[0]} must be scored on the same images; got {a.size} and {b.size}")
+    return findings.error_gap(key, claim, paper, (worse[0], error_pct(a)), (better[0], error_pct(b)), a.size,
+                              paired=stats.paired_counts(a.tolist(), b.tolist()))
+
+
+def large_batch_worse(outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
+    """Li et al. Fig. 2-4: the large batch's test error exceeds the small batch's, without and with weight decay
+    (effect: the large batch's error minus the small batch's, paired noise on the same images)."""
+    small, large, decays = _study(list(outcomes))
+    return [paired_gap(f"large_batch_worse_{_tag(wd)}", f"Large batches generalize worse than small ones "
+                       f"({_setting(wd)})",
+                       f"VGG-9 {paper_error(True, wd):.2f}% (batch 8192) vs {paper_error(False, wd):.2f}% (batch 128)",
+                       (f"batch {large}", outcomes[large, wd]), (f"batch {small}", outcomes[small, wd]))
+            for wd in decays]
+
+
+def weight_scale(norms: Mapping[Key, float]) -> list[Claim]:
+    """Li et al. Fig. 2 (b, c, e, f): without weight decay the small batch ends with the larger weights, with weight
+    decay the smaller ones. One training per cell: the spread of a weight norm between trainings, which would decide
+    a difference against noise, is not measured; the reason gives the norms."""
+    small, large, decays = _study(list(norms))
+    claims = []
+    for wd in decays:
+        gap = norms[small, wd] - norms[large, wd]
+        direction = "larger" if wd == 0 else "smaller"
+        claims.append(findings.not_measured(
+            f"weight_scale_{_tag(wd)}", f"Small batches end with {direction} weights than large ones ({_setting(wd)})",
+            f"VGG-9 weight histograms, batch 128 vs 8192, weight decay {_paper_wd(wd)}",
+            f"‖θ‖ {norms[small, wd]:.2f} (batch {small}) vs {norms[large, wd]:.2f} (batch {large}), {gap:+.2f}; "
+            "one training per batch size, so the spread of ‖θ‖ between trainings that would tell this difference "
+            "from noise is not measured"))
+    return claims
+
+
+def scale_invariance(invariance: Mapping[str, Sequence[float]], tolerance: float = INVARIANCE_TOLERANCE) -> Claim:
+    """Li et al. Sec. 3: scaling the filters of a batch-normalized network by c changes nothing once the BN statistics
+    are recomputed. Effect: `tolerance` minus the largest relative change of the recomputed loss over the factors
+    (against the loss at c = 1), noise 0: an exact property, met or not within a numerical tolerance."""
+    factors, stored, recomputed = (list(invariance[k]) for k in ("factor", "bn eval", "bn recomputed"))
+    if 1.0 not in factors or not len(factors) == len(stored) == len(recomputed) >= 2:
+        raise ValueError(f"invariance must hold the loss at c = 1 and at another factor; got factors {factors}")
+    one = factors.index(1.0)
+    scale = max(abs(recomputed[one]), 1e-12)
+    change = max(abs(v - recomputed[one]) for v in recomputed) / scale
+    worst_stored = max(abs(v - stored[one]) / max(abs(stored[one]), 1e-12) for v in stored)
+    shown = ", ".join(f"{c:g}" for c in factors)
+    measured = (f"recomputed BN statistics: the loss changes by at most {100 * change:.3g}% over c in {{{shown}}} "
+                f"(tolerance {100 * tolerance:g}%); stored statistics: by up to {worst_stored:.3g} times the loss at "
+                "c = 1")
+    return findings.comparison("bn_scale_invariance", "With batch normalization, scaling every filter by c leaves "
+                               "the loss unchanged (BN statistics recomputed)",
+                               "exact (Li et al. Sec. 3: the reason raw plots mislead)", measured,
+                               tolerance - change, 0.0)
+
+
+def claims_01(outcomes: Mapping[Key, Outcomes], norms: Mapping[Key, float],
+              invariance: Mapping[str, Sequence[float]]) -> list[Claim]:
+    """Notebook 01: large batches generalize worse (without and with weight decay), the weights' scale flips with
+    weight decay, and BN makes the loss invariant to the filters' scale."""
+    return [*large_batch_worse(outcomes), *weight_scale(norms), scale_invariance(invariance)]
+
+
+def rise_noise(plane: io.Surface) -> tuple[float, float]:
+    """(rise, its noise) of a filter-normalized plane: the median of `shape.ring` and its standard error from the
+    spread around the ring (`stats.median_se`): how much the rise depends on the direction within the plane, not
+    how it varies between trainings."""
+    values = shape.ring(plane)
+    return float(np.median(values)), stats.median_se(values)
+
+
+def large_batch_sharper(planes: Mapping[Key, io.Surface]) -> list[Claim]:
+    """Li et al. Fig. 3/4: with filter normalization the large batch's minimizer is the sharper one. Effect: the
+    large batch's rise minus the small batch's, noise from the spread around each ring (`rise_noise`)."""
+    small, large, decays = _study(list(planes))
+    claims = []
+    for wd in decays:
+        key = f"large_batch_sharper_{_tag(wd)}"
+        claim = f"With filter normalization the large batch's minimizer is sharper ({_setting(wd)})"
+        paper = (f"Fig. 3/4: wider contours at batch 128 ({paper_error(False, wd):.2f}%) than 8192 "
+                 f"({paper_error(True, wd):.2f}%)")
+        (r_large, se_large), (r_small, se_small) = rise_noise(planes[large, wd]), rise_noise(planes[small, wd])
+        if not all(math.isfinite(v) for v in (r_large, r_small, se_large, se_small)):
+            claims.append(findings.not_measured(key, claim, paper, "the loss diverged on a quarter or more of a ring "
+                                                "at radius 0.5: no median rise and spread to compare"))
+            continue
+        noise = math.hypot(se_large, se_small)
+        claims.append(findings.comparison(
+            key, claim, paper, f"rise at radius 0.5: batch {large} {r_large:.2f} ± {se_large:.2f} vs batch {small} "
+            f"{r_small:.2f} ± {se_small:.2f} (noise: directions around the ring, not trainings)",
+            r_large - r_small, noise))
+    return claims
+
+
+def sharpness_tracks_error(rises: Mapping[Key, float], errors: Mapping[Key, float]) -> Claim:
+    """Li et al. Sec. 5: with filter normalization, sharpness follows the test error across the four networks:
+    Spearman's rho of the rises against the test errors, against its 5% critical value."""
+    keys = list(rises)
+    claim = "Across the four networks, the sharper minimizer (filter-normalized rise) has the higher test error"
+    paper = "Fig. 3/4: sharper at batch 8192, and flatter with weight decay, as the errors order them"
+    x, y = [rises[k] for k in keys], [errors[k] for k in keys]
+    if len(set(x)) < 2 or len(set(y)) < 2 or not all(math.isfinite(v) for v in x + y):
+        return findings.not_measured("sharpness_tracks_error", claim, paper, "the rises or the test errors are all "
+                                     "equal or not finite: no ranking to correlate")
+    return findings.correlation("sharpness_tracks_error", claim, paper, stats.spearman(x, y), len(keys))
+
+
+def weight_decay_helps(outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
+    """Li et al. Fig. 2-4: weight decay lowers the test error at both batch sizes (effect: the error without weight
+    decay minus the error with it, paired on the same images)."""
+    small, large, (none, wd) = _study(list(outcomes))
+    return [paired_gap(f"weight_decay_helps_{which}_batch", f"Weight decay lowers the test error (batch {batch})",
+                       f"VGG-9 {paper_error(is_large, 0):.2f}% without vs {paper_error(is_large, wd):.2f}% with "
+                       f"(batch {PAPER_BATCHES[is_large]})",
+                       (f"wd {none:g}", outcomes[batch, none]), (f"wd {wd:g}", outcomes[batch, wd]))
+            for which, batch, is_large in (("small", small, False), ("large", large, True))]
+
+
+def claims_02(planes: Mapping[Key, io.Surface], outcomes: Mapping[Key, Outcomes]) -> list[Claim]:
+    """Notebook 02: with filter normalization the large batch's minimizer is the sharper one (without and with
+    weight decay), sharpness follows the test error, and weight decay lowers it."""
+    rises = {k: rise_noise(p)[0] for k, p in planes.items()}
+    errors = {k: error_pct(outcomes[k]) for k in planes}
+    return [*large_batch_sharper(planes), sharpness_tracks_error(rises, errors), *weight_decay_helps(outcomes)]
+
+
+def _mean_and_spread(values: Sequence[float]) -> tuple[float, float]:
+    return float(np.mean(values)), stats.spread_se(list(values))
+
+
+def claims_06(planes: Mapping[str, PathPlane], paths: Mapping[str, Sequence[Mapping]],
+              extents: Mapping[str, tuple[float, float]]) -> list[Claim]:
+    """Notebook 06, over its paths (at least two; their spread is the noise): two PCA directions capture most of a
+    path's variation, more than they capture of a random walk with the same step lengths (Antognini &
+    Sohl-Dickstein 2018), and two random directions see almost nothing of it (`extents`: {label: (largest
+    |coordinate| along the random directions, along the PCA directions)})."""
+    labels = list(planes)
+    if len(labels) < 2 or set(paths) != set(labels) or set(extents) != set(labels):
+        raise ValueError(f"planes, paths and extents must name the same paths, at least two; got {labels}, "
+                         f"{list(paths)}, {list(extents)}")
+    n = len(labels)
+    captures = ("pca_captures_path", "The first two PCA directions capture most of the path's variation",
+                "Fig. 9: 40-90% of the variation")
+    beyond = ("pca_beyond_random_walk", "The path is lower-dimensional than a random walk: two PCA directions "
+              "capture more of it than of a walk with the same step lengths",
+              "a long random walk's first two components hold about 76% (Antognini & Sohl-Dickstein 2018)")
+    shortest = min(len(paths[k]) for k in labels)
+    if shortest < 4:
+        reason = (f"a path of {shortest} checkpoints spans at most two dimensions: two directions hold all of it, "
+                  "as they would of any path")
+        pca_claims = [findings.not_measured(*captures, reason), findings.not_measured(*beyond, reason)]
+    else:
+        two = [float(np.sum(planes[k].pca.explained)) for k in labels]
+        walk = [float(np.sum(trajectory.random_walk_explained(trajectory.step_lengths(paths[k])))) for k in labels]
+        (m_two, se_two), (m_excess, se_excess) = map(_mean_and_spread, (two, [p - w for p, w in zip(two, walk)]))
+        pca_claims = [
+            findings.comparison(*captures, f"{100 * min(two):.1f}-{100 * max(two):.1f}% over {n} paths, mean "
+                                f"{100 * m_two:.1f} ± {100 * se_two:.1f}% (spread over the paths)", m_two - MOST,
+                                se_two),
+            findings.comparison(*beyond, f"random walks with the paths' step lengths: {100 * min(walk):.1f}-"
+                                f"{100 * max(walk):.1f}%; the paths exceed them by {100 * m_excess:+.1f} ± "
+                                f"{100 * se_excess:.1f} points", m_excess, se_excess)]
+    seen = [math.log10(extents[k][1] / extents[k][0]) for k in labels]
+    m_seen, se_seen = _mean_and_spread(seen)
+    return [
+        *pca_claims,
+        findings.comparison("random_directions_miss_path", "Two random directions see almost nothing of the path "
+                            "(under a tenth of its PCA extent)",
+                            "Fig. 8: the path barely leaves the origin in random directions",
+                            f"random directions span {100 * min(10 ** -s for s in seen):.2g}-"
+                            f"{100 * max(10 ** -s for s in seen):.2g}% of the PCA extent (log10 ratio "
+                            f"{m_seen:.1f} ± {se_seen:.1f})", m_seen - FEW, se_seen),
+    ]

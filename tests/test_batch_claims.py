@@ -111,8 +111,10 @@ def test_large_batch_sharper_by_the_rise_and_its_ring_noise():
 def test_sharpness_tracks_error_by_rank_correlation():
     errors = by_key(small0=47.0, large0=49.0, small=45.0, large=48.0)
     same = batch_claims.sharpness_tracks_error(by_key(small0=2.0, large0=6.0, small=1.0, large=5.0), errors)
-    assert same.effect == pytest.approx(1.0) and same.verdict == "reproduced"
-    assert same.noise == pytest.approx(0.9500, abs=1e-3) and same.margin == 1.0  # t(0.975, 2) = 4.303
+    # four runs: even a perfect rank correlation is within noise (its exact two-sided p is 2/24 = 0.083); the
+    # critical value 1.96 / sqrt(3) = 1.13 lies beyond any rho
+    assert same.effect == pytest.approx(1.0) and same.verdict == "within noise"
+    assert same.noise == pytest.approx(1.1316, abs=1e-3) and same.margin == 1.0
     one_swap = batch_claims.sharpness_tracks_error(by_key(small0=2.0, large0=5.0, small=1.0, large=6.0), errors)
     assert one_swap.effect == pytest.approx(0.8) and one_swap.verdict == "within noise"
     tied = batch_claims.sharpness_tracks_error(by_key(small0=1.0, large0=1.0, small=1.0, large=1.0), errors)

@@ -4,6 +4,8 @@ import re
 import types
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -112,3 +114,26 @@ def test_module_check_refuses_stale_names():
     assert resolves("lossviz.base.data.eval_batch_size") and resolves("lossviz.suite.runner")
     assert not resolves("lossviz.data.eval_batch_size") and not resolves("lossviz.course.runner")
     assert short_name_resolves(".surface.loss_file") and not short_name_resolves(".surface.loss_files")
+
+
+def test_figure_captions_are_the_published_numbers():
+    """Every marked caption of the README is its template filled with what the committed notebooks record
+    (`make publish` writes them); a number in a caption that the published run did not produce fails here."""
+    from lossviz.suite import captions, report
+    text = README.read_text(encoding="utf-8")
+    marked = {m.group("name"): m.group("text") for m in captions.MARKER.finditer(text)}
+    assert set(marked) == set(captions.CAPTIONS)
+    records = {nb.stem: report.key_results(nb) for nb in report.notebooks(README.parent / "notebooks")}
+    for name, shown in marked.items():
+        assert shown == captions.render(name, records), name
+
+
+def test_captions_render_recorded_numbers_and_refuse_missing_ones():
+    from lossviz.suite import captions
+    records = {"08_fge_mode_connectivity": {"line_barrier_ce": 2.5109, "curve_barrier_ce": 0.3633}}
+    text = captions.render("10_curve_3d", records)
+    assert "barrier 2.5109 on the straight line, 0.3633 on the curve" in text
+    with pytest.raises(ValueError, match="needs 'curve_barrier_ce' recorded by notebook 08"):
+        captions.render("10_curve_3d", {"08_fge_mode_connectivity": {"line_barrier_ce": 1.0}})
+    marked = "a <!-- caption 10_curve_3d -->old words 9.9<!-- /caption --> b"
+    assert captions.update(marked, records) == f"a <!-- caption 10_curve_3d -->{text}<!-- /caption --> b"

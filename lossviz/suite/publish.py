@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from lossviz.base import errors, files, folders
-from lossviz.suite import runner
+from lossviz.suite import captions, runner
+from lossviz.suite.report import key_results, notebooks
 from lossviz.views.explorer import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.only:
             copied = copy_figures(folders.output_dir("quick"), args.notebooks / "figures")
             print(f"[publish] {len(copied)} figures for the README in {args.notebooks / 'figures'}")
+            records = {nb.stem: key_results(nb) for nb in notebooks(args.notebooks)}
+            if captions.write(folders.project_dir() / "README.md", records):
+                print("[publish] the README's figure captions rendered from the published numbers")
         return 0
 
     return errors.exit_status("python -m lossviz.suite.publish", command)

@@ -1,6 +1,7 @@
 """Packaging a user can trust: what the code imports is declared, requirements.txt pins a set that satisfies the
 declared ranges, and an installed wheel (not this checkout) runs the command line and finds its package data."""
 import ast
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -83,9 +84,15 @@ def test_requirements_pin_every_package_and_satisfy_the_declared_ranges():
 def test_an_installed_wheel_runs_the_command_line_and_finds_its_package_data(tmp_path):
     """Build the wheel, install it (no dependencies: they are this environment's) into a folder of its own and run it
     from elsewhere, so that nothing is read from this checkout."""
-    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    wheels, site, source = tmp_path / "wheels", tmp_path / "site", tmp_path / "source"
+    source.mkdir()  # a copy of what git tracks, so the build writes nothing into this checkout
+    tracked = subprocess.run(["git", "ls-files", "pyproject.toml", "lossviz"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in tracked:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = wheels.glob("lossviz-*.whl")
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),

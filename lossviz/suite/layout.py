@@ -18,7 +18,9 @@ WIDTH_PX = 1190  # the width text and printed output may fill (deck.css: the sli
 FIGURE_W_PX = 1190  # the width a figure may fill
 TEXT_PX, LINE_HEIGHT = 26, 1.3  # prose: font size and line height (deck.css)
 LINE_PX = TEXT_PX * LINE_HEIGHT
-PROSE_CHARS = 80  # characters of prose per line across WIDTH_PX (Chromium's sans-serif fits ~88; a margin)
+PROSE_CHARS = 78  # characters of prose per line across WIDTH_PX (Chromium's sans-serif fits ~88; a margin)
+MATH_LINE_PX = 3  # how much taller a line with an inline formula is (measured)
+DISPLAY_PX = 4 * LINE_PX  # a display formula (a fraction or a sum stands about three lines tall) and its margins
 HEADINGS = {1: (44, 50), 2: (36, 62), 3: (30, 74)}  # heading level: font size, characters per line
 HEADING_GAP, PARAGRAPH_GAP, ITEM_GAP = 18, 14, 4  # space below a heading, a paragraph, a list item (deck.css)
 CODE_PX = 20  # shown code: its font size (deck.css)
@@ -127,13 +129,14 @@ def block_height(block: str) -> float:
         font, chars = HEADINGS.get(len(heading.group(1)), HEADINGS[3])
         return math.ceil(max(len(_plain(heading.group(2))), 1) / chars) * font * 1.2 + HEADING_GAP
     if stripped.startswith("|"):  # a table row; the separator row takes no room
-        return 0.0 if re.fullmatch(r"[|:\- ]+", stripped) else LINE_PX * 1.25
-    if stripped.startswith("$$"):
-        return 2 * LINE_PX + PARAGRAPH_GAP
+        return 0.0 if re.fullmatch(r"[|:\- ]+", stripped) else LINE_PX * 1.4
     item = LIST_ITEM.match(block)
     chars = PROSE_CHARS - 6 if item else PROSE_CHARS  # list items are indented
-    lines = math.ceil(max(len(_plain(block[item.end():] if item else block)), 1) / chars)
-    return lines * LINE_PX + (ITEM_GAP if item else PARAGRAPH_GAP)
+    body = block[item.end():] if item else block
+    runs = re.split(r"\$\$.*?\$\$", body, flags=re.DOTALL)  # text between display formulas
+    lines = sum(math.ceil(len(_plain(run)) / chars) for run in runs if _plain(run).strip()) or 1
+    line = LINE_PX + (MATH_LINE_PX if "$" in body else 0)  # inline formulas make their lines taller
+    return lines * line + (len(runs) - 1) * DISPLAY_PX + (ITEM_GAP if item else PARAGRAPH_GAP)
 
 
 def text_height(markdown: str) -> float:
@@ -212,7 +215,8 @@ def paginate(cells: list[dict]) -> list[dict]:
         follower = shown[index + 1] if index + 1 < len(shown) else {}
         introduces = (cell.get("cell_type") == "markdown" and follower.get("cell_type") == "code"
                       and kind(follower) not in ("slide", "subslide"))
-        needed = cell_height(cell, True, True) + (cell_height(follower, True, True) if introduces else 0)
+        together = cell_height(cell, True, True) + (cell_height(follower, True, True) if introduces else 0)
+        needed = together if together <= ROOM_PX else cell_height(cell, True, True)  # if both fit on one slide
         after_figure = any(figures(c) for c in page)
         fits = page and not after_figure and used + needed <= ROOM_PX
         if kind(cell) == "subslide" and cell.get("metadata", {}).get(SPLIT) and fits:

@@ -139,7 +139,8 @@ def slide_types(nb: dict) -> list[str]:
         follower = cells[index + 1] if index + 1 < len(cells) else {}
         introduces = (cell.get("cell_type") == "markdown" and follower.get("cell_type") == "code"
                       and not _hidden(follower))
-        needed = height + (layout.cell_height(follower, least=True) if introduces else 0)
+        together = height + (layout.cell_height(follower, least=True) if introduces else 0)
+        needed = together if together <= layout.ROOM_PX else height  # (if both fit on one slide)
         if index == 0 or cell.get("cell_type") == "markdown" and _heading(source):
             kind, used, figure = "slide", height, is_figure
         elif used + needed <= layout.ROOM_PX and not figure:  # a figure fills the rest of its slide
@@ -203,8 +204,8 @@ def _pack(pieces: list[str], budget: float, first: float) -> list[str]:
 
 
 def _balance(pieces: list[str], count: int, budget: float, first: float) -> list[str]:
-    """Pieces of markdown in `count` chunks no taller than `budget` (the first: `first`), as equal in height as
-    they can be (the least sum of squared heights), so that no chunk holds one stray line."""
+    """Pieces of markdown in `count` chunks no taller than `budget` (the first: `first`; a piece taller than that
+    alone), as equal in height as they can be (the least sum of squared heights), so no chunk holds a stray line."""
     def joined(a: int, b: int) -> str:
         chunk = pieces[a]
         for piece in pieces[a + 1:b]:
@@ -219,9 +220,9 @@ def _balance(pieces: list[str], count: int, budget: float, first: float) -> list
         for i in range(j, n + 1):
             for a in range(j - 1, i):
                 height = layout.text_height(joined(a, i))
-                if cost[a][j - 1] < inf and height <= (first if j == 1 else budget):
-                    if cost[a][j - 1] + height ** 2 < cost[i][j]:
-                        cost[i][j], cut[i][j] = cost[a][j - 1] + height ** 2, a
+                fits = height <= (first if j == 1 else budget) or i - a == 1  # (one piece cannot be split)
+                if fits and cost[a][j - 1] + height ** 2 < cost[i][j]:
+                    cost[i][j], cut[i][j] = cost[a][j - 1] + height ** 2, a
     if cost[n][count] == inf:
         return _pack(pieces, budget, first)
     bounds, i = [], n
@@ -247,6 +248,8 @@ def split_long(nb: dict, room: float = layout.ROOM_PX) -> dict:
         continued = heading + " (continued)" if heading else ""
         budget = room - (layout.text_height(continued) if heading else 0)
         pieces = [p for p in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. )", source) if p.strip()]
+        if heading and len(pieces) > 1:  # a heading stays with the text under it
+            pieces[:2] = [_join(pieces[0], pieces[1])]
         chunks = _balance(pieces, len(_pack(pieces, budget, room)), budget, room)
         for i, chunk in enumerate(chunks):
             part = copy.deepcopy(cell)
@@ -261,6 +264,17 @@ def split_long(nb: dict, room: float = layout.ROOM_PX) -> dict:
     return out
 
 
+def _line_parts(heights: list[float], budget: float) -> list[tuple[int, int]]:
+    """Consecutive lines (their heights) in parts no taller than `budget`: each part's first and end index."""
+    parts, start, used = [], 0, 0.0
+    for index, height in enumerate(heights):
+        if index > start and used + height > budget:
+            parts.append((start, index))
+            start, used = index, 0.0
+        used += height
+    return [*parts, (start, len(heights))]
+
+
 def _printed_parts(output: dict) -> list[dict]:
     """A printed output taller than a slide as several outputs that each fit one (split between lines)."""
     body = layout.printed(output)
@@ -268,15 +282,11 @@ def _printed_parts(output: dict) -> list[dict]:
         return [output]
     lines = body.rstrip("\n").split("\n")
     font = layout.print_font(body)
-    parts, current, used = [], [], 0.0
-    for line, count in zip(lines, layout.print_lines(body, font)):
-        height = count * font * layout.LINE_HEIGHT
-        if current and used + height > layout.ROOM_PX - layout.PARAGRAPH_GAP:
-            parts.append(current)
-            current, used = [], 0.0
-        current.append(line)
-        used += height
-    parts.append(current)
+    heights = [count * font * layout.LINE_HEIGHT for count in layout.print_lines(body, font)]
+    room = layout.ROOM_PX - layout.PARAGRAPH_GAP
+    parts_needed = len(_line_parts(heights, room))
+    budget = min(room, sum(heights) / parts_needed + max(heights))  # parts of about equal height
+    parts = [lines[a:b] for a, b in _line_parts(heights, budget)]
     return [{"output_type": "stream", "name": output.get("name", "stdout"), "text": "\n".join(p) + "\n"}
             for p in parts]
 

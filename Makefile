@@ -1,4 +1,5 @@
-# lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests;
+# lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests (the
+# browser tests need Chromium: `make browser`); skipped tests are listed with their reasons (pytest.ini: -rs);
 # `make publish` refreshes the outputs committed in notebooks/; `make slides` builds the reveal.js decks.
 PROFILE ?= quick
 PYTHON ?= python3
@@ -6,10 +7,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+# headless Chromium and its driver for the browser tests (Debian's packages; elsewhere set both paths)
+LOSSVIZ_CHROMIUM ?= /usr/bin/chromium
+LOSSVIZ_CHROMEDRIVER ?= /usr/bin/chromedriver
+export LOSSVIZ_CHROMIUM LOSSVIZ_CHROMEDRIVER
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+NO_BROWSER := the browser tests need $(LOSSVIZ_CHROMIUM) and $(LOSSVIZ_CHROMEDRIVER): 'make browser' installs them \
+	(apt-get install chromium chromium-driver); elsewhere install Chromium and its chromedriver and set \
+	LOSSVIZ_CHROMIUM and LOSSVIZ_CHROMEDRIVER; 'make test-fast' leaves the browser tests out
 
-.PHONY: setup run publish slides test test-fast bench clean-runs
+.PHONY: setup browser run publish slides test test-fast bench clean-runs
 
+# the Python packages, reveal.js and MathJax, and Chromium where apt-get can install it
 setup: $(STAMP) $(WEB_STAMP)
+	@$(MAKE) --no-print-directory browser || echo "make setup: all set up but Chromium, which only the browser tests need"
+
+browser:
+	@if [ -x "$(LOSSVIZ_CHROMIUM)" ] && [ -x "$(LOSSVIZ_CHROMEDRIVER)" ]; then \
+		echo "browser tests: $(LOSSVIZ_CHROMIUM) and $(LOSSVIZ_CHROMEDRIVER)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "$(SUDO) apt-get install chromium chromium-driver (for the browser tests)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	else echo "no apt-get here: $(NO_BROWSER)"; exit 1; fi
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +57,7 @@ slides: $(STAMP) $(WEB_STAMP)
 
 # the house plan first (ARCHITECTURE.md, .importlinter): no module imports one from a higher layer
 test: $(STAMP) $(WEB_STAMP)
+	@[ -x "$(LOSSVIZ_CHROMIUM)" ] && [ -x "$(LOSSVIZ_CHROMEDRIVER)" ] || { echo "make test: $(NO_BROWSER)"; exit 1; }
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 

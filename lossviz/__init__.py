@@ -21,7 +21,7 @@ LAYERS = {
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
     "course": ("profiles", "course", "names", "tables", "records"),
-    "suite": ("runner", "report", "publish", "slides"),
+    "suite": ("runner", "report", "publish", "slides", "layout"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}
 NAMES = {"Course": "lossviz.course.course", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}

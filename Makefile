@@ -1,4 +1,5 @@
-# lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests;
+# lossviz: `make run` runs the course at PROFILE (default quick) into runs/; `make test` runs all tests (the
+# browser tests need Chromium: `make browser`); skipped tests are listed with their reasons (pytest.ini: -rs);
 # `make publish` refreshes the outputs committed in notebooks/; `make slides` builds the reveal.js decks.
 PROFILE ?= quick
 DEVICE ?= auto
@@ -7,10 +8,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+# headless Chromium and its driver for the browser tests (Debian's packages; elsewhere set both paths)
+LOSSVIZ_CHROMIUM ?= /usr/bin/chromium
+LOSSVIZ_CHROMEDRIVER ?= /usr/bin/chromedriver
+export LOSSVIZ_CHROMIUM LOSSVIZ_CHROMEDRIVER
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+NO_BROWSER := the browser tests need $(LOSSVIZ_CHROMIUM) and $(LOSSVIZ_CHROMEDRIVER): 'make browser' installs them \
+	(apt-get install chromium chromium-driver); elsewhere install Chromium and its chromedriver and set \
+	LOSSVIZ_CHROMIUM and LOSSVIZ_CHROMEDRIVER; 'make test-fast' leaves the browser tests out
 
-.PHONY: setup run publish slides check test test-fast bench clean-runs
+.PHONY: setup browser run publish slides check test test-fast bench clean-runs
 
+# the Python packages, reveal.js and MathJax, and Chromium where apt-get can install it
 setup: $(STAMP) $(WEB_STAMP)
+	@$(MAKE) --no-print-directory browser || echo "make setup: all set up but Chromium, which only the browser tests need"
+
+browser:
+	@if [ -x "$(LOSSVIZ_CHROMIUM)" ] && [ -x "$(LOSSVIZ_CHROMEDRIVER)" ]; then \
+		echo "browser tests: $(LOSSVIZ_CHROMIUM) and $(LOSSVIZ_CHROMEDRIVER)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "$(SUDO) apt-get install chromium chromium-driver (for the browser tests)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	else echo "no apt-get here: $(NO_BROWSER)"; exit 1; fi
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +63,7 @@ check: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: check $(WEB_STAMP)
+	@[ -x "$(LOSSVIZ_CHROMIUM)" ] && [ -x "$(LOSSVIZ_CHROMEDRIVER)" ] || { echo "make test: $(NO_BROWSER)"; exit 1; }
 	$(PY) -m pytest -q tests
 
 test-fast: check $(WEB_STAMP)

@@ -22,7 +22,7 @@ LAYERS = {
     "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
     "course": ("profiles", "recipes", "names", "tables", "records", "findings", "batch_claims", "depth_claims",
                "ensemble_claims"),
-    "suite": ("runner", "parameters", "report", "publish", "captions", "slides"),
+    "suite": ("runner", "parameters", "report", "publish", "captions", "slides", "layout"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}
 NAMES = {"Course": "lossviz.course.recipes", "Sample": "lossviz.base.data", "record": "lossviz.course.records"}

@@ -1,4 +1,5 @@
 """Fixtures shared by the test modules."""
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,3 +88,23 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
         mp.undo()
     modified = [nb.name for nb in notebooks if nb.read_bytes() != before[nb.name]]
     return SmokeRun(out / "smoke", {r.name: r for r in runs}, env, modified)
+
+
+SCREENSHOTS_ENV = "LOSSVIZ_SCREENSHOTS"  # where the browser tests keep their screenshots (default: the smoke run's)
+SCREENSHOTS = pytest.StashKey[set]()
+
+
+@pytest.fixture(scope="session")
+def shots(request, smoke_run) -> Path:
+    """The folder the browser tests keep their screenshots and contact sheets in: $LOSSVIZ_SCREENSHOTS, else the
+    smoke run's screenshots/ (pytest keeps the last three runs' folders); named in the test summary."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or smoke_run.folder / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash.setdefault(SCREENSHOTS, set()).add(folder)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say where the browser tests left their screenshots."""
+    for folder in sorted(config.stash.get(SCREENSHOTS, set())):
+        terminalreporter.write_line(f"screenshots and contact sheets (*.sheet.png): {folder}")

@@ -1,9 +1,14 @@
-"""What a teacher opens, checked in headless Chromium: the run's index, every notebook page, the slide decks
-(offline, paged through), and notebook 10's explorer live in JupyterLab. Screenshots (1280x720) go to the run
-folder's screenshots/. Needs Debian's chromium and chromium-driver and selenium: CI installs them; run by
-hand without them, the tests skip."""
+"""What a teacher opens, measured in headless Chromium: the run's index, every notebook page, every slide of every
+deck (the smoke run's and the published notebooks') at a projector's 1280x720 and at 1920x1080, and notebook 10's
+explorer live in JupyterLab and in its RISE slideshow. Each slide is measured: how far its content runs past the
+slide (px), whether anything scrolls or is clipped, its smallest font, how its printed lines wrap, the share its
+figure takes. Screenshots of every slide and a contact sheet per deck are kept as test artefacts (the run
+folder's screenshots/, or $LOSSVIZ_SCREENSHOTS: conftest.shots); the summary says where. Needs Debian's chromium
+and chromium-driver (`make browser`) and selenium; without them the tests fail and say how to install them."""
 import base64
+import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -16,36 +21,42 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lossviz import slides
+from lossviz.suite import layout, slides
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebooks]
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM") or "/usr/bin/chromium"  # the Makefile passes both on
+CHROMEDRIVER = os.environ.get("LOSSVIZ_CHROMEDRIVER") or "/usr/bin/chromedriver"
 WIDTH, HEIGHT = 1280, 720  # a seminar room's projector
+SIZES = ((1280, 720), (1920, 1080))
 FIGURES = slides.FIGURES
+MIN_FONT_PX = layout.PRINT_MIN_PX  # no text on a slide below this (in the slide's 720-line pixels)
+MIN_PAGE_FONT_PX = 12  # notebook pages and the index, read on a screen
+INSTALL = ("`make browser` installs them (apt-get install chromium chromium-driver); elsewhere install Chromium and "
+           "its chromedriver and set LOSSVIZ_CHROMIUM and LOSSVIZ_CHROMEDRIVER, or leave these tests out: "
+           "make test-fast")
 
 
-def _unavailable() -> str:
-    """Why the browser tests cannot run here ("" when they can)."""
+def unavailable() -> str:
+    """Why the browser tests cannot run here ("" when they can), with how to fix it."""
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install -r requirements.txt)"
+        return "selenium is not installed: `make setup` (pip install -r requirements.txt)"
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
     if missing:
-        return f"{', '.join(missing)} missing (apt-get install chromium chromium-driver)"
+        return f"{', '.join(missing)} missing: {INSTALL}"
     web = slides.missing_assets()
-    return f"{', '.join(web)} missing (make setup installs reveal.js and MathJax)" if web else ""
+    return f"{', '.join(web)} missing: `make setup` installs reveal.js and MathJax" if web else ""
 
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium with a 1280x720 viewport, its console log kept; quit at the end."""
-    reason = _unavailable()
+    """Headless Chromium with a 1280x720 viewport, its console log kept; quit at the end. Fails (one line saying
+    how to install it) where Chromium is missing: the browser tests never skip silently."""
+    reason = unavailable()
     if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
+        pytest.fail(f"browser tests cannot run: {reason}", pytrace=False)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -57,12 +68,25 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        viewport(driver, WIDTH, HEIGHT)
         driver.set_script_timeout(60)
         yield driver
     finally:
         driver.quit()
+
+
+def viewport(driver, width: int, height: int) -> None:
+    """Make the page `width` x `height` CSS pixels, as a screen or projector of that size shows it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+@pytest.fixture(scope="module")
+def published_decks(tmp_path_factory) -> Path:
+    """Decks of the committed notebooks (their real quick-run outputs), as `make slides` builds them."""
+    out = tmp_path_factory.mktemp("published") / "slides"
+    slides.build(sorted(ROOT.glob("notebooks/[0-9][0-9]*.ipynb")), out)
+    return out
 
 
 def errors(driver) -> list[str]:
@@ -101,10 +125,26 @@ def open_page(driver, path: Path) -> None:
 
 
 def shot(driver, folder: Path, name: str) -> Path:
-    """Save a 1280x720 screenshot as folder/name.png."""
+    """Save a screenshot of the viewport as folder/name.png."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
+    return path
+
+
+def contact_sheet(pngs: list[Path], path: Path, columns: int = 4) -> Path:
+    """The screenshots side by side, numbered, 320x180 each, as one PNG."""
+    from PIL import Image, ImageDraw
+
+    width, height, gap = 320, 180, 6
+    rows = -(-len(pngs) // columns)
+    sheet = Image.new("RGB", (columns * (width + gap) + gap, rows * (height + gap) + gap), (80, 80, 80))
+    for k, png in enumerate(pngs):
+        x, y = gap + k % columns * (width + gap), gap + k // columns * (height + gap)
+        with Image.open(png) as image:
+            sheet.paste(image.convert("RGB").resize((width, height), Image.LANCZOS), (x, y))
+        ImageDraw.Draw(sheet).text((x + 4, y + 2), str(k + 1), fill=(200, 0, 0))
+    sheet.save(path)
     return path
 
 
@@ -116,8 +156,166 @@ def math_rendered(driver) -> int:
         "() => done(document.querySelectorAll('mjx-container').length));")
 
 
-def test_index_and_every_notebook_page_load_offline_with_all_figures(smoke_run, browser):
-    folder, shots = smoke_run.folder, smoke_run.folder / "screenshots"
+# --- measuring a slide ---------------------------------------------------------------------------------------
+
+VISIBLE = """const visible = e => !e.closest('mjx-assistive-mml, aside.notes') && e.getClientRects().length > 0
+  && getComputedStyle(e).visibility !== 'hidden';"""
+SMALLEST_FONT = """const smallest = root => { let font = 1e9, text = '';
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) { const node = walker.currentNode, parent = node.parentElement;
+    if (!node.textContent.trim() || !visible(parent)) continue;
+    const size = parseFloat(getComputedStyle(parent).fontSize);
+    if (size < font) { font = size; text = node.textContent.trim().slice(0, 60); } }
+  return [font, text]; };"""
+CLIPPED = """const clipped = root => Array.from(root.querySelectorAll('*')).filter(e => visible(e)
+  && /(auto|scroll|hidden)/.test(getComputedStyle(e).overflowX + getComputedStyle(e).overflowY)
+  && Math.max(e.scrollHeight - e.clientHeight, e.scrollWidth - e.clientWidth) > 1)
+  .map(e => e.tagName.toLowerCase() + '.' + e.className + ' hides ' + Math.max(e.scrollHeight - e.clientHeight,
+       e.scrollWidth - e.clientWidth) + ' px');"""
+MEASURE_SLIDE = VISIBLE + SMALLEST_FONT + CLIPPED + """
+const box = document.querySelector('.reveal .slides').getBoundingClientRect();
+const scale = box.width / Reveal.getConfig().width, slide = Reveal.getCurrentSlide();
+let below = 0, right = 0, culprit = '';
+for (const e of slide.querySelectorAll('*')) {
+  if (!visible(e)) continue;
+  const r = e.getBoundingClientRect();
+  if (!r.width || !r.height) continue;
+  const b = (r.bottom - box.bottom) / scale, x = Math.max((r.right - box.right) / scale, (box.left - r.left) / scale);
+  if (b > below) { below = b; culprit = e.tagName.toLowerCase() + '.' + e.className; }
+  right = Math.max(right, x, (box.top - r.top) / scale);
+}
+const [font, small] = smallest(slide);
+const prints = Array.from(slide.querySelectorAll('pre.lossviz-print')).filter(visible).map(p => {
+  const line = parseFloat(getComputedStyle(p).lineHeight);
+  const lines = Array.from(p.children).map(s => Math.round(s.getBoundingClientRect().height / scale / line));
+  return {planned: +p.dataset.lines, lines: lines, text: Array.from(p.children).map(s => s.textContent)}; });
+const plain = Array.from(slide.querySelectorAll('.jp-OutputArea pre:not(.lossviz-print)')).filter(visible).map(p => {
+  const style = getComputedStyle(p), line = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+  const height = p.getBoundingClientRect().height / scale - parseFloat(style.paddingTop)
+    - parseFloat(style.paddingBottom);
+  return {lines: p.textContent.replace(/\\n$/, '').split('\\n').length, shown: Math.round(height / line)}; });
+const figures = Array.from(slide.querySelectorAll('img')).filter(visible).map(i => {
+  const r = i.getBoundingClientRect(); return {w: r.width / scale, h: r.height / scale}; });
+const headings = Array.from(slide.querySelectorAll('h1, h2, h3')).map(h => h.innerText).join(' ');
+return {below: below, right: right, culprit: culprit, clipped: clipped(slide), font: font, small: small,
+        prints: prints, plain: plain, figures: figures, text: slide.innerText.trim().slice(0, 80),
+        body: slide.innerText.replace(headings, '').trim().slice(0, 300)};"""
+MEASURE_PAGE = VISIBLE + SMALLEST_FONT + CLIPPED + """
+const page = document.scrollingElement;
+const [font, small] = smallest(document.body);
+return {sideways: page.scrollWidth - page.clientWidth, font: font, small: small, title: document.title,
+        clipped: clipped(document.body).filter(c => !c.startsWith('pre') && !c.includes('jp-OutputArea'))};"""
+
+
+def measure_deck(driver, deck: Path, folder: Path | None = None) -> list[dict]:
+    """Every slide of a deck in order (reveal.js's h, v), measured in the slide's own pixels; screenshots of each
+    (folder/<deck>_NN.png) and a contact sheet (folder/<deck>.sheet.png) when `folder` is given."""
+    open_page(driver, deck)
+    wait_for(driver, "window.Reveal && Reveal.isReady()", what=f"reveal.js in {deck.name}")
+    images(driver)
+    math_rendered(driver)
+    driver.execute_script("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+    indices = driver.execute_script("return Reveal.getSlides().map(s => Reveal.getIndices(s))")
+    measured, pngs = [], []
+    for number, index in enumerate(indices, 1):
+        driver.execute_script(f"Reveal.slide({index['h']}, {index['v'] or 0})")
+        wait_for(driver, f"Reveal.getIndices().h === {index['h']} && (Reveal.getIndices().v || 0) === "
+                         f"{index['v'] or 0}", what=f"slide {number} of {deck.name}")
+        time.sleep(0.1)  # layout
+        measured.append({"slide": number, **driver.execute_script(MEASURE_SLIDE)})
+        if folder is not None:
+            pngs.append(shot(driver, folder, f"{deck.name.split('.')[0]}_{number:02d}"))
+    if folder is not None:
+        contact_sheet(pngs, folder / f"{deck.name.split('.')[0]}.sheet.png")
+    return measured
+
+
+def problems(deck: str, measured: list[dict]) -> list[str]:
+    """What is wrong with a deck's slides, one line each (empty: every slide fits and reads)."""
+    found = []
+    for m in measured:
+        where = f"{deck} slide {m['slide']} ({m['text'][:40]!r})"
+        if m["below"] > 1 or m["right"] > 1:
+            found.append(f"{where}: content runs {m['below']:.0f} px below, {m['right']:.0f} px beside the slide "
+                         f"({m['culprit']})")
+        found += [f"{where}: {c}" for c in m["clipped"]]
+        if m["font"] < MIN_FONT_PX:
+            found.append(f"{where}: text at {m['font']:.0f} px < {MIN_FONT_PX} px ({m['small']!r})")
+        for p in m["prints"]:
+            wrapped = [t for t, n, planned in zip(p["text"], p["lines"], layout.print_lines("\n".join(p["text"])))
+                       if n > planned]
+            if wrapped or sum(p["lines"]) > p["planned"]:
+                found.append(f"{where}: printed lines wrap where the layout did not plan it: {wrapped[:2]}")
+        for p in m["plain"]:
+            if p["shown"] > p["lines"]:
+                found.append(f"{where}: {p['lines']} printed lines wrap into {p['shown']}")
+        for f in m["figures"]:
+            if f["w"] < 0.75 * layout.SLIDE_W and f["h"] < 0.75 * layout.SLIDE_H:
+                found.append(f"{where}: a figure of {f['w']:.0f}x{f['h']:.0f} px, under 3/4 of the slide's width "
+                             "and of its height")
+        if not m["figures"] and (not m["body"] or re.fullmatch(r"Next:.{0,200}", m["body"], flags=re.DOTALL)):
+            found.append(f"{where}: no content but {m['body'][:60] or 'a heading'!r}")
+    return found
+
+
+def deck_title(notebook: Path) -> str:
+    """The <title> a notebook's deck should have: the notebook's title, then "slides"."""
+    return f"{slides.notebook_title(nbformat.read(str(notebook), as_version=4))} slides"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_slide_of_the_smoke_run_decks_fits_and_reads(smoke_run, browser, shots, size):
+    folder, found = smoke_run.folder, []
+    viewport(browser, *size)
+    try:
+        for name in smoke_run.runs:
+            deck = folder / "slides" / f"{name}.slides.html"
+            measured = measure_deck(browser, deck, shots / f"smoke_{size[0]}x{size[1]}")
+            found += problems(deck.name, measured)
+            nb = nbformat.read(str(folder / f"{name}.ipynb"), as_version=4)
+            kinds = [c.metadata["slideshow"]["slide_type"] for c in slides._for_deck(nb, "tagged").cells]
+            assert len(measured) == kinds.count("slide") + kinds.count("subslide"), name
+            assert browser.title == deck_title(folder / f"{name}.ipynb")
+            assert len(images(browser)) == figures(folder / f"{name}.ipynb"), name
+            assert errors(browser) == [], name
+    finally:
+        viewport(browser, WIDTH, HEIGHT)
+    assert not found, "\n".join(found)
+
+
+def test_every_slide_of_the_published_decks_fits_and_reads(published_decks, browser, shots):
+    found = []
+    for deck in sorted(published_decks.glob("*.slides.html")):
+        found += problems(deck.name, measure_deck(browser, deck, shots / "published"))
+        assert browser.title == deck_title(ROOT / "notebooks" / deck.name.replace(".slides.html", ".ipynb"))
+        assert errors(browser) == [], deck.name
+    assert len(list(published_decks.glob("*.slides.html"))) == 12
+    assert not found, "\n".join(found)
+
+
+def test_printed_text_is_as_wide_as_the_layout_plans(published_decks, browser):
+    """layout.MONO_EM and WIDTH_PX against Chromium: a line of chars_per_line(f) characters fits, and the
+    layout's margin is small (it does not shrink fonts or wrap lines for nothing)."""
+    open_page(browser, next(published_decks.glob("01_*.slides.html")))
+    wait_for(browser, "window.Reveal && Reveal.isReady()")
+    index = browser.execute_script("return Reveal.getSlides().map(s => Reveal.getIndices(s)).find("
+                                   "(i, k) => Reveal.getSlides()[k].querySelector('pre.lossviz-print'))")
+    browser.execute_script(f"Reveal.slide({index['h']}, {index['v'] or 0})")
+    time.sleep(0.5)
+    width, em = browser.execute_script("""
+const box = document.querySelector('.reveal .slides').getBoundingClientRect(), scale = box.width / 1280;
+const pre = Reveal.getCurrentSlide().querySelector('pre.lossviz-print'), probe = document.createElement('span');
+probe.style.cssText = 'display: inline; white-space: pre; font-size: 20px'; probe.textContent = 'x'.repeat(100);
+pre.appendChild(probe); const em = probe.getBoundingClientRect().width / scale / 100 / 20; probe.remove();
+return [pre.getBoundingClientRect().width / scale, em];""")
+    assert 0.55 < em <= layout.MONO_EM < em * 1.05, em  # the layout's character is at most 5% too wide
+    assert layout.WIDTH_PX <= width < layout.WIDTH_PX * 1.03, width
+
+
+# --- notebook pages and the index ------------------------------------------------------------------------------
+
+def test_index_and_every_notebook_page_load_offline_with_all_figures_and_fit(smoke_run, browser, shots):
+    folder = smoke_run.folder
     open_page(browser, folder / "index.html")
     loaded = images(browser)
     assert len(loaded) == sum(bool(r.figure) for r in smoke_run.runs.values()) > 0
@@ -126,7 +324,10 @@ def test_index_and_every_notebook_page_load_offline_with_all_figures(smoke_run, 
     assert all((folder / link).is_file() for link in links), links
     decks = [link for link in links if link.endswith(".slides.html")]
     assert len(decks) == len(smoke_run.runs) == 12  # 00-10 and 03b
+    page = browser.execute_script(MEASURE_PAGE)
     shot(browser, shots, "index")
+    assert page["sideways"] <= 0, f"the index scrolls sideways by {page['sideways']} px at {WIDTH} px"
+    assert page["font"] >= MIN_PAGE_FONT_PX, page["small"]
     assert errors(browser) == []
     for name in smoke_run.runs:
         open_page(browser, folder / f"{name}.html")
@@ -135,27 +336,19 @@ def test_index_and_every_notebook_page_load_offline_with_all_figures(smoke_run, 
         assert all(i["w"] > 0 for i in loaded), (name, loaded)
         if name.startswith("03"):
             assert math_rendered(browser) > 0, "the page's formulas are typeset by the local MathJax"
+        page = browser.execute_script(MEASURE_PAGE)
+        assert page["title"] == slides.notebook_title(nbformat.read(str(folder / f"{name}.ipynb"), as_version=4))
+        assert page["sideways"] <= 0 and page["clipped"] == [], (name, page)
+        assert page["font"] >= MIN_PAGE_FONT_PX, (name, page["small"])
         shot(browser, shots, name)
         assert errors(browser) == [], name
 
 
-def test_every_deck_works_offline_and_one_pages_through(smoke_run, browser):
+def test_a_deck_pages_through_with_the_keys_a_presenter_uses(smoke_run, browser, shots):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    folder, shots = smoke_run.folder, smoke_run.folder / "screenshots"
-    for name in smoke_run.runs:
-        open_page(browser, folder / "slides" / f"{name}.slides.html")
-        wait_for(browser, "window.Reveal && Reveal.isReady()", what=f"reveal.js in {name}")
-        loaded = images(browser)
-        assert len(loaded) == figures(folder / f"{name}.ipynb") and all(i["w"] > 0 for i in loaded), name
-        nb = nbformat.read(str(folder / f"{name}.ipynb"), as_version=4)
-        kinds = [c.metadata["slideshow"]["slide_type"] for c in slides._for_deck(nb, "tagged").cells]
-        assert browser.execute_script("return Reveal.getTotalSlides()") == kinds.count("slide") + kinds.count("subslide")
-        shot(browser, shots, f"{name}.slides")
-        assert errors(browser) == [], name
-
-    open_page(browser, folder / "slides" / "03_depth_and_skip_connections.slides.html")
+    open_page(browser, smoke_run.folder / "slides" / "03_depth_and_skip_connections.slides.html")
     wait_for(browser, "window.Reveal && Reveal.isReady()")
     assert math_rendered(browser) > 0
     assert browser.execute_script("return Reveal.getIndices()")["h"] == 0
@@ -164,17 +357,16 @@ def test_every_deck_works_offline_and_one_pages_through(smoke_run, browser):
     browser.execute_script("Reveal.slide(0, 0)")
     total = browser.execute_script("return Reveal.getTotalSlides()")
     seen = []
-    for number in range(total):  # every slide and sub-slide, in the order Reveal.next() (space bar) shows them
+    for _ in range(total):  # every slide and sub-slide, in the order Reveal.next() (space bar) shows them
         time.sleep(0.8)  # the slide transition
         seen.append(tuple(browser.execute_script("const i = Reveal.getIndices(); return [i.h, i.v]")))
-        shot(browser, shots, f"03_slide_{number:02d}")
         browser.execute_script("Reveal.next()")
     assert len(set(seen)) == len(seen) == total and seen[0] == (0, 0)
     assert browser.execute_script("return Reveal.isLastSlide()")
     assert errors(browser) == []
 
 
-# --- JupyterLab: notebook 10's explorer, live -------------------------------------------------------------
+# --- JupyterLab and RISE: notebook 10's explorer, live ---------------------------------------------------------
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
@@ -184,13 +376,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def jupyterlab(smoke_run, tmp_path):
+def jupyterlab(smoke_run, browser, tmp_path):
     """JupyterLab on 127.0.0.1 (a random free port, a random token) serving a folder with notebook 10 at the
     smoke profile, the smoke run's warm cache in its environment; shut down in every case. Yields the URL."""
     import papermill
 
-    if _unavailable() and not os.environ.get("CI"):
-        pytest.skip(_unavailable())
     root = tmp_path / "lab"
     root.mkdir()
     notebook = root / "10_gallery.ipynb"
@@ -246,11 +436,13 @@ def jupyterlab(smoke_run, tmp_path):
 NOTEBOOK = "window.jupyterapp && jupyterapp.shell.currentWidget"
 KERNEL = f"{NOTEBOOK} && {NOTEBOOK}.sessionContext.session && {NOTEBOOK}.sessionContext.session.kernel"
 EXPLORER_IMAGE = "Array.from(document.querySelectorAll('.widget-output img')).map(i => i.src).pop() || ''"
+SLIDER_HANDLE = ".widget-slider .noUi-handle, .widget-slider .ui-slider-handle"  # ipywidgets 8, 7
 
 
 def explorer_figure(driver, other_than: str = "", timeout: float = 180.0) -> str:
     """The PNG the explorer shows (its data URL), once it differs from `other_than`."""
-    script = f"(() => {{ const s = {EXPLORER_IMAGE}; return s.startsWith('data:image/png') && s !== {other_than!r} && s; }})()"
+    script = (f"(() => {{ const s = {EXPLORER_IMAGE}; "
+              f"return s.startsWith('data:image/png') && s !== {other_than!r} && s; }})()")
     return wait_for(driver, script, timeout=timeout, what="the explorer's figure to change" if other_than else
                     "the explorer's first figure")
 
@@ -263,37 +455,70 @@ def shot_explorer(driver, folder: Path, name: str) -> Path:
     return shot(driver, folder, name)
 
 
-def test_explorer_in_jupyterlab_redraws_when_the_network_or_alpha_changes(smoke_run, browser, jupyterlab):
-    from selenium.webdriver.common.action_chains import ActionChains
+def other_network(driver) -> str:
+    """Choose another network in the explorer's dropdown (the first on the page); the value chosen."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    shots = smoke_run.folder / "screenshots"
-    browser.get(jupyterlab)
-    wait_for(browser, f"{KERNEL} && {KERNEL}.status === 'idle' && {NOTEBOOK}.content.widgets.length > 10",
-             timeout=120, what="the notebook and an idle kernel")
-    browser.execute_script("jupyterapp.commands.execute('notebook:run-all-cells')")
-    wait_for(browser, f"{KERNEL}.status === 'idle' && {NOTEBOOK}.content.widgets.every("
-                      "c => c.model.type !== 'code' || c.model.executionCount !== null)",
-             timeout=400, what="every cell of notebook 10 to run")
-    failures = browser.execute_script(
-        f"return {NOTEBOOK}.content.widgets.flatMap(c => c.model.type === 'code' ? c.model.outputs.toJSON() : [])"
-        ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)")
-    assert failures == []
-    first = explorer_figure(browser)
-    shot_explorer(browser, shots, "lab_explorer_before")
-
-    dropdown = Select(browser.find_element(By.CSS_SELECTOR, ".widget-dropdown select"))
+    dropdown = Select(driver.find_element(By.CSS_SELECTOR, ".widget-dropdown select"))
     current = dropdown.first_selected_option.get_attribute("value")
     other = next(o.get_attribute("value") for o in dropdown.options if o.get_attribute("value") != current)
-    dropdown.select_by_value(other)  # another network
-    second = explorer_figure(browser, other_than=first)
-    assert dropdown.first_selected_option.get_attribute("value") == other
-    shot_explorer(browser, shots, "lab_explorer_network")
+    dropdown.select_by_value(other)
+    return other
 
-    handle = browser.find_element(By.CSS_SELECTOR, ".widget-slider .noUi-handle")  # alpha, the first slider
-    ActionChains(browser).click_and_hold(handle).move_by_offset(60, 0).release().perform()
-    third = explorer_figure(browser, other_than=second)
-    shot_explorer(browser, shots, "lab_explorer_alpha")
-    for figure in (first, second, third):  # each a real PNG the kernel drew
-        assert base64.b64decode(figure.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+def test_explorer_is_live_in_jupyterlab_and_in_its_rise_slideshow(smoke_run, browser, shots, jupyterlab):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    viewport(browser, 1600, 900)  # JupyterLab beside its RISE preview
+    try:
+        browser.get(jupyterlab)
+        wait_for(browser, f"{KERNEL} && {KERNEL}.status === 'idle' && {NOTEBOOK}.content.widgets.length > 10",
+                 timeout=120, what="the notebook and an idle kernel")
+        committed = json.loads((ROOT / "notebooks" / "10_gallery.ipynb").read_text(encoding="utf-8"))["metadata"]
+        assert browser.execute_script(f"return {NOTEBOOK}.model.getMetadata('kernelspec')") == committed["kernelspec"]
+        if committed["language_info"]["version"] == ".".join(map(str, sys.version_info[:3])):
+            assert not browser.execute_script(f"return {NOTEBOOK}.model.dirty"), "opening it changed the notebook"
+        browser.execute_script("jupyterapp.commands.execute('notebook:run-all-cells')")
+        wait_for(browser, f"{KERNEL}.status === 'idle' && {NOTEBOOK}.content.widgets.every("
+                          "c => c.model.type !== 'code' || c.model.executionCount !== null)",
+                 timeout=400, what="every cell of notebook 10 to run")
+        failures = browser.execute_script(
+            f"return {NOTEBOOK}.content.widgets.flatMap(c => c.model.type === 'code' ? c.model.outputs.toJSON() : [])"
+            ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)")
+        assert failures == []
+        first = explorer_figure(browser)
+        shot_explorer(browser, shots, "lab_explorer_before")
+        other_network(browser)
+        second = explorer_figure(browser, other_than=first)
+        shot_explorer(browser, shots, "lab_explorer_network")
+        handle = browser.find_element(By.CSS_SELECTOR, SLIDER_HANDLE)  # alpha, the first slider
+        ActionChains(browser).click_and_hold(handle).move_by_offset(60, 0).release().perform()
+        third = explorer_figure(browser, other_than=second)
+        shot_explorer(browser, shots, "lab_explorer_alpha")
+        for figure in (first, second, third):  # each a real PNG the kernel drew
+            assert base64.b64decode(figure.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # the README's promise: Alt+R presents the notebook with RISE, and the explorer stays live there
+        cell = browser.execute_script(f"return {NOTEBOOK}.content.widgets.findIndex(c => c.node.querySelector("
+                                      "'.widget-dropdown'))")
+        browser.execute_script(f"jupyterapp.shell.currentWidget.content.activeCellIndex = {cell}; "
+                               "jupyterapp.commands.execute('RISE:preview')")
+        frame = wait_for(browser, "document.querySelector('iframe[src*=\"/rise/\"]')", timeout=60,
+                         what="RISE's slideshow")
+        browser.switch_to.frame(frame)
+        try:
+            wait_for(browser, "document.querySelector('.reveal .present .widget-dropdown select')", timeout=120,
+                     what="the explorer's controls in RISE's slideshow (ipywidgets 8 shows them as text: "
+                          "requirements.txt pins ipywidgets 7.8.5)")
+            before = explorer_figure(browser)
+            shot(browser, shots, "rise_explorer_before")
+            other_network(browser)
+            after = explorer_figure(browser, other_than=before)
+            shot(browser, shots, "rise_explorer_network")
+            assert base64.b64decode(after.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+        finally:
+            browser.switch_to.default_content()
+    finally:
+        viewport(browser, WIDTH, HEIGHT)

@@ -1,12 +1,15 @@
 """`make publish`: stripping volatile metadata is idempotent; a notebook is replaced only after a full run."""
 import copy
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from lossviz.suite import publish
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def executed_notebook(project: str) -> dict:
@@ -48,6 +51,21 @@ def test_strip_is_idempotent():
     twice = publish.strip(copy.deepcopy(once), local=["/srv/project"])
     assert once == twice
     assert nbformat.validate(nbformat.from_dict(once)) is None
+
+
+def test_strip_writes_the_kernelspec_jupyterlab_writes():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")  # what JupyterLab puts into a notebook it opens
+    assert publish.KERNELSPEC == {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
+    nb = executed_notebook("/srv/project")
+    nb["metadata"]["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    assert publish.strip(nb, local=[])["metadata"]["kernelspec"] == publish.KERNELSPEC
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]*.ipynb")), ids=lambda p: p.stem)
+def test_published_notebooks_carry_the_kernelspec_jupyterlab_writes(notebook):
+    assert json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kernelspec"] == publish.KERNELSPEC
 
 
 def write(path, source: str) -> None:

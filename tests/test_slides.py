@@ -1,17 +1,32 @@
 """Slide metadata from the cells' roles, offline reveal.js decks and pages, the decks linked from the run index."""
+import base64
+import copy
+import io
+import math
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from PIL import Image
 
 from lossviz.course import records
-from lossviz.suite import report, runner, slides
+from lossviz.suite import layout, report, runner, slides
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 GIF = "R0lGODlhAQABAIAAAP///wAAACwAAAAAAQABAAACAkQBADs="
+
+
+def png(width: int, height: int) -> str:
+    """A white PNG of width x height pixels, base64 as a notebook stores it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+STRIP = png(1400, 300)  # a wide figure: the slide's width limits its height
 
 
 def figure(code: str, mime: str = "image/png", data: str = PNG) -> dict:
@@ -31,7 +46,7 @@ def course_notebook() -> dict:
              new_code_cell("runs = train()"),  # no output
              printed("print(captions)", "ResNet-20, 53.45%\nResNet-56, 63.65%\n"),
              new_markdown_cell("## Surfaces\nFilter-normalized."),
-             figure("fig = contours()  # CONTOUR_CODE"),
+             figure("fig = contours()  # CONTOUR_CODE", data=STRIP),
              figure("fig = surfaces_3d()"),
              new_markdown_cell("What to look for: the basin narrows."),
              printed("lv.record(rim=29.1)", records.RESULTS_PREFIX + '{"rim": 29.1}\n'),
@@ -51,17 +66,44 @@ def test_slide_types_follow_the_roles_of_the_cells():
 
 
 def test_text_is_measured_by_its_wrapped_lines():
-    assert slides._lines("## A heading") == 2
-    assert slides._lines("word " * 40) == -(-len(("word " * 40).strip()) // slides.CHARS_PER_LINE) == 3
-    assert slides._lines("one\ntwo\nthree") == 1  # one paragraph
-    assert slides._lines("- one\n- two\n- three") == 3  # three list items
-    assert slides._lines("a\n\nb\n\nc") == 3 + 1  # three paragraphs, two gaps
+    line, heading = layout.LINE_PX, 36 * 1.2 + layout.HEADING_GAP  # deck.css: h2 36 px, line height 1.2
+    assert layout.text_height("## A heading") == pytest.approx(heading)
+    words = ("word " * 40).strip()  # 199 characters: three lines
+    assert layout.text_height(words) == pytest.approx(3 * line + layout.PARAGRAPH_GAP)
+    assert math.ceil(len(words) / layout.PROSE_CHARS) == 3
+    assert layout.text_height("one\ntwo\nthree") == pytest.approx(line + layout.PARAGRAPH_GAP)  # one paragraph
+    assert layout.text_height("- one\n- two\n- three") == pytest.approx(3 * (line + layout.ITEM_GAP))
+    assert layout.text_height("a\n\nb\n\nc") == pytest.approx(3 * (line + layout.PARAGRAPH_GAP))
+    assert layout.text_height("[a link](https://example.org/" + "x" * 200 + ")") == pytest.approx(
+        line + layout.PARAGRAPH_GAP), "a link's target is not shown"
 
 
 def test_a_long_print_or_text_gets_its_own_subslide():
     nb = new_notebook(cells=[new_markdown_cell("# T\n\n" + "\n\n".join(f"Paragraph {i}." for i in range(8))),
                              printed("print(table)", "row\n" * 8), new_markdown_cell("more text")])
     assert slides.slide_types(nb) == ["slide", "subslide", "-"]
+
+
+def test_printed_text_gets_the_largest_font_at_which_its_longest_line_fits():
+    for length in (60, 95, 100, 104, 112):
+        text = "x" * length + "\n" + "y" * 10 + "\n"
+        fits = [f for f in range(layout.PRINT_MIN_PX, layout.PRINT_PX + 1)
+                if length * layout.MONO_EM * f <= layout.WIDTH_PX]  # independent of chars_per_line
+        assert layout.print_font(text) == (max(fits) if fits else layout.PRINT_MIN_PX), length
+    assert layout.print_font("x" * 60) == layout.PRINT_PX
+    assert layout.print_lines("x" * 60 + "\n\nshort") == [1, 1, 1]
+
+
+def test_a_line_too_long_for_the_slide_breaks_after_a_space_never_inside_a_number():
+    chars = layout.chars_per_line(layout.PRINT_MIN_PX)
+    row = "  ".join(f"{k}.{k:04d}%" for k in range(40))  # numbers far wider than a line
+    parts = layout.wrap(row, chars)
+    assert len(parts) > 1 and "".join(parts) == row
+    assert all(len(p.rstrip()) <= chars - (layout.HANG if i else 0) for i, p in enumerate(parts))
+    assert all(re.fullmatch(r"(\d+\.\d{4}%\s*)+", p) for p in parts), "every part holds whole numbers"
+    word = "w" * (2 * chars)
+    assert [len(p) for p in layout.wrap(word, chars)] == [chars, chars - layout.HANG, layout.HANG]
+    assert layout.wrap("", chars) == [""]
 
 
 def test_mark_writes_metadata_and_tags_but_keeps_outputs_and_a_teachers_choice():
@@ -103,15 +145,23 @@ def test_committed_notebooks_carry_the_slide_metadata(notebook):
 
 def test_split_long_keeps_all_text_and_fits_each_part():
     nb = course_notebook()
-    split = slides.split_long(nb, max_lines=8)
+    split = slides.split_long(nb, room=300)
     parts = [c for c in split.cells if c.source.startswith("## What the run shows")]
     assert len(parts) >= 3
-    assert all(p.source.count("\n") + 1 <= 8 for p in parts)
+    assert all(layout.text_height(p.source) <= 300 for p in parts)
     assert all(p.metadata["slideshow"]["slide_type"] == "subslide" and "(continued)" in p.source for p in parts[1:])
     findings = [line for p in parts for line in p.source.splitlines() if line.startswith("- ")]
     assert findings == [f"- finding {i}" for i in range(20)]
     assert len(split.cells) == len(nb.cells) + len(parts) - 1
     assert nbformat.validate(split) is None
+
+
+def test_split_long_leaves_no_part_with_a_stray_line():
+    long = "## Findings\n\n" + "\n\n".join(f"Finding {i}: " + "word " * 60 for i in range(6)) + "\n\nNext: 02."
+    parts = slides.split_long(new_notebook(cells=[new_markdown_cell(long)])).cells
+    assert len(parts) > 1 and parts[-1].source.strip() != "## Findings (continued)\n\nNext: 02."
+    heights = [layout.text_height(p.source) for p in parts]
+    assert max(heights) <= layout.ROOM_PX and min(heights) > 0.5 * max(heights), heights
 
 
 def stub_web(folder: Path) -> Path:
@@ -166,7 +216,7 @@ def test_code_is_hidden_or_shown_as_chosen():
     assert "CONTOUR_CODE" in slides.deck_html(nb, code="show") and "surfaces_3d" in slides.deck_html(nb, code="show")
     hidden = slides.deck_html(nb, code="hide")
     assert "CONTOUR_CODE" not in hidden and "surfaces_3d" not in hidden
-    notes = re.findall(r'<aside class="notes">(.*?)</aside>', hidden, flags=re.S)
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', hidden, flags=re.DOTALL)
     assert "profile" in notes[0] and "rim" in notes[1], "speaker notes keep the parameters and key numbers"
     with pytest.raises(ValueError, match="code='all'.*tagged, show, hide"):
         slides.deck_html(nb, code="all")
@@ -207,34 +257,84 @@ def test_runs_without_decks_get_no_links():
     assert "slides" not in page
 
 
+def deck_cells(nb: dict) -> list[dict]:
+    """The cells a deck shows, with their slide types, as `_for_deck` leaves them."""
+    return [c for c in slides._for_deck(nb, "tagged").cells if layout.kind(c) in layout.SHOWN]
+
+
 def test_a_cell_with_several_figures_becomes_one_subslide_per_figure():
     cell = figure("explorer()  # EXPLORER")
     cell.outputs += [new_output("display_data", data={"image/png": PNG}) for _ in range(2)]
     nb = slides.mark(new_notebook(cells=[new_markdown_cell("# T"), cell]))
-    split = slides.split_figures(nb)
+    split = slides.split_outputs(nb)
     assert [len(c.outputs) for c in split.cells[1:]] == [1, 1, 1]
-    assert [c.metadata["slideshow"]["slide_type"] for c in split.cells] == ["slide", "-", "subslide", "subslide"]
     assert [c.source for c in split.cells[1:]] == ["explorer()  # EXPLORER", "", ""]
+    assert [layout.kind(c) for c in deck_cells(nb)] == ["slide", "subslide", "subslide", "subslide"]
     assert slides.deck_html(nb).count("<img") == 3
+
+
+def test_a_printed_table_and_the_figure_of_one_cell_share_a_slide_only_where_both_fit():
+    table = "run     error\n" + "".join(f"b{k}      {k}.5%\n" for k in range(5))
+    cell = new_code_cell("runs()", outputs=[new_output("stream", name="stdout", text=table),
+                                            new_output("display_data", data={"image/png": png(800, 600)})])
+    nb = new_notebook(cells=[new_markdown_cell("## Runs\n\nThe four runs."), cell])
+    kinds = [layout.kind(c) for c in deck_cells(nb)]
+    assert kinds == ["slide", "-", "subslide"], "the table under its heading, the tall figure on its own slide"
+    strip = copy.deepcopy(nb)
+    strip.cells[1].outputs[1].data["image/png"] = STRIP
+    assert [layout.kind(c) for c in deck_cells(strip)] == ["slide", "-", "-"], "a wide figure fits under both"
+
+
+def test_speaker_notes_are_not_split_into_slides():
+    cell = printed("lv.record(a=1)", records.RESULTS_PREFIX + '{"a": 1}\n')
+    cell.outputs.append(new_output("execute_result", data={"text/plain": "{'a': 1}"}, execution_count=1))
+    nb = new_notebook(cells=[new_markdown_cell("# T"), cell])
+    deck = slides._for_deck(nb, "tagged")
+    assert [layout.kind(c) for c in deck.cells] == ["slide", "notes"] and len(deck.cells[1].outputs) == 2
 
 
 def test_figures_fill_the_room_their_slide_leaves():
     nb = slides.mark(course_notebook())
-    sized = slides.size_figures(nb)
-    heights = [o.metadata["image/png"]["height"] for c in sized.cells for o in c.get("outputs", [])
+    cells = deck_cells(nb)
+    heights = [o.metadata["image/png"]["height"] for c in cells for o in c.get("outputs", [])
                if "image/png" in o.get("data", {})]
-    under_heading = slides.FIGURE_PX - slides._lines(nb.cells[6].source) * slides.LINE_PX
-    assert heights == [under_heading, slides.FIGURE_PX]  # below "## Surfaces" and its line; alone
-    assert re.findall(r'<img[^>]*?style="height: (\d+)px"', slides.deck_html(nb), flags=re.S) == [str(h) for h in heights]
+    strip = int(layout.FIGURE_W_PX * 300 / 1400)  # the wide figure, as tall as the slide's width allows
+    assert heights == [strip, layout.ROOM_PX]  # below "## Surfaces" and its line; alone
+    shown = re.findall(r'<img[^>]*?style="height: (\d+)px"', slides.deck_html(nb), flags=re.DOTALL)
+    assert shown == [str(h) for h in heights]
 
 
-def test_wide_printed_tables_get_a_font_that_fits_the_slide():
+def test_slides_never_hold_more_than_fits():
+    nb = course_notebook()
+    nb.cells.insert(6, printed("print(log)", "".join(f"epoch {k}: loss {1 / (k + 1):.4f}\n" for k in range(60))))
+    pages: list[float] = []
+    for cell in deck_cells(nb):
+        if layout.kind(cell) in ("slide", "subslide"):
+            pages.append(0.0)
+        pages[-1] += layout.cell_height(cell)
+    assert max(pages) <= layout.ROOM_PX + 1, pages
+    assert sum(c.cell_type == "code" and layout.kind(c) == "subslide" for c in deck_cells(nb)) >= 3, \
+        "the 60-line log is split over sub-slides"
+
+
+def test_printed_output_is_fitted_and_escaped():
     narrow = new_output("stream", name="stdout", text="short line\n")
-    assert slides.fit_text(narrow) is narrow
-    wide = new_output("stream", name="stdout", text="x" * 150 + "\n<b>\n")
-    fitted = slides.fit_text(wide)
-    size = int(re.search(r"font-size: (\d+)px", fitted["data"]["text/html"]).group(1))
-    assert 150 * 0.6 * size <= slides.TEXT_WIDTH_PX < 150 * 0.6 * (size + 1)
-    assert "&lt;b&gt;" in fitted["data"]["text/html"], "the text is escaped"
+    html = slides.fit_text(narrow)["data"]["text/html"]
+    assert f"font-size: {layout.PRINT_PX}px" in html and 'data-lines="1"' in html
+    wide = new_output("stream", name="stdout", text="x " * 75 + "\n<b>\n")
+    fitted = slides.fit_text(wide)["data"]["text/html"]
+    assert f"font-size: {layout.PRINT_MIN_PX}px" in fitted and 'data-lines="3"' in fitted
+    assert "<span>&lt;b&gt;</span>" in fitted, "the text is escaped, one block per line"
+    figure_cell = new_output("display_data", data={"image/png": PNG})
+    assert slides.fit_text(figure_cell) is figure_cell
     nb = new_notebook(cells=[new_markdown_cell("# T"), new_code_cell("print(table)", outputs=[wide])])
-    assert f'style="font-size: {size}px"' in slides.deck_html(nb)
+    assert f'style="font-size: {layout.PRINT_MIN_PX}px"' in slides.deck_html(nb)
+
+
+def test_decks_and_pages_are_titled_by_the_notebook_heading():
+    nb = course_notebook()
+    nb.cells[0].source = "# 07 · Snapshot Ensembles: $M$ networks\n\nText."
+    assert slides.notebook_title(nb) == "07 · Snapshot Ensembles: M networks"
+    assert "<title>07 · Snapshot Ensembles: M networks slides</title>" in slides.deck_html(nb)
+    assert "<title>07 · Snapshot Ensembles: M networks</title>" in slides.page_html(nb)
+    assert "<title>04_width</title>" in slides.page_html(new_notebook(cells=[]), name="04_width")

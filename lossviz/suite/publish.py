@@ -22,6 +22,9 @@ from lossviz.suite.report import key_results, notebooks
 from lossviz.views.explorer import STATIC_ENV
 
 VOLATILE_NOTEBOOK_KEYS = ("papermill", "widgets")
+# the kernelspec JupyterLab writes into a notebook it opens with ipykernel's python3 kernel: published notebooks
+# carry it, so that opening one changes nothing
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 VOLATILE_CELL_KEYS = ("papermill", "execution", "collapsed", "scrolled")
 README_FIGURES = ("10_depth_3d.png", "10_width_3d.png", "10_pca_paths_3d.png", "10_curve_3d.png", "10_pca_path.gif",
                   "01_interpolation.png", "02_random_1d.png", "08_line_vs_curve.png", "07_snapshot_plane.png")
@@ -50,13 +53,15 @@ def _unlocal(text: str, local: list[str]) -> str:
 
 
 def strip(nb: dict, local: list[str] | None = None) -> dict:
-    """A copy of a notebook (nbformat dict) without run-specific metadata, progress bars or local paths.
+    """A copy of a notebook (nbformat dict) without run-specific metadata, progress bars or local paths, with the
+    kernelspec JupyterLab writes (KERNELSPEC).
 
     `local`: folder paths to write relative in outputs (default: the project folder)."""
     local = [str(folders.project_dir())] if local is None else local
     out = copy.deepcopy(nb)
     for key in VOLATILE_NOTEBOOK_KEYS:
         out.get("metadata", {}).pop(key, None)
+    out.setdefault("metadata", {})["kernelspec"] = dict(KERNELSPEC)
     for cell in out.get("cells", []):
         for key in VOLATILE_CELL_KEYS:
             cell.get("metadata", {}).pop(key, None)

@@ -22,21 +22,18 @@ from typing import TYPE_CHECKING
 
 from lossviz.base import folders
 from lossviz.course.records import RESULTS_PREFIX
+from lossviz.suite import layout
+from lossviz.suite.layout import text as _text
 
 if TYPE_CHECKING:
     from nbconvert import HTMLExporter
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 CODE_CHOICES = ("tagged", "show", "hide")  # hide the code of cells tagged HIDE_CODE, show all, hide all
-HIDE_CODE = "hide-code"
+HIDE_CODE = layout.HIDE_CODE
 WEB_ENV = "LOSSVIZ_WEB"  # a folder holding reveal.js/ and mathjax/ as npm installs them
-MAX_LINES = 15  # lines of text (about 90 characters each) one slide holds at the decks' font size
-FIGURE_LINES = 12  # a figure needs at least the room of this many lines (so it shares a slide with 3 at most)
-LINE_PX, FIGURE_PX = 36, 610  # a line of text, and a figure alone on its slide, in pixels of the 1280x720 slide
-CHARS_PER_LINE = 90
-TEXT_WIDTH_PX, TEXT_FONT_PX = 1080, 18  # printed output: the width it may take on a slide, its font size (deck.css)
 LIST_ITEM = re.compile(r"[-*] |\d+\. ")
-FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+FIGURES = layout.FIGURES
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ASSETS = {  # what the decks load, per npm package: files or folders relative to the package
     "reveal.js": ("dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "dist/theme/fonts/source-sans-pro",
@@ -80,11 +77,6 @@ def copy_assets(target: Path, web: Path | None = None) -> Path:
 
 # --- slide metadata ---------------------------------------------------------------------------------------
 
-def _text(value: str | list[str]) -> str:
-    """Notebook text, stored either as one string or as a list of lines."""
-    return "".join(value) if isinstance(value, list) else value
-
-
 def _tags(cell: dict) -> list[str]:
     """A cell's tags (a copy)."""
     return list(cell.get("metadata", {}).get("tags", []))
@@ -92,18 +84,7 @@ def _tags(cell: dict) -> list[str]:
 
 def _figures(cell: dict) -> int:
     """How many figures a code cell shows."""
-    return sum(any(m in o.get("data", {}) for m in FIGURES) for o in cell.get("outputs", []))
-
-
-def _output_lines(cell: dict) -> int:
-    """Lines of text a code cell prints (streams and plain results of cells without figures)."""
-    lines = 0
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            lines += _text(output.get("text", "")).count("\n") + 1
-        elif output.get("output_type") == "execute_result" and not _figures(cell):
-            lines += _text(output.get("data", {}).get("text/plain", "")).count("\n") + 1
-    return lines
+    return layout.figures(cell)
 
 
 def _records(cell: dict) -> bool:
@@ -116,24 +97,6 @@ def _heading(source: str) -> bool:
     return source.lstrip().startswith("#")
 
 
-def _lines(text: str) -> int:
-    """Lines a markdown text takes on a slide: paragraphs and list items wrap at CHARS_PER_LINE, a heading
-    takes two, and every two gaps between paragraphs one more."""
-    text = text.strip("\n")
-    blocks = [b for b in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. |#)", text) if b.strip()]
-    lines = sum(2 if b.startswith("#") else -(-len(" ".join(b.split())) // CHARS_PER_LINE) for b in blocks)
-    return max(1, lines + len(re.findall(r"\n\s*\n", text)) // 2)
-
-
-def _size(cell: dict) -> tuple[int, bool]:
-    """The lines a cell takes on a slide, and whether it is a figure (code cells: their output only)."""
-    if cell.get("cell_type") == "markdown":
-        return _lines(_text(cell.get("source", ""))), False
-    if _figures(cell):
-        return FIGURE_LINES, True
-    return _output_lines(cell), False
-
-
 def _hidden(cell: dict) -> bool:
     """A cell no slide shows: setup code, the parameters and key numbers (speaker notes), code without output."""
     source, tags = _text(cell.get("source", "")), _tags(cell)
@@ -142,8 +105,18 @@ def _hidden(cell: dict) -> bool:
                                                  or not cell.get("outputs"))
 
 
+def notebook_title(nb: dict) -> str:
+    """A notebook's title: the text of its first markdown heading, without markdown or TeX marks ("" if none)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            found = re.search(r"^\s*#+\s+(.+?)\s*#*\s*$", _text(cell.get("source", "")), flags=re.MULTILINE)
+            if found:
+                return re.sub(r"[*`$]", "", found.group(1))
+    return ""
+
+
 def slide_types(nb: dict) -> list[str]:
-    """The slide type of each cell, from its role.
+    """The slide type of each cell, from its role and the room it takes on a 1280x720 slide (`layout`).
 
     The first cell is the title slide; a markdown heading starts a slide; a figure or a printed table gets
     a sub-slide of its own unless it fits under the text before it (text that introduces it moves along),
@@ -152,10 +125,12 @@ def slide_types(nb: dict) -> list[str]:
     setup cells and code without output are skipped."""
     cells = nb.get("cells", [])
     types: list[str] = []
-    used, figure = 0, False  # lines used on the current slide; whether it shows a figure
+    used, figure = 0.0, False  # the height used on the current slide; whether it shows a figure
     for index, cell in enumerate(cells):
         source, tags = _text(cell.get("source", "")), _tags(cell)
-        lines, is_figure = _size(cell)
+        height, is_figure = layout.cell_height(cell, least=True), bool(_figures(cell))
+        if height > layout.ROOM_PX and cell.get("cell_type") == "markdown":  # the decks split it: what follows
+            height = layout.cell_height(split_long({"cells": [cell]})["cells"][-1])  # goes under its last part
         if _hidden(cell) and index:
             notes = "import lossviz" not in source and ("parameters" in tags or "injected-parameters" in tags
                                                          or _records(cell))
@@ -164,13 +139,14 @@ def slide_types(nb: dict) -> list[str]:
         follower = cells[index + 1] if index + 1 < len(cells) else {}
         introduces = (cell.get("cell_type") == "markdown" and follower.get("cell_type") == "code"
                       and not _hidden(follower))
-        needed = lines + (_size(follower)[0] if introduces else 0)  # text introducing an output stays with it
+        together = height + (layout.cell_height(follower, least=True) if introduces else 0)
+        needed = together if together <= layout.ROOM_PX else height  # (if both fit on one slide)
         if index == 0 or cell.get("cell_type") == "markdown" and _heading(source):
-            kind, used, figure = "slide", lines, is_figure
-        elif used + needed <= MAX_LINES and not figure:  # a figure fills the rest of its slide
-            kind, used, figure = "-", used + lines, figure or is_figure
+            kind, used, figure = "slide", height, is_figure
+        elif used + needed <= layout.ROOM_PX and not figure:  # a figure fills the rest of its slide
+            kind, used, figure = "-", used + height, figure or is_figure
         else:
-            kind, used, figure = "subslide", lines, is_figure
+            kind, used, figure = "subslide", height, is_figure
         types.append(kind)
     return types
 
@@ -209,32 +185,77 @@ def _check_code(code: str) -> None:
         raise ValueError(f"code={code!r}; valid choices: {', '.join(CODE_CHOICES)}")
 
 
-def split_long(nb: dict, max_lines: int = MAX_LINES) -> dict:
-    """A copy whose markdown cells longer than `max_lines` are split at blank lines into sub-slides.
+def _join(chunk: str, block: str) -> str:
+    """Two pieces of markdown joined as they were: list items on consecutive lines, paragraphs a blank line apart."""
+    tight = LIST_ITEM.match(block) and LIST_ITEM.match(chunk.split("\n\n")[-1])
+    return chunk + ("\n" if tight else "\n\n") + block
+
+
+def _pack(pieces: list[str], budget: float, first: float) -> list[str]:
+    """Pieces of markdown packed in order into chunks no taller than `budget` (the first: `first`)."""
+    chunks: list[str] = []
+    for piece in pieces:
+        room = first if len(chunks) == 1 else budget
+        if chunks and layout.text_height(_join(chunks[-1], piece)) <= room:
+            chunks[-1] = _join(chunks[-1], piece)
+        else:
+            chunks.append(piece)
+    return chunks
+
+
+def _balance(pieces: list[str], count: int, budget: float, first: float) -> list[str]:
+    """Pieces of markdown in `count` chunks no taller than `budget` (the first: `first`; a piece taller than that
+    alone), as equal in height as they can be (the least sum of squared heights), so no chunk holds a stray line."""
+    def joined(a: int, b: int) -> str:
+        chunk = pieces[a]
+        for piece in pieces[a + 1:b]:
+            chunk = _join(chunk, piece)
+        return chunk
+
+    n, inf = len(pieces), float("inf")
+    cost = [[inf] * (count + 1) for _ in range(n + 1)]  # cost[i][j]: pieces[:i] in j chunks
+    cut = [[0] * (count + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for j in range(1, count + 1):
+        for i in range(j, n + 1):
+            for a in range(j - 1, i):
+                height = layout.text_height(joined(a, i))
+                fits = height <= (first if j == 1 else budget) or i - a == 1  # (one piece cannot be split)
+                if fits and cost[a][j - 1] + height ** 2 < cost[i][j]:
+                    cost[i][j], cut[i][j] = cost[a][j - 1] + height ** 2, a
+    if cost[n][count] == inf:
+        return _pack(pieces, budget, first)
+    bounds, i = [], n
+    for j in range(count, 0, -1):
+        bounds.append((cut[i][j], i))
+        i = cut[i][j]
+    return [joined(a, b) for a, b in reversed(bounds)]
+
+
+def split_long(nb: dict, room: float = layout.ROOM_PX) -> dict:
+    """A copy whose markdown cells taller than `room` (pixels of a slide) are split at blank lines and list items
+    into as few sub-slides as fit, of about equal height (so no part holds one stray line).
 
     Each continuation repeats the cell's heading with "(continued)"; the notebook files are not changed."""
     out = copy.deepcopy(nb)
     cells = []
     for cell in out.get("cells", []):
         source = _text(cell.get("source", ""))
-        if cell.get("cell_type") != "markdown" or _lines(source) <= max_lines:
+        if cell.get("cell_type") != "markdown" or layout.text_height(source) <= room:
             cells.append(cell)
             continue
         heading = source.splitlines()[0] if _heading(source) else ""
-        budget = max_lines - 3 if heading else max_lines  # a continuation repeats the heading and a blank line
-        chunks: list[str] = []
-        for block in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. )", source):  # paragraphs and list items
-            tight = LIST_ITEM.match(block) and chunks and LIST_ITEM.match(chunks[-1].split("\n\n")[-1])
-            joined = chunks[-1] + ("\n" if tight else "\n\n") + block if chunks else block
-            if chunks and _lines(joined) <= budget:
-                chunks[-1] = joined
-            else:
-                chunks.append(block)
+        continued = heading + " (continued)" if heading else ""
+        budget = room - (layout.text_height(continued) if heading else 0)
+        pieces = [p for p in re.split(r"\n\s*\n|\n(?=[-*] |\d+\. )", source) if p.strip()]
+        if heading and len(pieces) > 1:  # a heading stays with the text under it
+            pieces[:2] = [_join(pieces[0], pieces[1])]
+        chunks = _balance(pieces, len(_pack(pieces, budget, room)), budget, room)
         for i, chunk in enumerate(chunks):
             part = copy.deepcopy(cell)
             if i:
                 part["id"] = f"{cell.get('id', 'cell')}-{i}"
-                part["source"] = (heading + " (continued)\n\n" if heading else "") + chunk
+                part["source"] = (continued + "\n\n" if heading else "") + chunk
                 part.setdefault("metadata", {})["slideshow"] = {"slide_type": "subslide"}
             else:
                 part["source"] = chunk
@@ -243,69 +264,98 @@ def split_long(nb: dict, max_lines: int = MAX_LINES) -> dict:
     return out
 
 
-def split_figures(nb: dict) -> dict:
-    """A copy in which a code cell showing several figures becomes one cell per figure, each on its own
-    sub-slide (the first keeps the cell's code and slide type)."""
+def _line_parts(heights: list[float], budget: float) -> list[tuple[int, int]]:
+    """Consecutive lines (their heights) in parts no taller than `budget`: each part's first and end index."""
+    parts, start, used = [], 0, 0.0
+    for index, height in enumerate(heights):
+        if index > start and used + height > budget:
+            parts.append((start, index))
+            start, used = index, 0.0
+        used += height
+    return [*parts, (start, len(heights))]
+
+
+def _printed_parts(output: dict) -> list[dict]:
+    """A printed output taller than a slide as several outputs that each fit one (split between lines)."""
+    body = layout.printed(output)
+    if body is None or layout.print_height(body) <= layout.ROOM_PX:
+        return [output]
+    lines = body.rstrip("\n").split("\n")
+    font = layout.print_font(body)
+    heights = [count * font * layout.LINE_HEIGHT for count in layout.print_lines(body, font)]
+    room = layout.ROOM_PX - layout.PARAGRAPH_GAP
+    parts_needed = len(_line_parts(heights, room))
+    budget = min(room, sum(heights) / parts_needed + max(heights))  # parts of about equal height
+    parts = [lines[a:b] for a, b in _line_parts(heights, budget)]
+    return [{"output_type": "stream", "name": output.get("name", "stdout"), "text": "\n".join(p) + "\n"}
+            for p in parts]
+
+
+def split_outputs(nb: dict) -> dict:
+    """A copy in which a code cell's outputs are shown one group to a cell: each figure alone, the printed
+    outputs between figures together, a printout taller than a slide in parts. The first cell keeps the code and
+    the slide type; the others follow on the same slide where `layout.paginate` finds room (which may also move
+    the first up under the text before it)."""
     out = copy.deepcopy(nb)
     cells = []
     for cell in out.get("cells", []):
-        outputs = cell.get("outputs", [])
-        starts = [i for i, o in enumerate(outputs) if _figures({"outputs": [o]})][1:]
-        if cell.get("cell_type") != "code" or not starts:
+        if cell.get("cell_type") != "code" or layout.kind(cell) not in layout.SHOWN:  # speaker notes stay whole
             cells.append(cell)
             continue
-        for n, (a, b) in enumerate(zip([0, *starts], [*starts, len(outputs)])):
+        groups: list[list[dict]] = []
+        for output in cell.get("outputs", []):
+            parts = _printed_parts(output)
+            if layout.is_figure(output) or len(parts) > 1 or not groups or layout.is_figure(groups[-1][-1]):
+                groups.extend([part] for part in parts)
+            else:
+                groups[-1].append(output)
+        if len(groups) < 2:
+            cells.append(cell)
+            continue
+        for n, group in enumerate(groups):
             part = copy.deepcopy(cell)
-            part["outputs"] = outputs[a:b]
+            part["outputs"] = group
+            part["metadata"][layout.SPLIT] = True  # its slide type was chosen for the whole cell
             if n:
                 part["id"], part["source"] = f"{cell.get('id', 'cell')}-{n}", ""
-                part["metadata"]["slideshow"] = {"slide_type": "subslide"}
-                part["metadata"]["tags"] = [*_tags(cell), HIDE_CODE]
+                part["metadata"]["slideshow"] = {"slide_type": "-"}
+                part["metadata"]["tags"] = [*(t for t in _tags(cell) if t != HIDE_CODE), HIDE_CODE]  # no code left
             cells.append(part)
     out["cells"] = cells
     return out
 
 
-def size_figures(nb: dict) -> dict:
-    """A copy whose figures have a display height that fills the room their slide leaves (pixels)."""
-    out = copy.deepcopy(nb)
-    used = 0
-    for cell in out.get("cells", []):
-        kind = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
-        if kind in ("skip", "notes", "fragment"):
-            continue
-        used = 0 if kind in ("slide", "subslide") else used
-        lines, figure = _size(cell)
-        if figure:
-            for output in cell.get("outputs", []):
-                for mime in FIGURES:
-                    if mime in output.get("data", {}):
-                        meta = output.setdefault("metadata", {}).setdefault(mime, {})
-                        meta.pop("width", None)
-                        meta["height"] = max(FIGURE_PX - used * LINE_PX, FIGURE_PX // 2)
-        used += lines
-    return out
-
-
-def fit_text(output: dict, width_px: int = TEXT_WIDTH_PX, font_px: int = TEXT_FONT_PX) -> dict:
-    """A printed output (a stream) whose longest line would wrap on a slide, as HTML in a smaller monospace
-    font that fits `width_px` (a monospace character is about 0.6 em wide); other outputs unchanged."""
-    if output.get("output_type") != "stream":
+def fit_text(output: dict) -> dict:
+    """A printed output as the decks show it: HTML in a monospace font as large as fits (`layout.print_font`),
+    one block per line so that a line too long for the slide wraps only after a space, with a hanging indent;
+    other outputs unchanged. `data-lines` holds the lines it takes on the slide."""
+    body = layout.printed(output)
+    if body is None:
         return output
-    text = _text(output.get("text", ""))
-    longest = max((len(line) for line in text.splitlines()), default=0)
-    if longest * 0.6 * font_px <= width_px:
-        return output
-    size = max(int(width_px / (0.6 * longest)), 9)
-    body = html.escape(text.rstrip("\n"))
+    font = layout.print_font(body)
+    lines = body.rstrip("\n").split("\n")
+    spans = "".join(f"<span>{html.escape(line) or ' '}</span>" for line in lines)
     return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": f'<pre class="lossviz-fit" style="font-size: {size}px">{body}</pre>'}}
+            "data": {"text/html": f'<pre class="lossviz-print" style="font-size: {font}px" '
+                                  f'data-lines="{sum(layout.print_lines(body, font))}">{spans}</pre>'}}
+
+
+def _clean(output: dict) -> dict:
+    """A printed output as a slide shows it: tabs expanded, only what a carriage return left on each line."""
+    body = layout.printed(output)
+    if body is None:
+        return output
+    clean = "\n".join(line.rsplit("\r", 1)[-1].expandtabs() for line in body.split("\n"))
+    if output.get("output_type") == "stream":
+        return {**output, "text": clean}
+    return {**output, "data": {"text/plain": clean}}
 
 
 def _for_deck(nb: dict, code: str) -> dict:
-    """The notebook as a deck shows it: metadata filled in, long text split, code hidden per `code` (speaker
-    notes keep theirs), and the plain-text results beside figures (a saved file's path) dropped."""
-    out = split_figures(split_long(mark(nb)))
+    """The notebook as a deck shows it: metadata filled in, long text and outputs split, code hidden per `code`
+    (speaker notes keep theirs), the plain-text results beside figures (a saved file's path) dropped, slides
+    broken where their content would run off (`layout.paginate`), printed output fitted (`fit_text`)."""
+    out = mark(nb)
     for cell in out["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -316,10 +366,16 @@ def _for_deck(nb: dict, code: str) -> dict:
         cell["metadata"]["tags"] = tags
         if _figures(cell):
             cell["outputs"] = [o for o in cell.get("outputs", [])
-                               if o.get("output_type") != "execute_result" or _figures({"outputs": [o]})]
+                               if o.get("output_type") != "execute_result" or layout.is_figure(o)]
         if not notes:
+            cell["outputs"] = [_clean(o) for o in cell.get("outputs", [])]
+    out = split_outputs(split_long(out))
+    layout.paginate(out["cells"])
+    for cell in out["cells"]:
+        cell["metadata"].pop(layout.SPLIT, None)
+        if cell.get("cell_type") == "code" and cell["metadata"]["slideshow"]["slide_type"] != "notes":
             cell["outputs"] = [fit_text(o) for o in cell.get("outputs", [])]
-    return size_figures(out)
+    return out
 
 
 def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
@@ -346,7 +402,8 @@ def deck_html(nb: dict, code: str = "tagged", title: str = "") -> str:
 
     _check_code(code)
     node = nbformat.from_dict(_for_deck(nb, code))
-    resources = {"lossviz_css": DECK_CSS.read_text(encoding="utf-8"), "metadata": {"name": title or "lossviz"}}
+    resources = {"lossviz_css": DECK_CSS.read_text(encoding="utf-8"),
+                 "metadata": {"name": title or notebook_title(nb) or "lossviz"}}
     body, _ = _exporter("slides", MATHJAX).from_notebook_node(node, resources=resources)
     return body
 
@@ -383,11 +440,13 @@ def build(notebooks: list[Path], out_dir: Path, code: str = "tagged", web: Path 
     return decks
 
 
-def page_html(nb: dict, mathjax_url: str = "") -> str:
-    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, if given)."""
+def page_html(nb: dict, mathjax_url: str = "", name: str = "") -> str:
+    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, if given), titled by the
+    notebook's first heading (else `name`)."""
     import nbformat
 
-    body, _ = _exporter("page", mathjax_url).from_notebook_node(nbformat.from_dict(nb))
+    resources = {"metadata": {"name": notebook_title(nb) or name or "lossviz notebook"}}
+    body, _ = _exporter("page", mathjax_url).from_notebook_node(nbformat.from_dict(nb), resources=resources)
     return body
 
 

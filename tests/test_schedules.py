@@ -54,7 +54,8 @@ def test_step_decay_at_chosen_milestones():
     (dict(kind="step", milestones=(0.5, 0.5)), "milestones=.*increasing"),
     (dict(kind="step", milestones=(0.0, 0.5)), "milestones=.*increasing"),
     (dict(kind="step", milestones=(0.5, 1.0)), "milestones=.*increasing"),
-    (dict(kind="cosine", milestones=(0.8,)), "milestones=.*kind 'step' only.*kind='cosine'"),
+    (dict(kind="cosine", milestones=(0.8,)), "milestones=.*kinds 'step' and 'warmup_linear' only.*kind='cosine'"),
+    (dict(kind="warmup_linear"), "milestones=.*takes one"),
 ])
 def test_bad_milestones_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -73,3 +74,20 @@ def test_schedule_dispatch_and_bad_input():
         Schedule("linear")
     with pytest.raises(ValueError, match="i=0"):
         schedules.snapshot_lr(0, 10, 2, 0.1)
+
+
+def test_warmup_linear_against_its_formula():
+    """10 iterations, a 20% warm-up: W = 2; lr0/2, lr0, then lr0 * (11 - i) / 9 down to lr0/9 at i = 10."""
+    s = Schedule("warmup_linear", 0.3, milestones=(0.2,))
+    got = [s.at(i, 10, 5) for i in range(1, 11)]
+    want = [0.15, 0.3] + [0.3 * (11 - i) / 9 for i in range(3, 11)]
+    assert got == pytest.approx(want, abs=1e-15)
+    assert max(got) == 0.3 and got.index(0.3) == 1  # the peak at the warm-up's end
+    assert all(a > b for a, b in zip(got[1:], got[2:]))  # then strictly down
+    long = [schedules.warmup_linear_lr(i, 1000, 1.0, 0.05) for i in range(1, 1001)]
+    assert long[49] == 1.0 and long[0] == pytest.approx(1 / 50) and long[-1] == pytest.approx(1 / 951)
+    steps = [b - a for a, b in zip(long[50:], long[51:])]
+    assert steps == pytest.approx([-1 / 951] * len(steps))  # a straight line to zero at i = total + 1
+    assert schedules.warmup_iterations(0.01, 20) == 1  # at least one warm-up iteration
+    with pytest.raises(ValueError, match="i=11"):
+        s.at(11, 10, 5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-KINDS = ("constant", "step", "cosine", "snapshot", "fge")
+KINDS = ("constant", "step", "cosine", "snapshot", "fge", "warmup_linear")
 STEP_MILESTONES = (0.5, 0.75, 0.92)  # Li et al.'s reference code: lr x 0.1 at 50%, 75% and 92% of the epochs
 
 
@@ -44,6 +44,24 @@ def cosine_lr(i: int, total: int, lr0: float, lr_min: float = 0.0) -> float:
     return lr_min + (lr0 - lr_min) / 2 * (1 + math.cos(math.pi * (i - 1) / total))
 
 
+def warmup_iterations(warmup: float, total: int) -> int:
+    """The iterations of a warm-up lasting the fraction `warmup` of `total`: rounded to the nearest, 1..total."""
+    return min(total, max(1, round(warmup * total)))
+
+
+def warmup_linear_lr(i: int, total: int, lr0: float, warmup: float) -> float:
+    """A linear warm-up over the first W = `warmup_iterations(warmup, total)` iterations, lr0 * i / W, then a linear
+    decay from lr0 at i = W to zero at i = total + 1: lr0 * (total + 1 - i) / (total + 1 - W)."""
+    if not 1 <= i <= total:
+        raise ValueError(f"i={i} must lie in 1..total={total}")
+    if not 0 < warmup < 1:
+        raise ValueError(f"warmup={warmup} must be a fraction of training in (0, 1)")
+    w = warmup_iterations(warmup, total)
+    if i <= w:
+        return lr0 * i / w
+    return lr0 * (total + 1 - i) / (total + 1 - w)
+
+
 def cycle_iterations(cycle_epochs: float, iters_per_epoch: int) -> int:
     """An FGE cycle of `cycle_epochs` epochs in iterations: rounded to the nearest, at least 1 (the one rounding)."""
     return max(1, round(cycle_epochs * iters_per_epoch))
@@ -51,14 +69,16 @@ def cycle_iterations(cycle_epochs: float, iters_per_epoch: int) -> int:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A learning-rate schedule by name: constant, step, cosine, snapshot (cycles) or fge (cycle, lr2)."""
+    """A learning-rate schedule by name: constant, step, cosine, snapshot (cycles), fge (cycle, lr2) or warmup_linear
+    (its one milestone: the fraction of training the warm-up lasts)."""
 
     kind: str = "step"
     lr: float = 0.1
     cycles: int = 1  # snapshot: number of cycles M
     cycle_epochs: float = 2.0  # fge: cycle length c in epochs
     lr2: float = 0.0005  # fge: the learning rate in the middle of a cycle
-    milestones: tuple[float, ...] = STEP_MILESTONES  # step: the fractions of training after which the lr drops 10x
+    milestones: tuple[float, ...] = STEP_MILESTONES  # step: the fractions of training after which the lr drops 10x;
+    # warmup_linear: one fraction, where its warm-up ends (a field of its own would change every run's cache key)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -69,8 +89,12 @@ class Schedule:
         m = self.milestones
         if not all(0 < x < 1 for x in m) or any(a >= b for a, b in zip(m, m[1:])):
             raise ValueError(f"milestones={m} must be increasing fractions of training in (0, 1)")
-        if self.milestones != STEP_MILESTONES and self.kind != "step":
-            raise ValueError(f"milestones={self.milestones} apply to kind 'step' only, not kind={self.kind!r}")
+        if self.kind == "warmup_linear" and len(m) != 1:
+            raise ValueError(f"milestones={m}: kind 'warmup_linear' takes one, the fraction of training its warm-up "
+                             "lasts, e.g. milestones=(0.05,)")
+        if self.milestones != STEP_MILESTONES and self.kind not in ("step", "warmup_linear"):
+            raise ValueError(f"milestones={self.milestones} apply to kinds 'step' and 'warmup_linear' only, not "
+                             f"kind={self.kind!r}")
 
     def at(self, i: int, total: int, iters_per_epoch: int) -> float:
         """The learning rate at 1-based iteration i of `total`."""
@@ -82,4 +106,6 @@ class Schedule:
             return cosine_lr(i, total, self.lr)
         if self.kind == "snapshot":
             return snapshot_lr(i, total, self.cycles, self.lr)
+        if self.kind == "warmup_linear":
+            return warmup_linear_lr(i, total, self.lr, self.milestones[0])
         return fge_lr(i, cycle_iterations(self.cycle_epochs, iters_per_epoch), self.lr, self.lr2)

@@ -197,3 +197,5 @@ def test_loss_curves_mark_the_eval_mode_loss_not_the_running_one():
         charts.loss_curves({"a": []})
     with pytest.raises(ValueError, match="final"):
         charts.loss_curves(logs, final={"a": 0.02})
+    with pytest.raises(ValueError, match="threshold"):
+        charts.loss_curves(logs, final={"a": 0.02, "b": 0.3})

@@ -1,5 +1,6 @@
 """The Course the notebooks call: its profile, folders, device and the runs and samples its recipes use."""
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from lossviz.course.recipes import Course
 def test_connection_joins_two_normal_runs_of_one_budget():
     for name in profiles.NAMES:
         P = profiles.get(name)
-        link = Course.from_profile(name).connection(seed=3)
+        link = Course(P, data_root=Path("data"), out_dir=Path("out")).connection(seed=3)  # gpu: no CPU via from_profile
         first, second = link.ends
         assert (first.seed, second.seed) == P.ensembles.seeds[:2]
         assert first.replace(seed=second.seed) == second  # the same run but for the seed
@@ -100,3 +101,11 @@ def test_loss_curves_join_a_units_runs_and_mark_its_members(monkeypatch):
     assert epochs == [*range(1, pre + 1), *(pre + e for e in range(1, plan.fge_epochs + 1))]
     assert losses[pre:] == [1.0 / e + 0.5 for e in range(1, plan.fge_epochs + 1)]
     assert marks["FGE: 4 snapshots"] == [pre + e for e in plan.fge_run(0).checkpoint_epochs]
+
+
+def test_the_gpu_profile_is_refused_on_a_cpu_and_states_its_own_criterion(tmp_path):
+    with pytest.raises(ValueError, match="profile='gpu' runs on cuda only, not on device cpu"):
+        Course.from_profile("gpu", "cpu", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    course = Course(profiles.get("gpu"), data_root=tmp_path, out_dir=tmp_path / "out")
+    assert course.minimizer_loss == profiles.GPU.minimizer_loss != Course.from_profile(
+        "quick", "cpu", out_dir=tmp_path / "out").minimizer_loss

@@ -73,6 +73,8 @@ def test_minima_are_a_threshold_on_the_largest_training_loss():
     assert out.effect == pytest.approx(0.10 - 0.6433) and out.verdict == "contradicted" and "seed 1" in out.measured
     with pytest.raises(ValueError, match="losses"):
         ec.minima("k", "c", "p", {})
+    gpu = ec.minima("k", "c", "p", {"seed 0": 0.15}, criterion=0.2)  # the gpu profile's own criterion
+    assert gpu.effect == pytest.approx(0.2 - 0.15) and gpu.verdict == "reproduced" and "against 0.20" in gpu.measured
 
 
 def path(train_loss, test_error) -> PathResult:

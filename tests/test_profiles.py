@@ -9,7 +9,7 @@ from lossviz.course import profiles
 
 def test_lookup_and_unknown():
     assert profiles.get("quick").name == "quick"
-    with pytest.raises(ValueError, match="profile='fast'.*smoke, quick, paper"):
+    with pytest.raises(ValueError, match="profile='fast'.*smoke, quick, gpu, paper"):
         profiles.get("fast")
 
 
@@ -149,3 +149,54 @@ def test_quick_ensembles_are_sized_for_converged_members():
 def test_a_profile_rejects_a_bad_test_every():
     with pytest.raises(ValueError, match="test_every=0"):
         dataclasses.replace(profiles.QUICK, test_every=0)
+
+
+def test_gpu_profile_follows_the_issues_planning_estimate():
+    """Full CIFAR-10 with augmentation; batch 512 at 0.1 * sqrt(512 / 128) = 0.2 with a 5% warm-up and linear decay
+    to zero; ResNet-20 30 epochs, ResNet-56 40, -56-NS 60, WRN-56-2/-4 40; VGG-9 at 128 vs 4,096; 41 x 41 planes on
+    5,000 images; 11 x 11 Hessian maps of ResNet-56 and -56-NS on 2,000; ensembles of ResNet-20 with B = 40."""
+    p = profiles.get("gpu")
+    land, E = p.landscape, p.ensembles
+    first = p.first_run()
+    assert first.train_subset is None and first.augment and first.batch_size == 512 and first.epochs == 30
+    assert first.schedule == schedules.Schedule("warmup_linear", 0.2, milestones=(0.05,))
+    assert abs(first.schedule.lr - 0.1 * (512 / 128) ** 0.5) < 1e-12
+    iters = 30 * 98  # 50,000 images at batch 512: 98 iterations an epoch
+    assert first.schedule.at(round(0.05 * iters), iters, 98) == first.schedule.lr > first.schedule.at(iters, iters, 98)
+    runs = p.model_runs(land.depth_networks() + land.width_models)
+    assert {m: c.epochs for m, c in runs.items()} == {
+        "resnet20": 30, "resnet20_noshort": 30, "resnet56": 40, "resnet56_noshort": 60, "wrn56_2": 40,
+        "wrn56_2_noshort": 40, "wrn56_4": 40, "wrn56_4_noshort": 40}
+    assert runs["resnet56_noshort"].schedule.lr == 0.1  # the risky network at the small batch's rate
+    batch = p.batch_runs()
+    assert sorted(batch) == [(128, 0.0), (128, 5e-4), (4096, 0.0), (4096, 5e-4)]
+    assert {c.model for c in batch.values()} == {"vgg9"} and len({c.epochs for c in batch.values()}) == 1
+    assert batch[128, 0.0].schedule.lr == 0.1 and abs(batch[4096, 0.0].schedule.lr - 0.1 * 32 ** 0.5) < 1e-12
+    assert (land.points_2d, land.surface_subset) == (41, 5_000)
+    assert (land.hessian_points, land.hessian_subset) == (11, 2_000)
+    assert land.hessian_models == ("resnet56", "resnet56_noshort")
+    assert E.models == ("resnet20",) and E.budget_epochs == 40 and E.seeds == (0, 1, 2) and E.curve_epochs == 20
+    assert E.augment and E.train_subset is None
+    assert p.minimizer_loss > profiles.QUICK.minimizer_loss == profiles.MINIMIZER_LOSS == 0.10
+
+
+def test_a_bad_schedule_criterion_or_device_kind_is_refused():
+    with pytest.raises(ValueError, match="schedule='cosine'; valid choices: step, warmup_linear"):
+        dataclasses.replace(profiles.GPU.landscape, schedule="cosine")
+    with pytest.raises(ValueError, match="minimizer_loss=0"):
+        dataclasses.replace(profiles.GPU, minimizer_loss=0)
+    with pytest.raises(ValueError, match="device_kinds=.*cpu, cuda, mps"):
+        dataclasses.replace(profiles.GPU, device_kinds=("tpu",))
+
+
+def test_the_gpu_profile_refuses_a_cpu_in_one_line_naming_it():
+    from lossviz.base import devices
+    with pytest.raises(ValueError, match=r"profile='gpu' runs on cuda only, not on device cpu \(.+\); there use "
+                                         r"profile='quick'") as error:
+        profiles.check_device("gpu", "cpu")
+    assert "\n" not in str(error.value) and devices.name_of("cpu") in str(error.value)
+    with pytest.raises(ValueError, match="profile='gpu' runs on cuda only"):
+        profiles.device_line("gpu", "cpu")  # the runner's first line, before any notebook runs
+    for name in ("smoke", "quick", "paper"):
+        profiles.check_device(name, "cpu")
+    profiles.check_device("gpu", "cuda")  # a kind only: no GPU needed to check it

@@ -8,7 +8,7 @@ mean over seeds: the noise of a difference is the standard error of the mean of 
 spread over seeds, which holds the training's noise and the test set's). At 2B and 3B there is one ensemble per
 method: the paired standard error on the test images, which leaves out how much another training would move it.
 Whether a network is a minimum of its training set is a threshold on the training loss over that whole set
-(`MINIMUM_LOSS`, the course's criterion): there is no sampling noise to it, and the noise is 0.
+(the profile's criterion, `Profile.minimizer_loss`): there is no sampling noise to it, and the noise is 0.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from lossviz.compute.curves import PathResult, barrier
 from lossviz.compute.ensembles import EnsembleResult
 from lossviz.course import findings
 from lossviz.course.findings import Claim
+from lossviz.course.profiles import MINIMIZER_LOSS
 from lossviz.course.recipes import Segment
 
-MINIMUM_LOSS = 0.10  # a network is a minimum of its training set at a training loss (eval mode) at most this
 NAMES = {"ind": "Ind", "sse": "SSE", "fge": "FGE"}
 
 
@@ -66,15 +66,16 @@ def beats_normal_run(key: str, method: str, result: EnsembleResult, single: Ense
                       ("normal run", single), (NAMES[method], result))
 
 
-def minima(key: str, claim: str, paper: str, losses: Mapping[str, float]) -> Claim:
+def minima(key: str, claim: str, paper: str, losses: Mapping[str, float], criterion: float = MINIMIZER_LOSS) -> Claim:
     """The claim that every network of `losses`, {name: training loss (eval mode)}, is a minimum of its training set:
-    effect = `MINIMUM_LOSS` - the largest loss; a threshold on the whole training set, noise 0."""
+    effect = `criterion` (the profile's `minimizer_loss`) - the largest loss; a threshold on the whole training set,
+    noise 0."""
     if not losses:
         raise ValueError("losses must hold at least one training loss")
     worst = max(losses, key=losses.__getitem__)
     return findings.comparison(key, claim, paper, f"largest training loss {losses[worst]:.4f} ({worst}, of "
-                               f"{len(losses)}) against {MINIMUM_LOSS:.2f}; a threshold on the training set: no "
-                               "sampling noise", MINIMUM_LOSS - losses[worst], 0.0)
+                               f"{len(losses)}) against {criterion:.2f}; a threshold on the training set: no "
+                               "sampling noise", criterion - losses[worst], 0.0)
 
 
 def _snapshots(result: EnsembleResult) -> dict[str, float]:
@@ -82,10 +83,12 @@ def _snapshots(result: EnsembleResult) -> dict[str, float]:
     return {f"snapshot {k}": x for k, x in enumerate(result.member_train_losses, start=1)}
 
 
-def claims_07(sse: EnsembleResult, single: EnsembleResult, segments: Sequence[Segment]) -> list[Claim]:
+def claims_07(sse: EnsembleResult, single: EnsembleResult, segments: Sequence[Segment],
+              criterion: float = MINIMIZER_LOSS) -> list[Claim]:
     """Notebook 07 (Huang et al.): the Snapshot Ensemble beats a normal run of the same budget and each of its
     snapshots; each snapshot is a minimum; the straight segments between consecutive snapshots
-    (`Course.member_segments`) rise out of the minima, as separate basins would."""
+    (`Course.member_segments`) rise out of the minima, as separate basins would; `criterion`: the profile's
+    `minimizer_loss`."""
     if not segments:
         raise ValueError("segments must hold at least one segment between snapshots")
     top = max(segments, key=lambda s: s.barrier)
@@ -95,21 +98,22 @@ def claims_07(sse: EnsembleResult, single: EnsembleResult, segments: Sequence[Se
         beats_members("sse_beats_its_snapshots", "sse", sse,
                       "Huang et al. Fig. 3: the ensemble below every single snapshot"),
         minima("snapshots_are_minima", "Each cosine cycle ends in a minimum of the training set",
-               "Huang et al. Fig. 1-2: each cycle converges to a local minimum", _snapshots(sse)),
+               "Huang et al. Fig. 1-2: each cycle converges to a local minimum", _snapshots(sse), criterion),
         findings.comparison(
             "snapshots_in_separate_basins",
             "Consecutive snapshots lie in separate basins: the segment between them rises out of the minima",
             "Huang et al. Fig. 1: the restarts carry the run from one local minimum to another",
-            f"largest barrier {top.barrier:.3f} (snapshots {top.label}) against {MINIMUM_LOSS:.2f}; the training "
-            "set's own loss: no sampling noise", top.barrier - MINIMUM_LOSS, 0.0),
+            f"largest barrier {top.barrier:.3f} (snapshots {top.label}) against {criterion:.2f}; the training "
+            "set's own loss: no sampling noise", top.barrier - criterion, 0.0),
     ]
 
 
 def claims_08(paths: Mapping[str, PathResult], fge: EnsembleResult, single: EnsembleResult,
-              path_test_images: int) -> list[Claim]:
+              path_test_images: int, criterion: float = MINIMIZER_LOSS) -> list[Claim]:
     """Notebook 08 (Garipov et al.): a trained curve avoids the straight line's wall (the highest test error on each,
     on `path_test_images` images, unpaired noise) and removes the barrier (training cross-entropy within the
-    minimum criterion); FGE beats a normal run of the same budget and each of its snapshots, which stay minima."""
+    minimum criterion, the profile's `minimizer_loss`); FGE beats a normal run of the same budget and each of its
+    snapshots, which stay minima."""
     curves = {name: r for name, r in paths.items() if name != "line"}
     if "line" not in paths or not curves:
         raise ValueError(f"paths must hold the line and at least one curve; got {sorted(paths)}")
@@ -128,13 +132,14 @@ def claims_08(paths: Mapping[str, PathResult], fge: EnsembleResult, single: Ense
         findings.comparison(
             "curve_removes_the_barrier", "Along a trained curve the training loss stays as low as at its ends",
             "Garipov et al. Fig. 2: the training loss along the trained curves nearly constant",
-            f"training cross-entropy barriers {barriers}; the lowest ({lowest}) against {MINIMUM_LOSS:.2f}, the "
-            "training set's own loss: no sampling noise", MINIMUM_LOSS - barrier(curves[lowest].train_loss), 0.0),
+            f"training cross-entropy barriers {barriers}; the lowest ({lowest}) against {criterion:.2f}, the "
+            "training set's own loss: no sampling noise", criterion - barrier(curves[lowest].train_loss), 0.0),
         beats_normal_run("fge_beats_normal_run", "fge", fge, single, _wins("fge", "ind", 1)),
         beats_members("fge_beats_its_snapshots", "fge", fge,
                       "Garipov et al. Sec. 5: snapshots that make different mistakes ensemble better than each"),
         minima("fge_snapshots_are_minima", "FGE's snapshots stay in the low-loss region: each a minimum",
-               "Garipov et al. Sec. 5: short cycles and small steps keep FGE near the minimum", _snapshots(fge)),
+               "Garipov et al. Sec. 5: short cycles and small steps keep FGE near the minimum", _snapshots(fge),
+               criterion),
     ]
 
 

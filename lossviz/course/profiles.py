@@ -1,4 +1,4 @@
-"""Run profiles: every size the notebooks use, for smoke tests, a CPU course run and the papers."""
+"""Run profiles: every size the notebooks use, for smoke tests, a CPU course run, one GPU and the papers."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,10 +13,12 @@ from lossviz.base.data import Sample
 from lossviz.base.schedules import STEP_MILESTONES, Schedule
 from lossviz.compute.train import TrainConfig, check_test_every
 
-NAMES = ("smoke", "quick", "paper")
+NAMES = ("smoke", "quick", "gpu", "paper")
+MINIMIZER_LOSS = 0.10  # smoke, quick, paper: a minimizer has a training loss (eval mode, its own images) at most this
 
 
 LR_SCALINGS = ("sqrt", "none")  # how a Landscape's learning rate follows the batch size
+SCHEDULES = ("step", "warmup_linear")  # a Landscape's schedule: Li et al.'s step decay, or warm-up then linear
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,15 @@ class Landscape:
     # al.'s (0.5, 0.75, 0.92) do not fit it
     deep_models: tuple[str, ...] = ()  # notebook 03b: the deepest pair, with and without shortcuts
     lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
+    schedule: str = "step"  # every run's schedule, one of SCHEDULES: "step" (Li et al., milestones above) or
+    # "warmup_linear" (a linear warm-up over the fraction `warmup` of training, then linear decay to zero)
+    warmup: float = 0.05
 
     def __post_init__(self) -> None:
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
 
     def depth_networks(self) -> tuple[str, ...]:
         """The networks of notebooks 03 and 03b, each once."""
@@ -75,14 +82,16 @@ class Landscape:
 
     def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
             weight_decay: float = 5e-4, every_epoch: bool = False, epochs: int | None = None) -> TrainConfig:
-        """One Li et al. training run: SGD, momentum 0.9, step decay, lr by `lr_for`; every epoch saved if asked."""
+        """One Li et al. training run: SGD, momentum 0.9, the profile's schedule (step decay, or warm-up and linear
+        decay), lr by `lr_for`; every epoch saved if asked."""
         batch_size = batch_size or self.model_batch
         epochs = epochs or self.epochs_of(model)
-        lr = dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None
+        lr = (dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None) or self.lr_for(batch_size)
+        milestones = ((self.warmup,) if self.schedule == "warmup_linear"
+                      else dict(self.milestones_by_model).get(model, STEP_MILESTONES))
         return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
                            epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
-                           schedule=Schedule("step", lr or self.lr_for(batch_size),
-                                             milestones=dict(self.milestones_by_model).get(model, STEP_MILESTONES)),
+                           schedule=Schedule(self.schedule, lr, milestones=milestones),
                            seed=seed, precision=precision,
                            checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
@@ -138,9 +147,18 @@ class Profile:
     # the last (not part of the run's cache key: the weights are the same; one measurement costs ~12% of a quick
     # epoch of ResNet-56-NS)
     test_every: int = 1
+    # the profile's minimizer criterion: a run is called a minimizer of its training images when its training loss
+    # there (eval mode, unaugmented: `train.minimizer_loss`) is at most this
+    minimizer_loss: float = MINIMIZER_LOSS
+    device_kinds: tuple[str, ...] = devices.KINDS  # the device kinds the profile is meant to run on
 
     def __post_init__(self) -> None:
         check_test_every(self.test_every)
+        if not self.minimizer_loss > 0:
+            raise ValueError(f"minimizer_loss={self.minimizer_loss} must be a positive training loss")
+        unknown = [k for k in self.device_kinds if k not in devices.KINDS]
+        if unknown or not self.device_kinds:
+            raise ValueError(f"device_kinds={self.device_kinds}: name one or more of {', '.join(devices.KINDS)}")
 
     def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
         """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
@@ -213,6 +231,40 @@ QUICK = Profile(
                         plane_points=11),
 )
 
+# One H100-class GPU, about an hour from an empty cache (a projection, not measured: bench/gpu_check.py measures the
+# unit costs and `lossviz.course.projection` turns them into this profile's time per notebook). Full CIFAR-10 with
+# augmentation and the papers' networks, trained at batch 512 with the square-root rule from 0.1 at 128 (0.2), a
+# 5% linear warm-up and linear decay to zero, which reaches a network's accuracy in few epochs (ResNet-20 30, about
+# 91%; ResNet-56 40, about 92.5-93%; planning figures, not measured). ResNet-56-NS is the risk (quick: it stalls
+# after an early drop): it trains 60 epochs at 0.1. VGG-9's batch study compares 128 with 4,096 at the same 60 epochs:
+# 8,192 would leave 366 steps in all (6 a epoch), too few for a short budget. Ensembles on ResNet-20 (B = 40, three
+# seeds, Garipov et al.'s ResNet rates), curves 20 epochs; 2D planes 41 x 41 on 5,000 training images; Hessian maps
+# of ResNet-56 and -56-NS, 11 x 11 on 2,000 images. On full augmented data a network does not fit its images as the
+# quick profile's do: a minimizer here is a training loss (eval mode, unaugmented) at most 0.20 (a planning figure:
+# bench/gpu_check.py's accuracy run prints the loss ResNet-20 ends at).
+GPU = Profile(
+    name="gpu", dataset="cifar10", seed=0, progress=True, precision="fp32", test_every=5,
+    first_model="resnet20", minimizer_loss=0.20, device_kinds=("cuda",),
+    # precision fp32 (TF32 convolutions, cuDNN's default): at batch 128 on an H200 bf16 autocast slowed ResNets by
+    # 3-28% (docs/run-history.md); bench/gpu_check.py compares the two at batch 512
+    landscape=Landscape(epochs=30, train_subset=None, test_subset=None, augment=True, batch_model="vgg9",
+                        batch_small=128, batch_large=4_096, batch_epochs=60, weight_decays=(0.0, 5e-4), lr=0.1,
+                        surface_subset=5_000, points_1d=41, points_2d=41, interpolation_points=41,
+                        depth_models=("resnet20", "resnet20_noshort", "resnet56"),
+                        width_models=("resnet56", "resnet56_noshort", "wrn56_2", "wrn56_2_noshort", "wrn56_4",
+                                      "wrn56_4_noshort"),
+                        hessian_subset=2_000, hessian_points=11, hessian_models=("resnet56", "resnet56_noshort"),
+                        model_batch=512, lr_batch=128, schedule="warmup_linear", warmup=0.05,
+                        epochs_by_model=(("resnet56", 40), ("resnet56_noshort", 60), ("wrn56_2", 40),
+                                         ("wrn56_2_noshort", 40), ("wrn56_4", 40), ("wrn56_4_noshort", 40)),
+                        lr_by_model=(("resnet56_noshort", 0.1),), deep_models=("resnet56", "resnet56_noshort")),
+    ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=40, train_subset=None,
+                        test_subset=None, batch_size=128, lr=0.1, snapshot_cycles=4, fge_cycle_epochs=2,
+                        fge_lr=(0.05, 0.0005), seeds=(0, 1, 2), curve_epochs=20, curve_bends=1, curve_points=21,
+                        score_subset=None, augment=True, curve_lr=0.03, path_test_subset=None, plane_subset=5_000,
+                        plane_points=21),
+)
+
 PAPER = Profile(
     name="paper", dataset="cifar10", seed=0, progress=True, precision="fp32",
     first_model="resnet20",
@@ -235,25 +287,38 @@ PAPER = Profile(
 )
 
 
+PROFILES = {p.name: p for p in (SMOKE, QUICK, GPU, PAPER)}
+
+
 def get(name: str, device: str | torch.device = "cpu") -> Profile:
-    """The profile called `name` (smoke, quick or paper), its precision "auto" resolved for `device`."""
-    profiles = {p.name: p for p in (SMOKE, QUICK, PAPER)}
-    if name not in profiles:
+    """The profile called `name` (smoke, quick, gpu or paper), its precision "auto" resolved for `device`."""
+    if name not in PROFILES:
         raise ValueError(f"profile={name!r} is not known; valid choices: {', '.join(NAMES)}")
-    profile = profiles[name]
+    profile = PROFILES[name]
     return dataclasses.replace(profile, precision=precisions.resolve(profile.precision, device))
+
+
+def check_device(name: str, device: str | torch.device) -> None:
+    """A ValueError, in one line naming the device, where profile `name` is not meant for `device`'s kind (gpu on a
+    CPU would take days where quick takes 90 minutes)."""
+    kinds = get(name).device_kinds
+    if torch.device(device).type not in kinds:
+        fits = [p for p in NAMES if torch.device(device).type in PROFILES[p].device_kinds and p != "smoke"]
+        raise ValueError(f"profile={name!r} runs on {' or '.join(kinds)} only, not on device {device} "
+                         f"({devices.name_of(device)}); there use profile={fits[0]!r}, or a {kinds[0]} device")
 
 
 def precision_line(name: str, device: str | torch.device = "cpu") -> str:
     """Which precision profile `name` runs in on `device`, and why (printed by the runner)."""
     get(name, device)  # unknown profile: ValueError
-    return precisions.describe({p.name: p for p in (SMOKE, QUICK, PAPER)}[name].precision, device)
+    return precisions.describe(PROFILES[name].precision, device)
 
 
 def device_line(name: str, asked: str | torch.device = "auto") -> str:
     """Which device and precision profile `name` runs on when `asked` ("auto", "cpu", "cuda", "mps", ...), and
     why: the runner's first line."""
     device = devices.resolve(asked)
+    check_device(name, device)
     why = (" (auto: CUDA > MPS > CPU; available: " + ", ".join(devices.available()) + ")"
            if str(asked) == "auto" else " (as asked)")
     return f"device {device} = {devices.name_of(device)}{why}; {precision_line(name, device)}"

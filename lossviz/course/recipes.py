@@ -23,7 +23,7 @@ from lossviz.compute.train import (
     train,
 )
 from lossviz.course.names import batch_label, method_caption, run_name
-from lossviz.course.profiles import Profile, get
+from lossviz.course.profiles import Profile, check_device, get
 from lossviz.course.tables import Minimizer, minimizer_table
 from lossviz.views import explorer
 
@@ -97,6 +97,7 @@ class Course:
         """The course at profile `name` on `device` ("auto": CUDA, else MPS, else the CPU; `devices.resolve`), its
         precision "auto" resolved for that device; None folders: the defaults."""
         resolved = devices.resolve(device)
+        check_device(name, resolved)  # gpu on a CPU: a one-line error naming the device
         devices.prepare(resolved)
         profile = get(name, resolved)
         return cls(profile, Path(data_root) if data_root is not None else folders.data_root(),
@@ -107,6 +108,11 @@ class Course:
     def precision(self) -> str:
         """The profile's precision, resolved for the device (fp32 or bf16)."""
         return self.profile.precision
+
+    @property
+    def minimizer_loss(self) -> float:
+        """The profile's minimizer criterion: a training loss (eval mode, its own images) at most this."""
+        return self.profile.minimizer_loss
 
     @property
     def progress(self) -> bool:
@@ -159,7 +165,7 @@ class Course:
             rows[run_name(key)] = Minimizer(run_name(key), losses[key], run.test_error,
                                             stats.binomial_se(run.test_error, n), n, run.config.epochs, steps,
                                             (paper or {}).get(key), sum(e.get("seconds", 0.0) for e in run.log))
-        print(minimizer_table(rows))
+        print(minimizer_table(rows, self.minimizer_loss))
         return rows
 
     def outcomes(self, run: TrainResult) -> torch.Tensor:
@@ -195,8 +201,8 @@ class Course:
         return {key: one(key) for key in runs}
 
     def train_losses(self, runs: dict) -> dict:
-        """{key: the run's final training loss, eval mode, on its own training images} (cached): the minimizer
-        criterion of the course (<= 0.10)."""
+        """{key: the run's final training loss, eval mode, unaugmented, on its own training images} (cached): what
+        the profile's minimizer criterion (`minimizer_loss`) judges."""
         return {key: final_train_loss(run, root=self.data_root, cache_dir=self.cache_dir, device=self.device)
                 for key, run in runs.items()}
 

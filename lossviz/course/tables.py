@@ -10,6 +10,7 @@ import numpy as np
 from lossviz.base import io, models, papers, stats
 from lossviz.compute import curves, ensembles, gradient_scale, shape
 from lossviz.compute.ensembles import Row
+from lossviz.course.profiles import MINIMIZER_LOSS
 from lossviz.views import plot
 
 
@@ -29,9 +30,9 @@ class Minimizer:
     seconds: float = 0.0  # the training's wall time, as logged when it ran
 
 
-def minimizer_table(rows: dict[str, Minimizer], threshold: float = 0.10) -> str:
-    """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`), test error
-    +- its standard error, and the paper's test error."""
+def minimizer_table(rows: dict[str, Minimizer], threshold: float = MINIMIZER_LOSS) -> str:
+    """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`, the
+    profile's `minimizer_loss`), test error +- its standard error, and the paper's test error."""
     lines = [f"{'run':<18}{'epochs':>7}{'steps':>7}{'train s':>9}   train loss            test error (ours +- SE)"
              f"     paper"]
     for r in rows.values():

@@ -146,19 +146,22 @@ def training_curves(log: Sequence[dict], *, title: str | None = None) -> Figure:
 
 
 
-def loss_curves(logs: dict[str, Sequence[dict]], *, final: dict[str, float] | None = None, threshold: float = 0.1,
-                title: str | None = None, ax: Axes | None = None) -> Figure:
+def loss_curves(logs: dict[str, Sequence[dict]], *, final: dict[str, float] | None = None,
+                threshold: float | None = None, title: str | None = None, ax: Axes | None = None) -> Figure:
     """`loss_per_epoch` of training logs (lossviz.compute.train: the running train-mode mean over each epoch's
     batches). `final`: {label: the run's training loss after training, in eval mode} (the minimizer criterion's
-    measure), drawn as a star at the last epoch beside a dotted line at `threshold`; the running mean is not what
-    the criterion measures, so without `final` no criterion line is drawn."""
+    measure), drawn as a star at the last epoch beside a dotted line at `threshold` (the profile's
+    `minimizer_loss`, given with `final`); the running mean is not what the criterion measures, so without `final`
+    no criterion line is drawn."""
     if not logs or any(not log for log in logs.values()):
         raise ValueError("logs must map each label to a training log of at least one epoch")
+    if final is not None and threshold is None:
+        raise ValueError("final needs threshold=, the minimizer criterion the eval-mode losses are judged by")
     if final is not None and set(final) != set(logs):
         raise ValueError(f"final must give one eval-mode loss per log; got {sorted(final)} for {sorted(logs)}")
     fig = loss_per_epoch({label: ([e["epoch"] for e in log], [e["train_loss"] for e in log])
                           for label, log in logs.items()}, title=title, ax=ax)
-    if final is not None:
+    if final is not None and threshold is not None:
         axis = ax if ax is not None else fig.axes[0]
         for k, (label, log) in enumerate(logs.items()):
             axis.plot(log[-1]["epoch"], final[label], "*", color=f"C{k}", mec="k", ms=11, zorder=4)

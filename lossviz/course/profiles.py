@@ -232,16 +232,18 @@ QUICK = Profile(
 )
 
 # One H100-class GPU, about an hour from an empty cache (a projection, not measured: bench/gpu_check.py measures the
-# unit costs and `lossviz.course.projection` turns them into this profile's time per notebook). Full CIFAR-10 with
+# unit costs, `lossviz.course.projection` turns them into this profile's time per notebook). Full CIFAR-10 with
 # augmentation and the papers' networks, trained at batch 512 with the square-root rule from 0.1 at 128 (0.2), a
 # 5% linear warm-up and linear decay to zero, which reaches a network's accuracy in few epochs (ResNet-20 30, about
 # 91%; ResNet-56 40, about 92.5-93%; planning figures, not measured). ResNet-56-NS is the risk (quick: it stalls
-# after an early drop): it trains 60 epochs at 0.1. VGG-9's batch study compares 128 with 4,096 at the same 60 epochs:
-# 8,192 would leave 366 steps in all (6 a epoch), too few for a short budget. Ensembles on ResNet-20 (B = 40, three
-# seeds, Garipov et al.'s ResNet rates), curves 20 epochs; 2D planes 41 x 41 on 5,000 training images; Hessian maps
-# of ResNet-56 and -56-NS, 11 x 11 on 2,000 images. On full augmented data a network does not fit its images as the
-# quick profile's do: a minimizer here is a training loss (eval mode, unaugmented) at most 0.20 (a planning figure:
-# bench/gpu_check.py's accuracy run prints the loss ResNet-20 ends at).
+# after an early drop): it trains 60 epochs at 0.1. VGG-9's batch study compares 128 with 4,096 at the same 60
+# epochs: 8,192 would leave 366 steps in all (6 an epoch), too few for a short budget. Ensembles on ResNet-20
+# (B = 40, three seeds) at batch 512 and lr 0.2 as the landscape runs (at 128 they would be the largest cost), SSE
+# 4 cycles of 10 epochs, FGE cycles of 2 epochs (196 steps) at Garipov et al.'s ResNet rates (0.05, 0.0005);
+# curves 20 epochs; 2D planes 41 x 41 on 5,000 training images; Hessian maps of ResNet-56 and -56-NS, 11 x 11 on
+# 2,000 images. On full augmented data a network does not fit its images as the quick profile's do: a minimizer
+# here is a training loss (eval mode, unaugmented) at most 0.20 (a planning figure: bench/gpu_check.py's accuracy
+# run prints the loss ResNet-20 ends at).
 GPU = Profile(
     name="gpu", dataset="cifar10", seed=0, progress=True, precision="fp32", test_every=5,
     first_model="resnet20", minimizer_loss=0.20, device_kinds=("cuda",),
@@ -259,7 +261,7 @@ GPU = Profile(
                                          ("wrn56_2_noshort", 40), ("wrn56_4", 40), ("wrn56_4_noshort", 40)),
                         lr_by_model=(("resnet56_noshort", 0.1),), deep_models=("resnet56", "resnet56_noshort")),
     ensembles=Ensembles(models=("resnet20",), datasets=("cifar10",), budget_epochs=40, train_subset=None,
-                        test_subset=None, batch_size=128, lr=0.1, snapshot_cycles=4, fge_cycle_epochs=2,
+                        test_subset=None, batch_size=512, lr=0.2, snapshot_cycles=4, fge_cycle_epochs=2,
                         fge_lr=(0.05, 0.0005), seeds=(0, 1, 2), curve_epochs=20, curve_bends=1, curve_points=21,
                         score_subset=None, augment=True, curve_lr=0.03, path_test_subset=None, plane_subset=5_000,
                         plane_points=21),

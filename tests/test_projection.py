@@ -1,0 +1,74 @@
+"""The projected time of a profile per notebook, from made-up unit costs, checked against sums written out by hand."""
+import json
+from pathlib import Path
+
+import pytest
+
+from lossviz.course import profiles, projection
+from lossviz.course.projection import UnitCosts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def costs_for(profile, epoch=1.0, images_per_s=1_000.0, hvp=0.5, **changes) -> UnitCosts:
+    """The same made-up cost for every entry the profile needs, except those in `changes`' dicts."""
+    need = projection.needs(profile)
+    tables = {"epoch_seconds": {k: epoch for k in need["epoch_seconds"]},
+              "surface_images_per_s": {k: images_per_s for k in need["surface_images_per_s"]},
+              "hvp_seconds": {k: hvp for k in need["hvp_seconds"]}}
+    for name, values in changes.items():
+        tables[name].update(values)
+    return UnitCosts(**tables, hvp_images=100, hvps_per_point=20.0, curve_epoch_factor=1.5)
+
+
+def test_smoke_notebook_00_by_hand_and_03b_costs_nothing_after_03():
+    p = profiles.get("smoke")  # ResNet-20, 2 epochs of 256 images, 128 test images measured every 2nd epoch
+    out = projection.project(p, costs_for(p, epoch=3.0, images_per_s=64.0))
+    train = 2 * 256 / 50_000 * 3.0
+    evaluated = (1 * 128 + 256) / 64.0  # one test-log measurement (epoch 2), then the minimizer check
+    assert out["00"] == pytest.approx(train + evaluated)
+    assert out["03b"] == 0.0  # smoke's deep networks are its depth networks: trained and plotted in 03
+    assert set(out) == set(projection.NOTEBOOKS)
+
+
+def test_gpu_notebook_03_by_hand():
+    """03 trains ResNet-20-NS (30 epochs) and ResNet-56 (40) at batch 512 (ResNet-20 came with 00) and plots the
+    three depth networks' 41 x 41 planes on 5,000 images; test log every 5th epoch on 10,000 test images."""
+    p = profiles.get("gpu")
+    e = {"resnet20_noshort@512": 2.0, "resnet56@512": 5.0}
+    s = {"resnet20": 400.0, "resnet20_noshort": 300.0, "resnet56": 100.0}
+    out = projection.project(p, costs_for(p, epoch_seconds=e, surface_images_per_s=s))
+    by_hand = (30 * 2.0 + (6 * 10_000 + 50_000) / 300.0 + 40 * 5.0 + (8 * 10_000 + 50_000) / 100.0
+               + 41 * 41 * 5_000 * (1 / 400.0 + 1 / 300.0 + 1 / 100.0))
+    assert out["03"] == pytest.approx(by_hand)
+
+
+def test_gpu_hessian_maps_price_their_products_and_scale_with_the_images():
+    p = profiles.get("gpu")
+    base = costs_for(p, hvp=0.5)
+    dearer = costs_for(p, hvp_seconds={"resnet56": 1.5, "resnet56_noshort": 0.5})
+    gap = projection.project(p, dearer)["05"] - projection.project(p, base)["05"]
+    # ResNet-56's map: 11 x 11 points x 20 products over 2,000 images (unit: 100), plus its sharpness (30 + 10)
+    assert gap == pytest.approx((11 * 11 * 20 + 40) * (1.5 - 0.5) * 2_000 / 100)
+
+
+def test_the_work_list_follows_the_profile_and_missing_costs_are_named():
+    p = profiles.get("gpu")
+    need = projection.needs(p)
+    assert "vgg9@4096" in need["epoch_seconds"] and "wrn56_4_noshort@512" in need["epoch_seconds"]
+    assert set(need["hvp_seconds"]) >= set(p.landscape.hessian_models)
+    costs = costs_for(p)
+    del costs.epoch_seconds["vgg9@4096"]
+    with pytest.raises(ValueError, match="epoch_seconds has no entry 'vgg9@4096'"):
+        projection.project(p, costs)
+    doubled = projection.project(p, costs_for(p, epoch=2.0, images_per_s=500.0, hvp=1.0))
+    assert sum(doubled.values()) == pytest.approx(2 * sum(projection.project(p, costs_for(p)).values()))
+
+
+def test_the_docs_projection_is_the_function_applied_to_the_planning_costs():
+    """docs/machines.md and the README give the gpu profile's projected time from bench/results' planning costs."""
+    planning = json.loads((ROOT / "bench" / "results" / "gpu_planning_costs.json").read_text())
+    total = sum(projection.project(profiles.get("gpu"), UnitCosts(**planning["costs"])).values())
+    line = f"about {total / 60:.0f} minutes (projection, not measured)"
+    assert line in (ROOT / "docs" / "machines.md").read_text()
+    assert line in (ROOT / "README.md").read_text()

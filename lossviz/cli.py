@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lossviz.base import cache, data, devices, errors, files, grids, io, models
+from lossviz.base import cache, data, devices, distributed, errors, files, grids, io, models
 from lossviz.base import directions as dirs
 from lossviz.base import precision as precisions
 from lossviz.base.distributed import on_rank0, rank_and_world
@@ -239,16 +239,15 @@ def load_model(name: str, checkpoint: str, num_classes: int, device: torch.devic
     return model.to(device).eval()
 
 
-def resolve_device(text: str, local_rank: int) -> torch.device:
+def resolve_device(text: str) -> torch.device:
     """The device to run on (`devices.resolve`: auto is CUDA, else MPS, else the CPU; a device that is not there is a
-    one-line error naming those that are); under torchrun on CUDA the one of this local rank."""
+    one-line error naming those that are); under torchrun on CUDA this rank's own GPU (`distributed.rank_device`)."""
     try:
         device = devices.resolve(text)
     except ValueError as error:
         raise ValueError(f"--{error}") from None
+    device = distributed.rank_device(device)
     if device.type == "cuda":
-        if dist.is_initialized():
-            device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     devices.prepare(device)
     return device
@@ -388,7 +387,7 @@ def run(args: argparse.Namespace) -> io.Surface:
     rank, _ = rank_and_world()
     log = print if rank == 0 else (lambda message: None)
     check_options(args)
-    device = resolve_device(args.device, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(args.device)
     x_axis = parse_axis(args.x, "x")
     y_axis = parse_axis(args.y, "y") if getattr(args, "y", None) is not None else None
     arrays = len(eigenmaps.EIGEN_NAMES) if args.command == "hessian" else 2 * len(split_names(args))
@@ -484,23 +483,11 @@ def log_undefined(result: io.Surface, bn: str, log: Callable[[str], None]) -> No
         f"{shown}{', ...' if len(bad) > 8 else ''}{hint}")
 
 
-def _init_distributed(device: str) -> bool:
-    """Join the torchrun process group when WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return False
-    wants_cuda = device == "auto" or device.startswith("cuda")
-    use_nccl = torch.cuda.is_available() and wants_cuda and dist.is_nccl_available()
-    if use_nccl:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if use_nccl else "gloo")
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m lossviz`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    started = _init_distributed(args.device)
+    started = distributed.join(args.device)
 
     def command() -> int:
         run(args)

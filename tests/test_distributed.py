@@ -78,3 +78,51 @@ def test_two_ranks_get_rank0s_result_and_its_error_with_the_same_type_and_messag
     assert found[0]["unpicklable"] == ("Unpicklable", "bad handle")
     assert found[1]["unpicklable"] == ("RuntimeError", "Unpicklable: bad handle")
     assert [f["broadcast"] for f in found] == ["rank 0", "rank 0"]
+
+
+class FakeCuda:
+    """torch.cuda and torch.distributed queries of a machine with `count` GPUs, patched in; records the calls."""
+
+    def __init__(self, monkeypatch, count: int, initialized: bool = False):
+        import torch
+        self.bound, self.backends = [], []
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+        monkeypatch.setattr(torch.cuda, "set_device", self.bound.append)
+        monkeypatch.setattr(dist, "is_nccl_available", lambda: True)
+        monkeypatch.setattr(dist, "is_initialized", lambda: initialized)
+        monkeypatch.setattr(dist, "init_process_group", self.backends.append)
+        if initialized:
+            monkeypatch.setattr(dist, "get_rank", lambda: 0)
+            monkeypatch.setattr(dist, "get_world_size", lambda: count)
+
+
+def test_each_rank_joins_with_nccl_on_its_own_gpu_and_with_gloo_on_cpus(monkeypatch):
+    from lossviz.base import distributed
+    fake = FakeCuda(monkeypatch, count=4)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    assert distributed.join("cuda") and fake.backends == ["nccl"] and fake.bound == [2]
+    assert distributed.join("auto") and fake.backends[-1] == "nccl"
+    assert distributed.join("cpu") and fake.backends[-1] == "gloo" and fake.bound == [2, 2]  # no GPU bound on CPUs
+    monkeypatch.setattr(dist, "is_nccl_available", lambda: False)
+    assert distributed.backend("cuda") == "gloo"  # a torch without NCCL still runs, over gloo
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert not distributed.join("cuda")  # a plain run joins nothing
+
+
+def test_a_rank_computes_on_cuda_local_rank_and_more_ranks_than_gpus_are_refused(monkeypatch):
+    import torch
+
+    from lossviz.base import distributed
+    FakeCuda(monkeypatch, count=2, initialized=True)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.rank_device(torch.device("cuda")) == torch.device("cuda", 1)
+    assert distributed.rank_device(torch.device("cuda", 0)) == torch.device("cuda", 1)  # one rank per GPU
+    assert distributed.rank_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    with pytest.raises(ValueError, match=r"LOCAL_RANK=2 has no GPU of its own: this machine has 2; run torchrun "
+                                         r"--nproc_per_node 2"):
+        distributed.rank_device(torch.device("cuda"))
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    assert distributed.rank_device(torch.device("cuda")) == torch.device("cuda")  # a plain run: as resolved

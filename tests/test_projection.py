@@ -66,9 +66,14 @@ def test_the_work_list_follows_the_profile_and_missing_costs_are_named():
 
 
 def test_the_docs_projection_is_the_function_applied_to_the_planning_costs():
-    """docs/machines.md and the README give the gpu profile's projected time from bench/results' planning costs."""
+    """docs/machines.md and the README give the gpu and paper profiles' projected times from the planning unit
+    costs in bench/results, by the same function bench/gpu_check.py applies to what it measures."""
     planning = json.loads((ROOT / "bench" / "results" / "gpu_planning_costs.json").read_text())
-    total = sum(projection.project(profiles.get("gpu"), UnitCosts(**planning["costs"])).values())
-    line = f"about {total / 60:.0f} minutes (projection, not measured)"
-    assert line in (ROOT / "docs" / "machines.md").read_text()
-    assert line in (ROOT / "README.md").read_text()
+    docs, readme = (ROOT / "docs" / "machines.md").read_text(), (ROOT / "README.md").read_text()
+    gpu = projection.project(profiles.get("gpu"), UnitCosts(**planning["gpu"]))
+    line = f"about {sum(gpu.values()) / 60:.0f} minutes (projection, not measured)"
+    assert line in docs and line in readme
+    assert " | ".join(f"{s / 60:.1f}" for s in gpu.values()) + " | " + line in docs  # the table per notebook
+    paper = sum(projection.project(profiles.get("paper"), UnitCosts(**planning["paper"])).values())
+    line = f"about {paper / 3600:.0f} hours (projection, not measured)"
+    assert line in docs and line in readme

@@ -1,13 +1,16 @@
-"""The one rank-0 broadcast: under torch.distributed, run a step on rank 0 and hand every rank its result or its error.
+"""The one rank-0 broadcast: under torch.distributed, run a step on rank 0 and hand every rank its result or its error;
+and the process group of a torchrun launch on one machine: one rank per GPU (cuda:LOCAL_RANK, NCCL), gloo on CPUs.
 
 Without an initialized process group (a plain `python` run) everything runs as rank 0 of a world of 1.
 """
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import torch
 import torch.distributed as dist
 
 T = TypeVar("T")
@@ -18,6 +21,42 @@ def rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def local_rank() -> int:
+    """This process's rank on its machine (torchrun's LOCAL_RANK; 0 outside torchrun)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def backend(device: str | torch.device) -> str:
+    """The process group's backend for ranks on `device`'s kind ("auto" counts as CUDA where there is one): NCCL on
+    CUDA where torch has it, gloo otherwise (CPUs)."""
+    wants_cuda = str(device) == "auto" or torch.device(device).type == "cuda"
+    return "nccl" if wants_cuda and torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
+
+
+def rank_device(device: torch.device) -> torch.device:
+    """The device this rank computes on: under an initialized process group on CUDA, its own GPU, cuda:LOCAL_RANK
+    (one rank per GPU; a ValueError where there are fewer GPUs than ranks on the machine); else `device` itself."""
+    if device.type != "cuda" or rank_and_world()[1] == 1:
+        return device
+    rank, count = local_rank(), torch.cuda.device_count()
+    if rank >= count:
+        raise ValueError(f"LOCAL_RANK={rank} has no GPU of its own: this machine has {count}; run torchrun "
+                         f"--nproc_per_node {count} (one rank per GPU)")
+    return torch.device("cuda", rank)
+
+
+def join(device: str | torch.device) -> bool:
+    """Join torchrun's process group when WORLD_SIZE > 1 (`backend`: NCCL on CUDA, each rank first bound to its own
+    GPU, cuda:LOCAL_RANK; gloo on CPUs); True when this call joined it (the caller leaves it at the end)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    chosen = backend(device)
+    if chosen == "nccl":
+        torch.cuda.set_device(local_rank())
+    dist.init_process_group(chosen)
+    return True
 
 
 def broadcast(value: Any) -> Any:

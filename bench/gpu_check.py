@@ -2,7 +2,7 @@
 
 1. training (`train.fit`, the course's loop): seconds per 50,000-image epoch of ResNet-20 and ResNet-56 at batch 128
    and 512 in fp32 with TF32 and in bf16 autocast, and of every (network, batch) the gpu profile trains, in its
-   precision; 10,240 images (--tiny: 8) for three epochs (--tiny: two), the second timed (the first holds cuDNN's
+   precision; 10,240 images (--tiny: 8) for three epochs (--tiny: one), the second timed (the first holds cuDNN's
    autotuning, the test log follows the last);
 2. surfaces (`surface.evaluator`): images/s of one ResNet-56 point at evaluation batch 128, 1,000 and 2,048, BN folded
    into the convolutions or not, and of every network the profile evaluates at the device's evaluation batch;
@@ -40,7 +40,7 @@ class Sizes:
     """How much work each measurement does."""
 
     images: int  # training images of a timed run
-    timed_epochs: int  # epochs of a timed run: the second is timed (the first holds cuDNN's autotuning)
+    timed_epochs: int  # epochs of a timed run: the second is timed (the first holds cuDNN's autotuning), or the one
     accuracy_images: int | None  # training images of the accuracy run (None: all)
     accuracy_test_images: int | None  # test images it is scored on (None: all)
     accuracy_epochs: int
@@ -53,7 +53,7 @@ class Sizes:
 FULL_SIZES = Sizes(images=10_240, timed_epochs=3, accuracy_images=None, accuracy_test_images=None,
                    accuracy_epochs=10, surface_images=10_000, sweep_batches=(128, 1_000, 2_048), hvp_images=2_000,
                    hvp_repeats=3)
-TINY_SIZES = Sizes(images=8, timed_epochs=2, accuracy_images=128, accuracy_test_images=128, accuracy_epochs=1,
+TINY_SIZES = Sizes(images=8, timed_epochs=1, accuracy_images=128, accuracy_test_images=128, accuracy_epochs=1,
                    surface_images=16, sweep_batches=(4, 8, 16), hvp_images=8, hvp_repeats=1)
 
 
@@ -80,15 +80,15 @@ def splits(root: Path | None, tiny: bool) -> tuple[data.Split, data.Split, str]:
 
 def epoch_seconds(config: train.TrainConfig, train_split: data.Split, test_split: data.Split, sizes: Sizes,
                   device: torch.device) -> float:
-    """Seconds per 50,000-image epoch of `config`'s network, batch and precision: the second epoch of `train.fit`
-    over `sizes.images` images (the test log after the last), scaled."""
+    """Seconds per 50,000-image epoch of `config`'s network, batch and precision: the second epoch (or the only one)
+    of `train.fit` over `sizes.images` images (the test log after the last), scaled."""
     images, epochs = sizes.images, sizes.timed_epochs
     config = config.replace(epochs=epochs, checkpoint_epochs=(), train_subset=images, test_subset=min(images, 1_000))
     torch.manual_seed(0)
     model = train.network(config)
     _, log = train.fit(model, data.first(train_split, images), data.first(test_split, min(images, 1_000)), config,
                        device, progress=False, test_every=epochs)
-    return log[1]["seconds"] * FULL / images
+    return log[min(1, epochs - 1)]["seconds"] * FULL / images
 
 
 def images_per_s(model: torch.nn.Module, split: data.Split, batch_size: int, device: torch.device,

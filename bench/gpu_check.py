@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -93,7 +94,7 @@ def epoch_seconds(config: train.TrainConfig, train_split: data.Split, test_split
 
 def images_per_s(model: torch.nn.Module, split: data.Split, batch_size: int, device: torch.device,
                  fuse_bn: bool = False, precision: str = "fp32") -> float:
-    """Training images per second of one surface point of `model` (0.1 along a random direction) at `batch_size`."""
+    """Training images per second of one surface point of `model` (its weights plus small noise) at `batch_size`."""
     model = model.to(device).eval()
     batches = list(data.batches(split, batch_size, device=device))
     evaluate = surface.evaluator(model, {"train": batches}, precision=precision, fuse_bn=fuse_bn)
@@ -114,6 +115,7 @@ def hvp_cost(model: torch.nn.Module, split: data.Split, repeats: int, device: to
     model = model.to(device).eval()
     batches = list(data.batches(split, data.eval_batch_size(device), device=device))
     for method in ("cached", "reverse"):
+        op = None
         try:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -130,7 +132,9 @@ def hvp_cost(model: torch.nn.Module, split: data.Split, repeats: int, device: to
             peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
             return seconds, method, peak
         except torch.cuda.OutOfMemoryError:
-            continue
+            op = None  # its cached graphs go before the next method starts
+            gc.collect()
+            torch.cuda.empty_cache()
     raise RuntimeError("both Hessian-vector product methods ran out of memory")
 
 

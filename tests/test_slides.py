@@ -305,6 +305,50 @@ def test_a_findings_table_is_a_slide_without_its_record_line():
     assert "reproduced" in html and records.RESULTS_PREFIX not in html
 
 
+def claims_table(rows: int, measured: str = "batch 256 49.70% vs batch 32 46.45% on 2,000 images: +3.25 +- "
+                 "1.22 points, beyond three times its noise") -> str:
+    """A findings table of `rows` claims (four columns, as lv.findings.table writes it) and a caveat after it."""
+    lines = ["| claim | paper | this run | verdict |", "| --- | --- | --- | --- |"]
+    lines += [f"| Large batches generalize worse ({k}) | VGG-9 11.07% vs 7.37% | {measured} | **reproduced** |"
+              for k in range(rows)]
+    return "\n".join(lines) + "\n\n*At the `smoke` profile the networks are not minimizers.*"
+
+
+def test_a_table_is_measured_by_its_rows_wrapped_lines():
+    one_line = layout.row_heights(["| a | b |", "| --- | --- |", "| c | d |"])
+    assert one_line == [pytest.approx(layout.TABLE_LINE_PX + layout.TABLE_ROW_PAD)] * 2  # no separator row
+    words = " ".join(["word"] * 200)  # 1,000 characters in the widest column: several lines
+    tall = layout.row_heights(["| claim | this run |", "| --- | --- |", f"| short | {words} |"])
+    chars = layout.column_chars(layout.table_cells(["| claim | this run |", f"| short | {words} |"]))
+    assert chars[0] == len("short") and sum(chars) * layout.TABLE_CHAR_PX <= layout.WIDTH_PX
+    assert tall[1] == pytest.approx(len(layout.wrap(words, chars[1])) * layout.TABLE_LINE_PX + layout.TABLE_ROW_PAD)
+    assert tall[1] > 5 * one_line[1]
+    table = claims_table(3)
+    assert layout.text_height(table) == pytest.approx(
+        sum(layout.row_heights(table.split("\n")[:5])) + layout.PARAGRAPH_GAP
+        + layout.text_height("*At the `smoke` profile the networks are not minimizers.*"))
+
+
+def test_a_findings_table_taller_than_a_slide_is_split_under_its_header():
+    table = claims_table(12)
+    assert layout.text_height(table) > layout.ROOM_PX
+    cell = new_code_cell("lv.findings.show(claims, profile)", outputs=[
+        new_output("display_data", data={"text/markdown": table, "text/plain": "<Markdown>"})])
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## What this run shows"), cell])
+    parts = [c for c in deck_cells(nb) if c.cell_type == "code"]
+    shown = [layout.markdown(o) for c in parts for o in c.outputs]
+    assert len(shown) >= 2 and all(layout.cell_height(c) <= layout.ROOM_PX for c in parts)
+    assert all(s.startswith("| claim | paper | this run | verdict |\n| --- |") for s in shown)
+    rows = [line for s in shown for line in s.split("\n") if line.startswith("| Large")]
+    assert rows == [line for line in table.split("\n") if line.startswith("| Large")]  # every row once, in order
+    assert shown[-1].endswith("not minimizers.*") and all("minimizers" not in s for s in shown[:-1])
+    pages: list[float] = []
+    for c in deck_cells(nb):
+        pages += [0.0] if layout.kind(c) in ("slide", "subslide") else []
+        pages[-1] += layout.cell_height(c)
+    assert len(pages) >= 3 and max(pages) <= layout.ROOM_PX, pages  # the title, then the table's parts, each fits
+
+
 def test_figures_fill_the_room_their_slide_leaves():
     nb = slides.mark(course_notebook())
     cells = deck_cells(nb)

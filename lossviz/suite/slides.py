@@ -308,6 +308,26 @@ def _printed_parts(output: dict) -> list[dict]:
             for p in parts]
 
 
+def _table_parts(output: dict) -> list[dict]:
+    """A markdown output (a findings table) taller than a slide as several that each fit one: the table's rows
+    shared out in parts of about equal height, each under the table's header; text after the table in the last."""
+    shown = layout.markdown(output)
+    if shown is None or layout.text_height(shown) <= layout.ROOM_PX:
+        return [output]
+    parts = layout.blocks(shown)
+    rows = [b for b in parts if layout.is_row(b)]
+    if len(rows) < 4 or not all(layout.is_row(b) for b in parts[:len(rows)]):  # a table that opens the output
+        return [output]
+    head, body, after = rows[:2], rows[2:], "\n\n".join(parts[len(rows):])
+    heights = layout.row_heights([head[0], *body])
+    room = layout.ROOM_PX - heights[0] - layout.PARAGRAPH_GAP - (layout.text_height(after) if after else 0)
+    budget = min(room, sum(heights[1:]) / len(_line_parts(heights[1:], room)) + max(heights[1:]))
+    pieces = ["\n".join([*head, *body[a:b]]) for a, b in _line_parts(heights[1:], budget)]
+    pieces[-1] += f"\n\n{after}" if after else ""
+    return [{"output_type": "display_data", "metadata": {}, "data": {"text/markdown": p, "text/plain": p}}
+            for p in pieces]
+
+
 def split_outputs(nb: dict) -> dict:
     """A copy in which a code cell's outputs are shown one group to a cell: each figure alone, the printed
     outputs between figures together, a printout taller than a slide in parts. The first cell keeps the code and
@@ -321,7 +341,7 @@ def split_outputs(nb: dict) -> dict:
             continue
         groups: list[list[dict]] = []
         for output in cell.get("outputs", []):
-            parts = _printed_parts(output)
+            parts = _printed_parts(output) if layout.printed(output) is not None else _table_parts(output)
             if layout.is_figure(output) or len(parts) > 1 or not groups or layout.is_figure(groups[-1][-1]):
                 groups.extend([part] for part in parts)
             else:

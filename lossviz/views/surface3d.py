@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from lossviz.views import drawing, gallery
 
 MIME = "application/vnd.plotly.v1+json"  # the mime type JupyterLab's plotly renderer and our templates read
-ALPHA, BETA = "α", "β"
+ALPHA, BETA = "α", "β"  # plain text: Plotly typesets TeX only with MathJax 2
 COLORSCALE = "Viridis"  # drawing.CMAP, as Plotly names it
 LINE_COLOR = "#d62728"  # matplotlib's tab:red, the static figures' path color
 DIGITS = 5  # significant digits kept in the spec (the files hold float32 losses; the notebook outputs stay small)
@@ -197,16 +197,32 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
 
 def picture(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = False, xlabel: str = ALPHA,
             ylabel: str = BETA, ncols: int = 2, elev: float = 35.0, azim: float = -60.0) -> Figure:
-    """The panels as a static matplotlib figure (`gallery.slide_3d` each, the first line of each panel drawn)."""
-    fig = plt.figure(figsize=(5.4 * min(ncols, len(panels)), 4.6 * -(-len(panels) // ncols)), layout="constrained")
+    """The panels as a static matplotlib figure: `gallery.slide_3d` each, its first line solid red, the others
+    dashed."""
+    cols, rows = min(ncols, len(panels)), -(-len(panels) // ncols)
+    fig = plt.figure(figsize=(5.4 * cols, 4.6 * rows), layout="constrained")
     for k, p in enumerate(panels):
-        ax = fig.add_subplot(-(-len(panels) // ncols), min(ncols, len(panels)), k + 1, projection="3d")
+        ax: Any = fig.add_subplot(rows, cols, k + 1, projection="3d")  # Axes3D, untyped
         first = p.lines[0] if p.lines else None
-        gallery.slide_3d(p.x, p.y, p.z, title=p.title, ax=ax, vmax=cap(p.z, vmax), log=log, xlabel=xlabel,
+        top = cap(p.z, vmax)
+        gallery.slide_3d(p.x, p.y, p.z, title=p.title, ax=ax, vmax=top, log=log, xlabel=xlabel,
                          ylabel=ylabel, elev=elev, azim=azim, path_xy=None if first is None else first.xy,
                          path_z=None if first is None else first.values, points_xy=p.points_xy,
                          point_labels=list(p.point_labels) or None)
+        shown = heights(p.z, top, log)
+        for line in p.lines[1:]:
+            xy = drawing.points(f"{line.name} xy", line.xy)
+            z = gallery.lift(p.x, p.y, shown.filled(np.nan), xy) + 0.02 * float(shown.max() - shown.min())
+            ax.plot(xy[:, 0], xy[:, 1], z, "--", color="k", lw=1.8, zorder=10)
     return fig
+
+
+def _save(fig: Figure, path) -> None:
+    """Write the static picture (`plot.save`) when a path is given."""
+    if path is not None:
+        from lossviz.views import plot
+
+        plot.save(fig, path)
 
 
 def bundle(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 80) -> dict:
@@ -234,19 +250,20 @@ def show(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 80
 
 def compare(surfaces: Mapping[str, Any], captions: Mapping[str, str], *, key: str = "train_loss",
             vmax: float | None = None, log: bool = False, ncols: int = 2, static: Figure | None = None,
-            display: bool = True) -> dict:
+            save=None, display: bool = True) -> dict:
     """Surfaces side by side (depth, width: notebooks 03, 03b, 04, 10), each captioned, on one z range; shown with
-    `static` (the matplotlib figure of the same surfaces) as its picture, or one drawn here."""
+    `static` (the matplotlib figure of the same surfaces) as its picture, or one drawn here (and saved to `save`)."""
     panels = [panel(surfaces[name], captions[name], key) for name in surfaces]
     spec = figure(panels, vmax=vmax, log=log, ncols=ncols, zlabel=key.replace("_", " "))
     if display:
-        show(spec, static if static is not None else picture(panels, vmax=vmax, log=log, ncols=ncols),
-             f"{len(panels)} interactive 3D surfaces: {', '.join(p.title for p in panels)}")
+        fig = static if static is not None else picture(panels, vmax=vmax, log=log, ncols=ncols)
+        _save(fig, save)
+        show(spec, fig, f"{len(panels)} interactive 3D surfaces: {', '.join(p.title for p in panels)}")
     return spec
 
 
 def pca_paths(planes: Mapping[str, Any], *, vmax: float | None = None, log: bool = False, ncols: int = 2,
-              static: Figure | None = None, display: bool = True) -> dict:
+              static: Figure | None = None, save=None, display: bool = True) -> dict:
     """Each run's loss on its PCA plane with the optimizer's path drawn on it, epochs in the hover and the end
     marked (notebooks 06, 10); `planes`: {label: `landscapes.PathPlane`}."""
     panels = []
@@ -258,15 +275,16 @@ def pca_paths(planes: Mapping[str, Any], *, vmax: float | None = None, log: bool
     spec = figure(panels, vmax=vmax, log=log, ncols=ncols, xlabel=names[0] if len(panels) == 1 else "1st PC",
                   ylabel=names[1] if len(panels) == 1 else "2nd PC")
     if display:
-        show(spec, static if static is not None else picture(panels, vmax=vmax, log=log, ncols=ncols,
-                                                             xlabel="1st PC", ylabel="2nd PC"),
-             f"{len(panels)} interactive PCA planes with their paths: {', '.join(planes)}")
+        fig = static if static is not None else picture(panels, vmax=vmax, log=log, ncols=ncols, xlabel="1st PC",
+                                                        ylabel="2nd PC")
+        _save(fig, save)
+        show(spec, fig, f"{len(panels)} interactive PCA planes with their paths: {', '.join(planes)}")
     return spec
 
 
 def curve_plane(surface, anchors, curve_xy, *, title: str, curve_values=None, vmax: float | None = None,
-                log: bool = False, static: Figure | None = None, display: bool = True, elev: float = 32.0,
-                azim: float = -120.0) -> dict:
+                log: bool = False, static: Figure | None = None, save=None, display: bool = True,
+                elev: float = 32.0, azim: float = -120.0) -> dict:
     """The plane of a one-bend curve between two minima (Garipov et al. Fig. 1): its loss, the curve drawn on it
     (its own measured values when given) and the straight segment between its end points beside it, the two
     minima and the bend marked (notebooks 08, 10)."""
@@ -278,7 +296,10 @@ def curve_plane(surface, anchors, curve_xy, *, title: str, curve_values=None, vm
     spec = figure([p], vmax=vmax, log=log, ncols=1, xlabel=x_name, ylabel=y_name, elev=elev, azim=azim,
                   height=560)
     if display:
-        show(spec, static if static is not None else picture([p], vmax=vmax, log=log, ncols=1, xlabel=x_name,
-                                                             ylabel=y_name, elev=elev, azim=azim),
-             f"an interactive 3D plane: {title}")
+        fig = static
+        if fig is None:
+            fig = picture([p], vmax=vmax, log=log, ncols=1, xlabel=x_name, ylabel=y_name, elev=elev, azim=azim)
+            fig.set_size_inches(7.5, 6.0)
+        _save(fig, save)
+        show(spec, fig, f"an interactive 3D plane: {title}")
     return spec

@@ -225,18 +225,18 @@ def _save(fig: Figure, path) -> None:
         plot.save(fig, path)
 
 
-def bundle(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 80) -> dict:
+def bundle(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 100) -> dict:
     """One output's mime bundle: the Plotly spec (live in JupyterLab, the pages and the decks), the static figure
     as a PNG (GitHub, PDF) when given, and a line of text."""
     out: dict[str, Any] = {MIME: spec, "text/plain": text or "an interactive 3D figure (Plotly)"}
     if static is not None:
         buffer = _io.BytesIO()
-        static.savefig(buffer, format="png", dpi=dpi)
+        static.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")  # as the inline backend
         out["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
     return out
 
 
-def show(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 80) -> dict:
+def show(spec: dict, static: Figure | None = None, text: str = "", dpi: int = 100) -> dict:
     """Display `bundle(spec, static)` as one notebook output (the static figure closed, so it shows only there)."""
     from IPython.display import display
 

@@ -56,12 +56,14 @@ def test_compared_panels_share_their_z_range_and_color_scale():
     low, high = bowl(0.5), bowl(3.0)
     spec = surface3d.figure([surface3d.panel(low, "low"), surface3d.panel(high, "high")], vmax=10.0, log=True)
     scenes = [spec["layout"]["scene"], spec["layout"]["scene2"]]
-    expected = [np.log10(low["train_loss"].min()), np.log10(10.0)]
-    for scene in scenes:
-        assert scene["zaxis"]["range"] == pytest.approx(expected, rel=1e-4)
+    lo, hi = np.log10(low["train_loss"].min()), np.log10(10.0)  # the lowest point of both, the clip level
     traces = surfaces(spec)
     assert [t["scene"] for t in traces] == ["scene", "scene2"]
-    assert {(t["cmin"], t["cmax"]) for t in traces} == {tuple(scenes[0]["zaxis"]["range"])}
+    for t in traces:
+        assert (t["cmin"], t["cmax"]) == pytest.approx((lo, hi), rel=1e-4)
+    assert scenes[0]["zaxis"]["range"] == scenes[1]["zaxis"]["range"]
+    bottom, top = scenes[0]["zaxis"]["range"]
+    assert bottom < lo and hi < top and top - bottom < 1.2 * (hi - lo)  # both surfaces inside, a small margin
     assert [t["showscale"] for t in traces] == [False, True]  # one colorbar for both
     domains = [s["domain"]["x"] for s in scenes]
     assert domains[0][1] <= domains[1][0]  # side by side, not overlapping
@@ -84,7 +86,7 @@ def test_a_path_lies_on_the_surface_or_at_its_measured_values():
                                        surface3d.Line(path, "measured", values=measured)])
     spec = surface3d.figure([p], vmax=10.0, log=True)
     lines = [t for t in spec["data"] if t["type"] == "scatter3d"]
-    lift = 0.02 * np.diff(spec["layout"]["scene"]["zaxis"]["range"])[0]
+    lift = 0.02 * (surfaces(spec)[0]["cmax"] - surfaces(spec)[0]["cmin"])
     exact = np.log10(np.minimum(1 + 30 * (path[:, 0] ** 2 + 2 * path[:, 1] ** 2), 10.0))
     assert np.array(lines[0]["z"], float) == pytest.approx(exact + lift, rel=1e-4)
     assert np.array(lines[1]["z"], float) == pytest.approx(np.log10(np.minimum(measured, 10.0)) + lift, rel=1e-4)

@@ -86,7 +86,7 @@ def _numbers(values) -> list:
     return [_numbers(v) for v in a]
 
 
-def _camera(elev: float, azim: float, distance: float = 2.1) -> dict:
+def _camera(elev: float, azim: float, distance: float = 2.0) -> dict:
     """Plotly's camera eye for matplotlib's view angles (degrees)."""
     e, a = np.radians(elev), np.radians(azim)
     return {"eye": {"x": round(distance * np.cos(e) * np.cos(a), 3), "y": round(distance * np.cos(e) * np.sin(a), 3),
@@ -150,7 +150,9 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
     lo = min(float(s.min()) for s in shown)
     hi = max(float(s.max()) for s in shown)
     hi = hi if hi > lo else lo + 1.0
-    zrange = [float(f"{lo:.{DIGITS}g}"), float(f"{hi:.{DIGITS}g}")]
+    zrange = [float(f"{lo:.{DIGITS}g}"), float(f"{hi:.{DIGITS}g}")]  # the colors' range, shared
+    pad = 0.05 * (hi - lo)  # the axis a little taller: a plateau at the clip level and the lines above it stay inside
+    axis = [float(f"{lo - pad:.{DIGITS}g}"), float(f"{hi + pad:.{DIGITS}g}")]
     cols, rows = min(ncols, len(panels)), -(-len(panels) // ncols)
     data: list[dict] = []
     layout: dict[str, Any] = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "showlegend": False,
@@ -186,7 +188,7 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
                          "marker": {"size": 5, "color": "white", "line": {"color": "black", "width": 1}}})
         layout[scene] = {"domain": {"x": [x0, x1], "y": [y0, y1 - 0.06 / rows]},
                          "xaxis": {"title": {"text": xlabel}}, "yaxis": {"title": {"text": ylabel}},
-                         "zaxis": {"title": {"text": zname(zlabel, log)}, "range": zrange},
+                         "zaxis": {"title": {"text": zname(zlabel, log)}, "range": axis},
                          "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.7},
                          "camera": _camera(elev, azim)}
         layout["annotations"].append({"text": p.title, "x": (x0 + x1) / 2, "y": y1, "xref": "paper", "yref": "paper",

@@ -596,6 +596,23 @@ def shot_explorer(driver, folder: Path, name: str) -> Path:
     return shot(driver, folder, name)
 
 
+def lab_plot_turns(driver, element: str) -> None:
+    """A Plotly figure in JupyterLab (`element`: a JavaScript expression) becomes live when the mouse enters its
+    picture, and a drag turns its camera."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script(f"{element}.scrollIntoView({{block: 'center'}})")
+    time.sleep(0.5)
+    node = driver.execute_script(f"return {element}")
+    ActionChains(driver).move_to_element(node).perform()  # jupyterlab-plotly draws the figure on mouse enter
+    wait_for(driver, f"{element}.querySelector('.plot-container canvas') && {element}._fullLayout", timeout=60,
+             what="JupyterLab's Plotly renderer to draw the figure")
+    camera = f"JSON.stringify({element}._fullLayout.scene._scene.getCamera())"
+    before = driver.execute_script(f"return {camera}")
+    drag(driver, node)
+    wait_for(driver, f"{camera} !== {before!r}", timeout=10, what="a drag to turn the figure in JupyterLab")
+
+
 def other_network(driver) -> str:
     """Choose another network in the explorer's dropdown (the first on the page); the value chosen."""
     from selenium.webdriver.common.by import By
@@ -640,6 +657,16 @@ def test_explorer_is_live_in_jupyterlab_and_in_its_rise_slideshow(smoke_run, bro
         shot_explorer(browser, shots, "lab_explorer_alpha")
         for figure in (first, second, third):  # each a real PNG the kernel drew
             assert base64.b64decode(figure.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # the gallery's reliefs and the explorer's 3D mode are live Plotly figures (jupyterlab-plotly) that turn
+        assert browser.execute_script("return document.querySelectorAll('.jp-RenderedPlotly').length") >= 4
+        lab_plot_turns(browser, "document.querySelector('.jp-Notebook .jp-RenderedPlotly')")
+        browser.find_element(By.XPATH, "//div[contains(@class, 'widget-toggle-buttons')]"
+                                       "//button[normalize-space() = '3d']").click()
+        wait_for(browser, "document.querySelector('.widget-output .jp-RenderedPlotly')", timeout=180,
+                 what="the explorer's interactive 3D mode")
+        lab_plot_turns(browser, "document.querySelector('.widget-output .jp-RenderedPlotly')")
+        shot_explorer(browser, shots, "lab_explorer_3d")
 
         # the README's promise: Alt+R presents the notebook with RISE, and the explorer stays live there
         cell = browser.execute_script(f"return {NOTEBOOK}.content.widgets.findIndex(c => c.node.querySelector("

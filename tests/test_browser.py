@@ -178,14 +178,16 @@ def math_rendered(driver) -> int:
 
 # --- measuring a slide ---------------------------------------------------------------------------------------
 
-VISIBLE = """const visible = e => !e.closest('mjx-assistive-mml, aside.notes, .lossviz-plot')
+VISIBLE = """// the first n characters of a text, whole code points (a lone surrogate cannot be sent back to Python)
+const first = (text, n) => Array.from(text).slice(0, n).join('');
+const visible = e => !e.closest('mjx-assistive-mml, aside.notes, .lossviz-plot')
   && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';"""
 SMALLEST_FONT = """const smallest = root => { let font = 1e9, text = '';
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) { const node = walker.currentNode, parent = node.parentElement;
     if (!node.textContent.trim() || !visible(parent)) continue;
     const size = parseFloat(getComputedStyle(parent).fontSize);
-    if (size < font) { font = size; text = node.textContent.trim().slice(0, 60); } }
+    if (size < font) { font = size; text = first(node.textContent.trim(), 60); } }
   return [font, text]; };"""
 CLIPPED = """const clipped = root => Array.from(root.querySelectorAll('*')).filter(e => visible(e)
   && /(auto|scroll|hidden)/.test(getComputedStyle(e).overflowX + getComputedStyle(e).overflowY)
@@ -218,8 +220,8 @@ const figures = Array.from(slide.querySelectorAll('img, .lossviz-plotly')).filte
   const r = i.getBoundingClientRect(); return {w: r.width / scale, h: r.height / scale}; });
 const headings = Array.from(slide.querySelectorAll('h1, h2, h3')).map(h => h.innerText).join(' ');
 return {below: below, right: right, culprit: culprit, clipped: clipped(slide), font: font, small: small,
-        prints: prints, plain: plain, figures: figures, text: slide.innerText.trim().slice(0, 80),
-        body: slide.innerText.replace(headings, '').trim().slice(0, 300)};"""
+        prints: prints, plain: plain, figures: figures, text: first(slide.innerText.trim(), 80),
+        body: first(slide.innerText.replace(headings, '').trim(), 300)};"""
 MEASURE_PAGE = VISIBLE + SMALLEST_FONT + CLIPPED + """
 const page = document.scrollingElement;
 const [font, small] = smallest(document.body);

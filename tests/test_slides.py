@@ -294,6 +294,18 @@ def test_speaker_notes_are_not_split_into_slides():
     assert [layout.kind(c) for c in deck.cells] == ["slide", "notes"] and len(deck.cells[1].outputs) == 2
 
 
+def test_a_findings_table_is_a_slide_without_its_record_line():
+    table = "| claim | verdict |\n| --- | --- |\n| flatter | reproduced |"
+    cell = printed("lv.findings.show(claims, profile)", records.RESULTS_PREFIX + '{"finding_a": 1}\n')
+    cell.outputs.insert(0, new_output("display_data", data={"text/markdown": table, "text/plain": "<Markdown>"}))
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## What this run shows"), cell])
+    assert slides.slide_types(nb)[2] != "notes"
+    deck = slides._for_deck(nb, "tagged")
+    assert [o.output_type for o in deck.cells[2].outputs] == ["display_data"]
+    html = slides.deck_html(nb)
+    assert "reproduced" in html and records.RESULTS_PREFIX not in html
+
+
 def test_figures_fill_the_room_their_slide_leaves():
     nb = slides.mark(course_notebook())
     cells = deck_cells(nb)

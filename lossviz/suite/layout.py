@@ -76,7 +76,8 @@ def chars_per_line(font_px: float, width_px: float = WIDTH_PX) -> int:
 def wrap(line: str, chars: int) -> list[str]:
     """A printed line as the browser shows it `chars` characters wide: broken after spaces (CSS pre-wrap), a word
     longer than a line broken anywhere, continuations indented by HANG."""
-    parts, current = [], ""
+    parts: list[str] = []
+    current = ""
     for token in re.findall(r"\S+\s*|\s+", line.rstrip()):
         room = chars - (HANG if parts else 0)
         if current and len(current + token.rstrip()) > room:

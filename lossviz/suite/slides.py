@@ -105,8 +105,25 @@ def _figures(cell: dict) -> int:
 
 
 def _records(cell: dict) -> bool:
-    """True for a cell whose output holds the key numbers (`lv.report.record`)."""
-    return any(RESULTS_PREFIX in _text(o.get("text", "")) for o in cell.get("outputs", []))
+    """True for a cell that only records key numbers (`lv.record`); one that also shows a table or figure (a
+    findings table) is a slide, its record line left out of the deck (`_without_records`)."""
+    outputs = cell.get("outputs", [])
+    return (any(RESULTS_PREFIX in _text(o.get("text", "")) for o in outputs)
+            and not any(set(o.get("data", {})) - {"text/plain"} for o in outputs))
+
+
+def _without_records(outputs: list[dict]) -> list[dict]:
+    """Outputs without the lines that record key numbers (the speaker notes and the runner read those)."""
+    kept = []
+    for output in outputs:
+        if output.get("output_type") == "stream" and RESULTS_PREFIX in _text(output.get("text", "")):
+            lines = [line for line in _text(output["text"]).splitlines(keepends=True)
+                     if not line.startswith(RESULTS_PREFIX)]
+            if not "".join(lines).strip():
+                continue
+            output = {**output, "text": "".join(lines)}
+        kept.append(output)
+    return kept
 
 
 def _heading(source: str) -> bool:
@@ -372,7 +389,11 @@ def _for_deck(nb: dict, code: str) -> dict:
     """The notebook as a deck shows it: metadata filled in, long text and outputs split, code hidden per `code`
     (speaker notes keep theirs), the plain-text results beside figures (a saved file's path) dropped, slides
     broken where their content would run off (`layout.paginate`), printed output fitted (`fit_text`)."""
-    out = mark(nb)
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        if cell.get("cell_type") == "code" and not _records(cell):
+            cell["outputs"] = _without_records(cell.get("outputs", []))
+    out = mark(out)
     for cell in out["cells"]:
         if cell.get("cell_type") != "code":
             continue

@@ -19,7 +19,7 @@ LAYERS = {
              "precision", "errors", "batchnorm", "distributed", "papers", "stats"),
     "compute": ("train", "surface", "folding", "hessian", "eigenmaps", "landscapes", "shape", "trajectory", "curves",
                 "ensembles", "gradient_scale"),
-    "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "explorer"),
+    "views": ("drawing", "plot", "charts", "labels", "vtk", "animation", "gallery", "surface3d", "explorer"),
     "course": ("profiles", "recipes", "names", "tables", "records", "findings", "batch_claims", "depth_claims",
                "ensemble_claims"),
     "suite": ("runner", "parameters", "report", "publish", "captions", "slides", "layout"),

@@ -2,6 +2,7 @@
 import base64
 import copy
 import io
+import json
 import math
 import re
 from pathlib import Path
@@ -394,3 +395,36 @@ def test_decks_and_pages_are_titled_by_the_notebook_heading():
     assert "<title>07 · Snapshot Ensembles: M networks slides</title>" in slides.deck_html(nb)
     assert "<title>07 · Snapshot Ensembles: M networks</title>" in slides.page_html(nb)
     assert "<title>04_width</title>" in slides.page_html(new_notebook(cells=[]), name="04_width")
+
+
+def interactive(code: str = "lv.surface3d.compare(planes, captions)") -> dict:
+    """A cell showing an interactive figure as lossviz.views.surface3d.show does: the Plotly spec, its picture."""
+    spec = {"data": [{"type": "surface", "z": [[1, 2], [3, 4]], "name": "</script><b>x</b>"}],
+            "layout": {"height": 420}}
+    return new_code_cell(code, outputs=[new_output("display_data", data={layout.PLOTLY: spec, "image/png": PNG,
+                                                                         "text/plain": "a 3D figure"})])
+
+
+def test_an_interactive_figure_gets_a_whole_slide_and_the_bundled_plotly_js(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## Surfaces\n\nDrag to turn them."),
+                             interactive(), new_markdown_cell("## Next\n\nMore.")])
+    cells = deck_cells(nb)
+    assert [layout.kind(c) for c in cells] == ["slide", "slide", "subslide", "slide"]  # alone on its slide
+    assert cells[2].outputs[0].metadata[layout.PLOTLY]["height"] == layout.ROOM_PX
+    deck = slides.deck_html(nb)
+    assert deck.count('class="lossviz-plotly') == 1 and "<img" not in deck  # the spec, not its picture
+    assert f'style="height: {layout.ROOM_PX}px"' in deck
+    assert f'src="{slides.PLOTLY_JS}"' in deck and "cdn" not in deck.lower()
+    found = re.search(r'<script type="application/json">(.*?)</script>', deck, flags=re.DOTALL)
+    assert found and json.loads(found.group(1)) == nb.cells[2].outputs[0].data[layout.PLOTLY]  # escaped, whole
+    assert slides.PLOTLY_JS not in slides.deck_html(course_notebook())  # no interactive figure: no plotly.js
+    page = slides.page_html(nb, plotly_url="slides/" + slides.PLOTLY_JS)
+    assert f'src="slides/{slides.PLOTLY_JS}"' in page and 'style="height: 420px"' in page and "<img" not in page
+    assert slides.PLOTLY_JS not in slides.page_html(course_notebook(), plotly_url="slides/" + slides.PLOTLY_JS)
+    web = stub_web(tmp_path / "web")
+    path = tmp_path / "10_gallery.ipynb"
+    nbformat.write(nb, str(path))
+    built = slides.build([path], tmp_path / "slides", web=web)[0].read_text(encoding="utf-8")
+    refs = local_references(built)
+    assert slides.PLOTLY_JS in refs and all((tmp_path / "slides" / r).exists() for r in refs), refs
+    assert (tmp_path / "slides" / slides.PLOTLY_JS).read_bytes() == slides.plotly_js().read_bytes()

@@ -30,6 +30,7 @@ MONO_EM = 0.625  # a monospace character's advance in em: DejaVu Sans Mono and M
 HANG = 2  # characters a wrapped printed line is indented by (deck.css: a hanging indent)
 FIGURE_MIN_PX = 400  # a figure shrinks to share its slide with text by 10% at most, and never below this
 FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+PLOTLY = "application/vnd.plotly.v1+json"  # an interactive figure (lossviz.views.surface3d): a slide of its own
 LIST_ITEM = re.compile(r"\s*(?:[-*] |\d+\. )")
 # tables (deck.css: 22 px; measured in Chromium: 25.2 px a line, 10 px of padding and border a row, 11 px of
 # padding each side of a cell, an average character 11 px wide; a little wider here for a margin)
@@ -44,8 +45,13 @@ def text(value: str | list[str]) -> str:
 
 
 def is_figure(output: dict) -> bool:
-    """True for an output that shows a figure (PNG, JPEG, GIF, SVG)."""
-    return any(m in output.get("data", {}) for m in FIGURES)
+    """True for an output that shows a figure (PNG, JPEG, GIF, SVG, or an interactive one)."""
+    return any(m in output.get("data", {}) for m in (*FIGURES, PLOTLY))
+
+
+def is_interactive(output: dict) -> bool:
+    """True for an interactive figure (a Plotly spec), which the decks give a whole slide."""
+    return PLOTLY in output.get("data", {})
 
 
 def figures(cell: dict) -> int:
@@ -212,15 +218,20 @@ def figure_size(output: dict) -> tuple[int, int]:
 
 
 def figure_height(output: dict, room: float = ROOM_PX) -> int:
-    """The height a figure is shown at in `room` pixels of height: all of it, unless the slide's width limits it."""
+    """The height a figure is shown at in `room` pixels of height: all of it, unless the slide's width limits it
+    (an interactive figure: all of it)."""
+    if is_interactive(output):
+        return int(min(room, ROOM_PX))
     width, height = figure_size(output)
     return int(min(room, FIGURE_W_PX * height / max(width, 1), ROOM_PX))
 
 
 def least_figure_height(output: dict) -> int:
     """The least height a figure may shrink to so that text fits above it: 90% of its height, or all of it when
-    that is below FIGURE_MIN_PX (a wide figure, limited by the slide's width)."""
+    that is below FIGURE_MIN_PX (a wide figure, limited by the slide's width); an interactive figure the whole slide."""
     full = figure_height(output)
+    if is_interactive(output):
+        return full
     return min(full, max(FIGURE_MIN_PX, int(0.9 * full)))
 
 
@@ -290,7 +301,7 @@ def _size(page: list[dict], used: float) -> None:
     room = ROOM_PX - (used - least)
     outputs = [o for c in page for o in c.get("outputs", []) if is_figure(o)]
     for output in outputs:
-        for mime in FIGURES:
+        for mime in (*FIGURES, PLOTLY):
             if mime in output.get("data", {}):
                 meta = output.setdefault("metadata", {}).setdefault(mime, {})
                 meta.pop("width", None)

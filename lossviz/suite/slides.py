@@ -5,14 +5,16 @@
 one per figure, the parameters and the recorded key numbers as speaker notes; code cells get a
 `hide-code` tag that the decks honour (remove it from a cell to show that cell's code). `deck` renders an
 executed notebook as a reveal.js deck that needs no network: reveal.js and MathJax come from the local
-copies `make setup` installs from the npm registry (web/node_modules), which `copy_assets` puts beside the
-decks. `page` renders a notebook as one offline HTML page with the same MathJax copy.
+copies `make setup` installs from the npm registry (web/node_modules), plotly.js (the interactive 3D figures of
+`lossviz.views.surface3d`) from the `plotly` Python package; `copy_assets` puts them beside the decks. `page`
+renders a notebook as one offline HTML page with the same copies.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import html
+import importlib.util
 import os
 import re
 import shutil
@@ -41,6 +43,8 @@ ASSETS = {  # what the decks load, per npm package: files or folders relative to
     "mathjax": ("es5/tex-chtml-full.js", "es5/output/chtml/fonts/woff-v2"),
 }
 MATHJAX = "mathjax/es5/tex-chtml-full.js"
+PLOTLY_JS = "plotly/plotly.min.js"  # beside the decks: the plotly package's own copy (package_data/plotly.min.js)
+PLOTLY = layout.PLOTLY
 DECK_CSS = (TEMPLATES / "deck.css")
 
 
@@ -50,20 +54,33 @@ def web_dir() -> Path:
     return Path(env) if env else folders.project_dir() / "web" / "node_modules"
 
 
+def plotly_js() -> Path | None:
+    """The plotly.js the `plotly` Python package ships (the version its JupyterLab renderer draws with), or None."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
 def missing_assets(web: Path | None = None) -> list[str]:
     """The asset files or folders the decks need that are not installed (empty: all there)."""
     web = web_dir() if web is None else web
-    return [f"{package}/{item}" for package, items in ASSETS.items() for item in items
-            if not (web / package / item).exists()]
+    missing = [f"{package}/{item}" for package, items in ASSETS.items() for item in items
+               if not (web / package / item).exists()]
+    return missing + ([] if plotly_js() else ["plotly (pip install plotly: the course extra)"])
 
 
 def copy_assets(target: Path, web: Path | None = None) -> Path:
-    """Copy reveal.js and MathJax into `target` (reveal.js/..., mathjax/...), as the decks reference them."""
+    """Copy reveal.js, MathJax and plotly.js into `target` (reveal.js/..., mathjax/..., plotly/plotly.min.js), as
+    the decks reference them."""
     web = web_dir() if web is None else web
     missing = missing_assets(web)
     if missing:
         raise FileNotFoundError(f"web={str(web)!r} lacks {', '.join(missing)}: run `make setup` "
                                 "(npm install in web/) or point LOSSVIZ_WEB to an npm node_modules folder")
+    (target / PLOTLY_JS).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js(), target / PLOTLY_JS)  # type: ignore[arg-type]
     for package, items in ASSETS.items():
         for item in items:
             source, dest = web / package / item, target / package / item
@@ -427,7 +444,7 @@ def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     priority = list(HTMLExporter().config.NbConvertBase.display_data_priority)
-    config.NbConvertBase.display_data_priority = [*priority[:priority.index("image/png")], "image/gif",
+    config.NbConvertBase.display_data_priority = [PLOTLY, *priority[:priority.index("image/png")], "image/gif",
                                                   *priority[priority.index("image/png"):]]
     config.TagRemovePreprocessor.remove_input_tags = {HIDE_CODE} if kind == "slides" else set()
     cls, template = (SlidesExporter, "lossviz_reveal") if kind == "slides" else (HTMLExporter, "lossviz_lab")
@@ -444,7 +461,8 @@ def deck_html(nb: dict, code: str = "tagged", title: str = "") -> str:
     _check_code(code)
     node = nbformat.from_dict(_for_deck(nb, code))
     resources = {"lossviz_css": DECK_CSS.read_text(encoding="utf-8"),
-                 "metadata": {"name": title or notebook_title(nb) or "lossviz"}}
+                 "metadata": {"name": title or notebook_title(nb) or "lossviz"},
+                 "plotly_url": PLOTLY_JS if interactive(nb) else ""}
     body, _ = _exporter("slides", MATHJAX).from_notebook_node(node, resources=resources)
     return body
 
@@ -481,12 +499,18 @@ def build(notebooks: list[Path], out_dir: Path, code: str = "tagged", web: Path 
     return decks
 
 
-def page_html(nb: dict, mathjax_url: str = "", name: str = "") -> str:
-    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, if given), titled by the
-    notebook's first heading (else `name`)."""
+def interactive(nb: dict) -> bool:
+    """True when a notebook shows an interactive figure (a Plotly spec: `lossviz.views.surface3d`)."""
+    return any(PLOTLY in o.get("data", {}) for c in nb.get("cells", []) for o in c.get("outputs", []))
+
+
+def page_html(nb: dict, mathjax_url: str = "", name: str = "", plotly_url: str = "") -> str:
+    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, plotly.js for its
+    interactive figures from `plotly_url`, if given), titled by the notebook's first heading (else `name`)."""
     import nbformat
 
-    resources = {"metadata": {"name": notebook_title(nb) or name or "lossviz notebook"}}
+    resources = {"metadata": {"name": notebook_title(nb) or name or "lossviz notebook"},
+                 "plotly_url": plotly_url if interactive(nb) else ""}
     body, _ = _exporter("page", mathjax_url).from_notebook_node(nbformat.from_dict(nb), resources=resources)
     return body
 

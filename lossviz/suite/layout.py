@@ -247,9 +247,9 @@ def cell_height(cell: dict, least: bool = False, code: bool = False) -> float:
     shown = code and source.strip() and HIDE_CODE not in cell.get("metadata", {}).get("tags", [])
     height = (source.strip().count("\n") + 1) * CODE_PX * LINE_HEIGHT + 2 * PARAGRAPH_GAP if shown else 0.0
     for output in cell.get("outputs", []):
-        body, shown = printed(output), markdown(output)
-        if shown is not None:
-            height += text_height(shown)
+        body, rendered = printed(output), markdown(output)
+        if rendered is not None:
+            height += text_height(rendered)
         elif is_figure(output):
             height += least_figure_height(output) if least else figure_height(output)
         elif body is not None and not (figures(cell) and output.get("output_type") == "execute_result"):

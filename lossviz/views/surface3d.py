@@ -80,7 +80,7 @@ def heights(z, vmax: float | None, log: bool) -> np.ma.MaskedArray:
 
 def _numbers(values) -> list:
     """An array as nested lists of floats rounded to DIGITS significant digits, None where not finite."""
-    a = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(values, dtype=float)), np.nan)
+    a: np.ndarray = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(values, dtype=float)), np.nan)
     if a.ndim == 0:
         return None if not np.isfinite(a) else float(f"{a:.{DIGITS}g}")  # type: ignore[return-value]
     return [_numbers(v) for v in a]

@@ -100,3 +100,19 @@ def test_loss_curves_join_a_units_runs_and_mark_its_members(monkeypatch):
     assert epochs == [*range(1, pre + 1), *(pre + e for e in range(1, plan.fge_epochs + 1))]
     assert losses[pre:] == [1.0 / e + 0.5 for e in range(1, plan.fge_epochs + 1)]
     assert marks["FGE: 4 snapshots"] == [pre + e for e in plan.fge_run(0).checkpoint_epochs]
+
+
+def test_networks_are_scored_on_the_profiles_score_subset(tmp_path, capsys):
+    """Notebooks 01-05 score each trained network on `landscape.score_subset` test images (quick: all 10,000), not
+    on the per-epoch log's subset: the minimizer table's error is the share of wrong outcomes on those images."""
+    assert profiles.get("quick").landscape.score_subset is None and profiles.get("quick").landscape.test_subset == 2_000
+    course = Course.from_profile("smoke", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    run = course.first_run()
+    right = course.outcomes(run)
+    assert len(right) == course.profile.landscape.score_subset != run.config.test_subset  # not the log's images
+    row = course.minimizers({"first": run})["first"]
+    assert (row.test_error, row.test_images) == (pytest.approx(100.0 * (1 - right.float().mean().item())), len(right))
+    assert course.test_error(run) == (pytest.approx(row.test_error), row.test_images)
+    assert f"on {len(right):,}" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="images=0"):
+        dataclasses.replace(course.profile.landscape, score_subset=0)

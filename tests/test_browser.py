@@ -96,7 +96,8 @@ def errors(driver) -> list[str]:
 
 
 def wait_for(driver, script: str, timeout: float = 30.0, what: str = ""):
-    """Poll a JavaScript expression until it is truthy; its value."""
+    """Poll a JavaScript expression until it is truthy; its value (which must be JSON: `!!(...)` an object that is
+    not, such as a DOM node or Plotly's layout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = driver.execute_script(f"return {script}")
@@ -607,7 +608,7 @@ def lab_plot_turns(driver, element: str) -> None:
     time.sleep(0.5)
     node = driver.execute_script(f"return {element}")
     ActionChains(driver).move_to_element(node).perform()  # jupyterlab-plotly draws the figure on mouse enter
-    wait_for(driver, f"{element}.querySelector('.plot-container canvas') && {element}._fullLayout", timeout=60,
+    wait_for(driver, f"!!({element}.querySelector('.plot-container canvas') && {element}._fullLayout)", timeout=60,
              what="JupyterLab's Plotly renderer to draw the figure")
     camera = f"JSON.stringify({element}._fullLayout.scene._scene.getCamera())"
     before = driver.execute_script(f"return {camera}")

@@ -412,7 +412,7 @@ def test_grid_titles_fit_their_panel_and_keep_every_word():
     fig, axes = plot.grid(2, ncols=2, size=3.6, captions=caps)
     fig.canvas.draw()
     for ax, text in zip(axes, caps):
-        assert ax.get_title().replace("\n", " ") == text and "\n" in ax.get_title()
+        assert ax.get_title().replace("\n", " ") == text and ax.get_title().count("\n") == 1  # broken at its comma
         assert ax.title.get_window_extent().width <= fig.bbox.width / 2  # inside its column of the figure
 
 

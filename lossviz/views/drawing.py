@@ -2,7 +2,6 @@
 axes, labels and colorbars. `z[j, i]` is the value at `(x[i], y[j])`; NaN/inf are masked."""
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -13,6 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, LightSource, Normalize
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
@@ -167,37 +168,62 @@ def label(ax: Axes, xlabel: str | None, ylabel: str | None, title: str | None) -
 
 
 def set_title(ax: Axes, text: str) -> None:
-    """Title ax with text broken into lines that fit the width of its place in the figure (`wrap`)."""
+    """Title ax with text broken into lines that fit the width of its place in the figure (`wrap`), in a smaller
+    font (down to 3/4) where that keeps each comma-separated part on one line."""
     spec = ax.get_subplotspec()
     fig = cast(Figure, ax.figure)
     if spec is not None:
-        cols = spec.get_gridspec().ncols
-        share = (spec.colspan.stop - spec.colspan.start) / cols
+        share = (spec.colspan.stop - spec.colspan.start) / spec.get_gridspec().ncols
     else:
         share = ax.get_position().width
-    ax.set_title(wrap(text, 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())))
+    width, size = 0.95 * 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())
+    parts = sum(len(line.split(", ")) for line in text.split("\n"))
+    for scale in (1.0, 0.9, 0.8, 0.75):
+        lines = wrap(text, width, size * scale)
+        if lines.count("\n") < parts:
+            break
+    ax.set_title(lines, fontsize=size * scale)
 
 
 
-def wrap(text: str, width_pt: float, fontsize: float, char: float = 0.6) -> str:
-    """text in lines of at most width_pt at fontsize (a character about `char` font sizes wide), broken after its
-    commas first, then between words; a line with TeX math ($) is left whole."""
-    limit = max(12, int(width_pt / (char * fontsize)))
+def text_width(text: str, fontsize: float) -> float:
+    """The width (points) of one line of plain text in the default font at fontsize."""
+    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
+    return float(width)
+
+
+
+def wrap(text: str, width_pt: float, fontsize: float) -> str:
+    """text in lines at most width_pt wide at fontsize, broken after its commas first, then between words; a line
+    with TeX math ($) is left whole."""
+    def fits(line: str) -> bool:
+        return text_width(line, fontsize) <= width_pt
+
     lines: list[str] = []
     for line in text.split("\n"):
-        if "$" in line or len(line) <= limit:
+        if "$" in line or fits(line):
             lines.append(line)
             continue
         parts = line.split(", ")
-        current = parts[0]
-        for part in parts[1:]:
-            if len(current) + 2 + len(part) <= limit:
-                current += ", " + part
+        for k, part in enumerate(parts):
+            part += "," if k < len(parts) - 1 else ""
+            if lines and lines[-1].endswith(",") and k and fits(f"{lines[-1]} {part}"):
+                lines[-1] = f"{lines[-1]} {part}"
             else:
-                lines.append(current + ",")
-                current = part
-        lines.append(current)
-    return "\n".join(line if "$" in line else textwrap.fill(line, limit, break_long_words=False) for line in lines)
+                lines += _words(part, fits)
+    return "\n".join(lines)
+
+
+
+def _words(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """text in lines of whole words, each as long as `fits` allows (a word too long for a line gets its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 

@@ -229,8 +229,8 @@ def note_clip(ax: Any, z: np.ma.MaskedArray, cap: float) -> int:
     """Write on a 3D ax how many of z's points lie above the clip level `cap` (nothing when none do); return that."""
     above = int((z > cap).sum())
     if above:
-        ax.text2D(0.0, 0.0, f"clipped at {cap:.3g}: {above:,} of {z.count():,} points", transform=ax.transAxes,
-                  fontsize=8, color="0.3")
+        ax.text2D(0.0, 1.0, f"clipped at {cap:.3g}: {above:,} of {z.count():,} points", transform=ax.transAxes,
+                  fontsize=8, color="0.3", va="top")
     return above
 
 

@@ -11,11 +11,12 @@ from matplotlib.figure import Figure
 from lossviz.views import drawing, plot
 
 
-def loss_levels(zs, nbins: int, log: bool = False) -> np.ndarray:
+def loss_levels(zs, nbins: int, log: bool = False) -> list[float]:
     """One set of contour levels for several surfaces: `drawing.levels` of all their values (each clipped at its
     own `drawing.auto_vmax`, log10 when log), as each panel alone would take them from its own."""
     shown = [drawing.scale(np.ma.masked_invalid(np.ma.asarray(z, dtype=float)), None, log) for z in zs]
-    return drawing.levels(np.ma.concatenate([s.ravel() for s in shown]), None, None, None, None, log, nbins=nbins)
+    pooled = np.ma.concatenate([s.ravel() for s in shown])
+    return drawing.levels(pooled, None, None, None, None, log, nbins=nbins).tolist()
 
 
 def _on(surface) -> str:

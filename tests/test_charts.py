@@ -214,7 +214,7 @@ def test_ensemble_errors_bar_each_error_by_its_binomial_standard_error():
     se_base = 100 * np.sqrt(0.125 * 0.875 / 400)
     band = ax.patches[0]  # the baseline's band, its y in data units
     assert [band.get_y(), band.get_y() + band.get_height()] == pytest.approx([12.5 - se_base, 12.5 + se_base])
-    assert "400 test images" in ax.get_legend().get_title().get_text()
+    assert ax.get_legend().get_title().get_text() == "bars: ± binomial SE, 400 test images"
 
 
 def test_budget_errors_bar_a_single_ensemble_by_its_binomial_standard_error():

@@ -56,13 +56,15 @@ def ensemble_errors(m, member_errors, ensemble_errors, *, test_images: int | Non
         ax.errorbar(mm, values, yerr=_binomial_bars(values, test_images), fmt=fmt, color=color, lw=lw, ms=5,
                     capsize=3, label=name)
     if baseline is not None:
-        ax.axhline(baseline, color="tab:red", ls=":", label="one normal run, same budget")
+        band = "" if test_images is None else " (band: ± SE)"
+        ax.axhline(baseline, color="tab:red", ls=":", label=f"one normal run, same budget{band}")
         if test_images is not None:
             se = stats.binomial_se(baseline, test_images)
             ax.axhspan(baseline - se, baseline + se, color="tab:red", alpha=0.12, lw=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8, title=None if test_images is None else f"± binomial SE, {test_images:,} test images",
-              title_fontsize=8)
+    note = None if test_images is None else f"bars: ± binomial SE, {test_images:,} test images"
+    ax.legend(fontsize=8, title=note, title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+              frameon=False)  # below the axes, off the bars
     ax.grid(alpha=0.3)
     return drawing.label(ax, xlabel, ylabel, title)
 

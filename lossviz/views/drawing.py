@@ -177,12 +177,11 @@ def set_title(ax: Axes, text: str) -> None:
     else:
         share = ax.get_position().width
     width, size = 0.95 * 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())
-    parts = sum(len(line.split(", ")) for line in text.split("\n"))
+    parts = [part for line in text.split("\n") if "$" not in line for part in line.split(", ")]
     for scale in (1.0, 0.9, 0.8, 0.75):
-        lines = wrap(text, width, size * scale)
-        if lines.count("\n") < parts:
+        if all(text_width(part + ",", size * scale) <= width for part in parts):
             break
-    ax.set_title(lines, fontsize=size * scale)
+    ax.set_title(wrap(text, width, size * scale), fontsize=size * scale)
 
 
 

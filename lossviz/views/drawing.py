@@ -176,7 +176,7 @@ def set_title(ax: Axes, text: str) -> None:
         share = (spec.colspan.stop - spec.colspan.start) / spec.get_gridspec().ncols
     else:
         share = ax.get_position().width
-    width, size = 0.95 * 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())
+    width, size = 0.8 * 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())  # room for a colorbar
     parts = [part for line in text.split("\n") if "$" not in line for part in line.split(", ")]
     for scale in (1.0, 0.9, 0.8, 0.75):
         if all(text_width(part + ",", size * scale) <= width for part in parts):

@@ -386,7 +386,8 @@ def shared(kind: str, zs: Sequence, options: dict) -> dict:
 
 
 def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
-    """Write fig atomically (a temp file in the same folder, then os.replace); png when path has no suffix."""
+    """Write fig atomically (a temp file in the same folder, then os.replace), cropped to what it draws as a notebook
+    shows it (a title a 3D layout leaves over the edge included); png when path has no suffix."""
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
@@ -395,7 +396,7 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     if fmt not in valid:
         raise ValueError(f"path suffix {path.suffix!r} is not a figure format; valid: {', '.join(sorted(valid))}")
     with files.atomic(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05)  # as the notebook shows it
     return path
 
 

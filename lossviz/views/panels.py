@@ -53,5 +53,6 @@ def pca_paths(planes: Mapping[str, Any], *, ncols: int = 2, size: float = 4.2) -
     for ax, (label, p) in zip(axes, planes.items()):
         s = p.surface
         plot.trajectory(s.xcoordinates, s.ycoordinates, s["train_loss"], p.pca.coords, levels=levels,
-                        epochs=[int(e) for e in p.epochs], explained=p.pca.explained, ax=ax, title=label)
+                        epochs=[int(e) for e in p.epochs], explained=p.pca.explained, ax=ax,
+                        title=f"{label}, loss{_on(s)}")
     return fig

@@ -223,3 +223,12 @@ def test_budget_errors_bar_a_single_ensemble_by_its_binomial_standard_error():
     se = 100 * np.sqrt(0.075 * 0.925 / 10_000)  # 0.263: one ensemble at 2B, no seeds to spread over
     assert _bars(fge) == pytest.approx([7.6, 8.4, 7.5 - se, 7.5 + se])
     assert "binomial SE, 10,000 images" in fig.axes[0].get_legend().get_title().get_text()
+
+
+def test_along_t_bands_test_errors_by_their_binomial_standard_error():
+    fig = charts.along_t([0.0, 0.5, 1.0], {"line": [10.0, 50.0, 10.0]}, ylabel="test error (%)", test_images=100)
+    ax = fig.axes[0]
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    se = [100 * np.sqrt(p * (1 - p) / 100) for p in (0.1, 0.5)]  # 3.0 and 5.0
+    assert band.min() == pytest.approx(10 - se[0]) and band.max() == pytest.approx(50 + se[1])
+    assert ax.get_legend().get_title().get_text() == "bands: ± binomial SE, 100 images"

@@ -286,9 +286,10 @@ def loss_per_epoch(curves: dict[str, tuple[Sequence[float], Sequence[float]]], *
 
 
 def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = False, title: str | None = None,
-            ax: Axes | None = None, xlabel: str = "$t$") -> Figure:
+            ax: Axes | None = None, xlabel: str = "$t$", test_images: int | None = None) -> Figure:
     """One value per t for several paths between two networks, {label: values} (Garipov et al. Fig. 2 style);
-    a label starting with "line" is dashed."""
+    a label starting with "line" is dashed. `test_images`: the values are test errors (%) on that many images, each
+    drawn with a band of ± its binomial standard error."""
     tt = np.ma.getdata(drawing.series("t", t))
     if not series:
         raise ValueError("series must hold at least one path: {label: values}")
@@ -297,9 +298,14 @@ def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = F
         v = drawing.series(f"series[{label!r}]", values, tt.size)
         if log:
             drawing.positive(f"series[{label!r}]", v)
-        ax.plot(tt, v, "--o" if label.startswith("line") else "-o", ms=3.5, lw=1.4, label=label)
+        (line,) = ax.plot(tt, v, "--o" if label.startswith("line") else "-o", ms=3.5, lw=1.4, label=label)
+        se = _binomial_bars(v, test_images)
+        if se is not None:
+            ax.fill_between(tt, np.ma.getdata(v) - se, np.ma.getdata(v) + se, color=line.get_color(), alpha=0.15,
+                            lw=0)
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title=None if test_images is None else f"bands: ± binomial SE, {test_images:,} images",
+              title_fontsize=8)
     return drawing.label(ax, xlabel, ylabel, title)

@@ -123,3 +123,20 @@ def test_bad_options_name_themselves(bad, match):
     args = {"panels": [surface3d.panel(bowl(), "a")], **bad}
     with pytest.raises(ValueError, match=match):
         surface3d.figure(args.pop("panels"), **args)
+
+
+def test_the_static_picture_shares_one_z_range_and_names_its_lines():
+    low, high = bowl(0.5), bowl(3.0)
+    fig = surface3d.picture([surface3d.panel(low, "low"), surface3d.panel(high, "high")], vmax=10.0, log=True)
+    lo = float(np.log10(low["train_loss"].min()))
+    assert [ax.get_zlim() for ax in fig.axes] == [pytest.approx((lo, 1.0))] * 2  # the lowest point, the clip level
+    coords = np.array([[-0.6, -0.3], [-0.2, 0.1], [0.1, 0.0]])
+    anchors = np.array([[-0.5, 0.0], [0.5, 0.0], [0.0, 0.5]])
+    spec = surface3d.curve_plane(low, anchors, coords, title="curve", curve_values=[2.0, 1.0, 2.0], display=False)
+    names = [t["name"] for t in spec["data"] if t.get("mode") == "lines"]
+    panel = surface3d.panel(low, "curve", lines=[surface3d.Line(coords, names[0], [2.0, 1.0, 2.0]),
+                                                 surface3d.Line(np.linspace(anchors[0], anchors[1], 5), names[1],
+                                                                dash=True)])
+    ax = surface3d.picture([panel]).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == names
+    assert names == ["Bezier curve (its measured loss)", "straight segment (read off the grid)"]

@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from lossviz.views import drawing, gallery
 
@@ -142,14 +143,13 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
     if ncols < 1:
         raise ValueError(f"ncols={ncols} must be >= 1")
     shown = []
+    top = max(cap(p.z, vmax) for p in panels)  # one clip level, as one z range
     for p in panels:
         x, y, z = drawing.surface(p.x, p.y, p.z)
         if p.acc is not None:
             drawing.surface(x, y, p.acc, "acc")
-        shown.append(heights(z, vmax, log))
-    lo = min(float(s.min()) for s in shown)
-    hi = max(float(s.max()) for s in shown)
-    hi = hi if hi > lo else lo + 1.0
+        shown.append(heights(z, top, log))
+    lo, hi = _range(shown)
     zrange = [float(f"{lo:.{DIGITS}g}"), float(f"{hi:.{DIGITS}g}")]  # the colors' range, shared
     pad = 0.05 * (hi - lo)  # the axis a little taller: a plateau at the clip level and the lines above it stay inside
     axis = [float(f"{lo - pad:.{DIGITS}g}"), float(f"{hi + pad:.{DIGITS}g}")]
@@ -175,7 +175,7 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
                                   "thickness": 14},
                      "contours": {"z": {"show": True, "usecolormap": True, "project": {"z": True}, "width": 1}}})
         lift = 0.02 * (zrange[1] - zrange[0])
-        data += [_line_trace(p, line, s, cap(p.z, vmax), log, lift, scene, zlabel) for line in p.lines]
+        data += [_line_trace(p, line, s, top, log, lift, scene, zlabel) for line in p.lines]
         if p.points_xy is not None:
             q = drawing.points("points_xy", p.points_xy)
             labels = list(p.point_labels) or [""] * len(q)
@@ -199,24 +199,37 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
 
 def picture(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = False, xlabel: str = ALPHA,
             ylabel: str = BETA, ncols: int = 2, elev: float = 35.0, azim: float = -60.0) -> Figure:
-    """The panels as a static matplotlib figure: `gallery.slide_3d` each, its first line solid red, the others
-    dashed."""
+    """The panels as a static matplotlib figure: `gallery.slide_3d` each on one clip level and one z range (as
+    `figure`), its first line solid red, the others dashed, named in a legend where a panel has two or more."""
     cols, rows = min(ncols, len(panels)), -(-len(panels) // ncols)
+    top = max(cap(p.z, vmax) for p in panels)
+    zlim = _range([heights(p.z, top, log) for p in panels])
     fig = plt.figure(figsize=(5.4 * cols, 4.6 * rows), layout="constrained")
     for k, p in enumerate(panels):
         ax: Any = fig.add_subplot(rows, cols, k + 1, projection="3d")  # Axes3D, untyped
         first = p.lines[0] if p.lines else None
-        top = cap(p.z, vmax)
         gallery.slide_3d(p.x, p.y, p.z, title=p.title, ax=ax, vmax=top, log=log, xlabel=xlabel,
                          ylabel=ylabel, elev=elev, azim=azim, path_xy=None if first is None else first.xy,
                          path_z=None if first is None else first.values, points_xy=p.points_xy,
-                         point_labels=list(p.point_labels) or None)
+                         point_labels=list(p.point_labels) or None, zlim=zlim)
         shown = heights(p.z, top, log)
         for line in p.lines[1:]:
             xy = drawing.points(f"{line.name} xy", line.xy)
             z = gallery.lift(p.x, p.y, shown.filled(np.nan), xy) + 0.02 * float(shown.max() - shown.min())
             ax.plot(xy[:, 0], xy[:, 1], z, "--", color="k", lw=1.8, zorder=10)
+        if len(p.lines) > 1:
+            ax.legend(handles=[Line2D([], [], color="tab:red", lw=2.5, label=p.lines[0].name)]
+                      + [Line2D([], [], color="k", ls="--", lw=1.8, label=line.name) for line in p.lines[1:]],
+                      loc="upper left", fontsize=9, frameon=False)
     return fig
+
+
+
+def _range(shown: Sequence[np.ma.MaskedArray]) -> tuple[float, float]:
+    """The z range of several panels' heights together (one unit tall when they are flat)."""
+    lo, hi = min(float(s.min()) for s in shown), max(float(s.max()) for s in shown)
+    return lo, hi if hi > lo else lo + 1.0
+
 
 
 def _save(fig: Figure, path) -> None:
@@ -292,7 +305,8 @@ def curve_plane(surface, anchors, curve_xy, *, title: str, curve_values=None, vm
     minima and the bend marked (notebooks 08, 10)."""
     a = drawing.points("anchors", anchors)
     segment = np.linspace(a[0], a[1], 31)
-    lines = [Line(curve_xy, "Bezier curve", curve_values), Line(segment, "straight segment", dash=True)]
+    curve_name = "Bezier curve" + (" (its measured loss)" if curve_values is not None else "")
+    lines = [Line(curve_xy, curve_name, curve_values), Line(segment, "straight segment (read off the grid)", dash=True)]
     p = panel(surface, title, lines=lines, points_xy=a, point_labels=["θ1", "θ2", "bend"][:len(a)])
     x_name, y_name = "x (along û)", "y (along v̂)"
     spec = figure([p], vmax=vmax, log=log, ncols=1, xlabel=x_name, ylabel=y_name, elev=elev, azim=azim,

@@ -113,6 +113,8 @@ def test_networks_are_scored_on_the_profiles_score_subset(tmp_path, capsys):
     row = course.minimizers({"first": run})["first"]
     assert (row.test_error, row.test_images) == (pytest.approx(100.0 * (1 - right.float().mean().item())), len(right))
     assert course.test_error(run) == (pytest.approx(row.test_error), row.test_images)
+    shown = f"test error {row.test_error:.2f}% ± {row.test_se:.2f} on {len(right):,} images"
+    assert course.caption(run).endswith(shown)
     assert f"on {len(right):,}" in capsys.readouterr().out
     with pytest.raises(ValueError, match="images=0"):
         dataclasses.replace(course.profile.landscape, score_subset=0)

@@ -22,7 +22,7 @@ from lossviz.compute.train import (
     test_outcomes,
     train,
 )
-from lossviz.course.names import batch_label, method_caption, run_name
+from lossviz.course.names import batch_label, caption, method_caption, run_name
 from lossviz.course.profiles import Profile, get
 from lossviz.course.tables import Minimizer, minimizer_table
 from lossviz.views import explorer
@@ -167,6 +167,10 @@ class Course:
         `train.test_outcomes`): two runs on the same images give the paired noise of their difference
         (`lossviz.base.stats.paired_counts`)."""
         return test_outcomes(run, self.data_root, self.cache_dir, self.device, self.profile.landscape.score_subset)
+
+    def caption(self, run: TrainResult) -> str:
+        """`run`'s caption: its network and its test error on the images it is scored on (`names.caption`)."""
+        return caption(run, self.test_error(run))
 
     def test_error(self, run: TrainResult) -> tuple[float, int]:
         """`run`'s test error in percent on the images it is scored on, and how many they are."""

@@ -306,6 +306,7 @@ def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = F
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, title=None if test_images is None else f"bands: ± binomial SE, {test_images:,} images",
-              title_fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), title_fontsize=8,
+              title=None if test_images is None else f"bands: ± binomial SE, {test_images:,} images")  # below: the
+    # line peaks mid-way, at the top
     return drawing.label(ax, xlabel, ylabel, title)

@@ -140,3 +140,15 @@ def test_the_static_picture_shares_one_z_range_and_names_its_lines():
     ax = surface3d.picture([panel]).axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == names
     assert names == ["Bezier curve (its measured loss)", "straight segment (read off the grid)"]
+
+
+def test_long_panel_titles_break_after_their_first_comma():
+    caption = "ResNet-56-NS, test error 67.10% ± 0.47 on 10,000 images"
+    assert surface3d.title_lines(caption) == "ResNet-56-NS<br>test error 67.10% ± 0.47 on 10,000 images"
+    assert surface3d.title_lines("ResNet-20, 50.30%") == "ResNet-20, 50.30%"  # short: one line
+    assert surface3d.title_lines("batch 32\n" + caption) == "batch 32<br>ResNet-56-NS<br>test error 67.10% ± 0.47 " \
+                                                            "on 10,000 images"
+    spec = surface3d.figure([surface3d.panel(bowl(), caption), surface3d.panel(bowl(2.0), "short")], vmax=10.0)
+    assert [a["text"] for a in spec["layout"]["annotations"]] == [surface3d.title_lines(caption), "short"]
+    top = spec["layout"]["scene"]["domain"]["y"][1], spec["layout"]["scene2"]["domain"]["y"][1]
+    assert top[0] < top[1]  # the two-line title leaves its scene less height

@@ -29,6 +29,7 @@ COLORSCALE = "Viridis"  # drawing.CMAP, as Plotly names it
 LINE_COLOR = "#d62728"  # matplotlib's tab:red, the static figures' path color
 DIGITS = 5  # significant digits kept in the spec (the files hold float32 losses; the notebook outputs stay small)
 PANEL_PX = 420  # the height of one row of panels in a notebook
+TITLE_CHARS = 36  # the longest title line beside another panel (15 px type, half of a slide's width, with room)
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,27 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
                          "x": _numbers(q[:, 0]), "y": _numbers(q[:, 1]), "z": _numbers(hz), "text": labels,
                          "textposition": "top center", "hoverinfo": "text",
                          "marker": {"size": 5, "color": "white", "line": {"color": "black", "width": 1}}})
-        layout[scene] = {"domain": {"x": [x0, x1], "y": [y0, y1 - 0.06 / rows]},
+        heading = title_lines(p.title)
+        layout[scene] = {"domain": {"x": [x0, x1], "y": [y0, y1 - (0.02 + 0.04 * heading.count("<br>") + 0.04) / rows]},
                          "xaxis": {"title": {"text": xlabel}}, "yaxis": {"title": {"text": ylabel}},
                          "zaxis": {"title": {"text": zname(zlabel, log)}, "range": axis},
                          "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.7},
                          "camera": _camera(elev, azim)}
-        layout["annotations"].append({"text": p.title, "x": (x0 + x1) / 2, "y": y1, "xref": "paper", "yref": "paper",
+        layout["annotations"].append({"text": heading, "x": (x0 + x1) / 2, "y": y1, "xref": "paper", "yref": "paper",
                                       "xanchor": "center", "yanchor": "top", "showarrow": False,
                                       "font": {"size": 15}})
     return {"data": data, "layout": layout}
+
+
+def title_lines(title: str, chars: int = TITLE_CHARS) -> str:
+    """A panel's title as Plotly shows it: broken at its line breaks and, where a line is longer than `chars`, after
+    its first comma ("ResNet-56-NS<br>test error 67.10% ± 0.47 on 10,000 images"), so side-by-side titles never
+    run into each other."""
+    lines = []
+    for line in title.split("\n"):
+        head, comma, rest = line.partition(", ")
+        lines += [head, rest] if comma and len(line) > chars else [line]
+    return "<br>".join(lines)
 
 
 def picture(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = False, xlabel: str = ALPHA,

@@ -63,6 +63,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--enable-unsafe-swiftshader",  # WebGL in software, for the interactive 3D figures
                 f"--window-size={WIDTH},{HEIGHT}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -95,7 +96,8 @@ def errors(driver) -> list[str]:
 
 
 def wait_for(driver, script: str, timeout: float = 30.0, what: str = ""):
-    """Poll a JavaScript expression until it is truthy; its value."""
+    """Poll a JavaScript expression until it is truthy; its value (which must be JSON: `!!(...)` an object that is
+    not, such as a DOM node or Plotly's layout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = driver.execute_script(f"return {script}")
@@ -113,9 +115,28 @@ def images(driver) -> list[dict]:
 
 
 def figures(notebook: Path) -> int:
-    """How many figures (PNG, JPEG, GIF, SVG outputs) an executed notebook holds."""
+    """How many static figures (PNG, JPEG, GIF, SVG outputs, not the pictures of interactive ones) an executed
+    notebook holds."""
     nb = nbformat.read(str(notebook), as_version=4)
-    return sum(any(m in o.get("data", {}) for m in FIGURES) for c in nb.cells for o in c.get("outputs", []))
+    return sum(any(m in o.get("data", {}) for m in FIGURES) and not layout.is_interactive(o)
+               for c in nb.cells for o in c.get("outputs", []))
+
+
+def interactive_figures(notebook: Path) -> int:
+    """How many interactive figures (Plotly specs: lossviz.views.surface3d) an executed notebook holds."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    return sum(layout.is_interactive(o) for c in nb.cells for o in c.get("outputs", []))
+
+
+def drawn_plots(driver) -> int:
+    """Scroll each interactive figure of a page into view and wait until plotly.js drew it (a WebGL canvas); how
+    many there are."""
+    count = driver.execute_script("return document.querySelectorAll('.lossviz-plotly').length")
+    for k in range(count):
+        box = f"document.querySelectorAll('.lossviz-plotly')[{k}]"
+        driver.execute_script(f"{box}.scrollIntoView()")
+        wait_for(driver, f"!!({box}.dataset.drawn && {box}.querySelector('canvas'))", what=f"interactive figure {k}")
+    return count
 
 
 def open_page(driver, path: Path) -> None:
@@ -158,14 +179,16 @@ def math_rendered(driver) -> int:
 
 # --- measuring a slide ---------------------------------------------------------------------------------------
 
-VISIBLE = """const visible = e => !e.closest('mjx-assistive-mml, aside.notes') && e.getClientRects().length > 0
-  && getComputedStyle(e).visibility !== 'hidden';"""
+VISIBLE = """// the first n characters of a text, whole code points (a lone surrogate cannot be sent back to Python)
+const first = (text, n) => Array.from(text).slice(0, n).join('');
+const visible = e => !e.closest('mjx-assistive-mml, aside.notes, .lossviz-plot')
+  && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';"""
 SMALLEST_FONT = """const smallest = root => { let font = 1e9, text = '';
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) { const node = walker.currentNode, parent = node.parentElement;
     if (!node.textContent.trim() || !visible(parent)) continue;
     const size = parseFloat(getComputedStyle(parent).fontSize);
-    if (size < font) { font = size; text = node.textContent.trim().slice(0, 60); } }
+    if (size < font) { font = size; text = first(node.textContent.trim(), 60); } }
   return [font, text]; };"""
 CLIPPED = """const clipped = root => Array.from(root.querySelectorAll('*')).filter(e => visible(e)
   && /(auto|scroll|hidden)/.test(getComputedStyle(e).overflowX + getComputedStyle(e).overflowY)
@@ -194,12 +217,12 @@ const plain = Array.from(slide.querySelectorAll('.jp-OutputArea pre:not(.lossviz
   const height = p.getBoundingClientRect().height / scale - parseFloat(style.paddingTop)
     - parseFloat(style.paddingBottom);
   return {lines: p.textContent.replace(/\\n$/, '').split('\\n').length, shown: Math.round(height / line)}; });
-const figures = Array.from(slide.querySelectorAll('img')).filter(visible).map(i => {
+const figures = Array.from(slide.querySelectorAll('img, .lossviz-plotly')).filter(visible).map(i => {
   const r = i.getBoundingClientRect(); return {w: r.width / scale, h: r.height / scale}; });
 const headings = Array.from(slide.querySelectorAll('h1, h2, h3')).map(h => h.innerText).join(' ');
 return {below: below, right: right, culprit: culprit, clipped: clipped(slide), font: font, small: small,
-        prints: prints, plain: plain, figures: figures, text: slide.innerText.trim().slice(0, 80),
-        body: slide.innerText.replace(headings, '').trim().slice(0, 300)};"""
+        prints: prints, plain: plain, figures: figures, text: first(slide.innerText.trim(), 80),
+        body: first(slide.innerText.replace(headings, '').trim(), 300)};"""
 MEASURE_PAGE = VISIBLE + SMALLEST_FONT + CLIPPED + """
 const page = document.scrollingElement;
 const [font, small] = smallest(document.body);
@@ -277,6 +300,8 @@ def test_every_slide_of_the_smoke_run_decks_fits_and_reads(smoke_run, browser, s
             assert len(measured) == kinds.count("slide") + kinds.count("subslide"), name
             assert browser.title == deck_title(folder / f"{name}.ipynb")
             assert len(images(browser)) == figures(folder / f"{name}.ipynb"), name
+            assert browser.execute_script("return document.querySelectorAll('.lossviz-plotly').length") == \
+                interactive_figures(folder / f"{name}.ipynb"), name
             assert errors(browser) == [], name
     finally:
         viewport(browser, WIDTH, HEIGHT)
@@ -334,6 +359,7 @@ def test_index_and_every_notebook_page_load_offline_with_all_figures_and_fit(smo
         loaded = images(browser)
         assert len(loaded) == figures(folder / f"{name}.ipynb"), name
         assert all(i["w"] > 0 for i in loaded), (name, loaded)
+        assert drawn_plots(browser) == interactive_figures(folder / f"{name}.ipynb"), name
         if name.startswith("03"):
             assert math_rendered(browser) > 0, "the page's formulas are typeset by the local MathJax"
         page = browser.execute_script(MEASURE_PAGE)
@@ -363,6 +389,124 @@ def test_a_deck_pages_through_with_the_keys_a_presenter_uses(smoke_run, browser,
         browser.execute_script("Reveal.next()")
     assert len(set(seen)) == len(seen) == total and seen[0] == (0, 0)
     assert browser.execute_script("return Reveal.isLastSlide()")
+    assert errors(browser) == []
+
+
+# --- interactive 3D figures (lossviz.views.surface3d) in a deck and a page, offline ------------------------------
+
+PLOTS = "document.querySelectorAll('.lossviz-plotly')"
+CAMERA = "JSON.stringify(document.querySelector('.lossviz-plot')._fullLayout.scene._scene.getCamera())"
+REMOTE = ("performance.getEntriesByType('resource').map(e => e.name)"
+          ".filter(n => !/^(file|data|blob):/.test(n))")  # every request that is not a local file
+
+
+@pytest.fixture(scope="module")
+def interactive_site(tmp_path_factory) -> Path:
+    """A notebook with one interactive figure (two bowls on one z range) between two text slides, as a deck and a
+    page, with the assets copied beside them as the runner does (screenshots in its screenshots/)."""
+    import numpy as np
+
+    from lossviz.base import io
+    from lossviz.views import surface3d
+
+    x = np.linspace(-1, 1, 21)
+    X, Y = np.meshgrid(x, x)
+    planes = {k: io.Surface(x, x, {"train_loss": k * (0.05 + 3 * (X ** 2 + Y ** 2)),
+                                   "train_acc": 100 - 10 * (X ** 2 + Y ** 2)}, np.ones(X.shape, bool))
+              for k in (1.0, 3.0)}
+    spec = surface3d.compare(planes, {1.0: "narrow", 3.0: "wide"}, vmax=10.0, log=True, display=False)
+    picture = surface3d.picture([surface3d.panel(s, str(k)) for k, s in planes.items()], vmax=10.0, log=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Interactive surfaces\n\nA deck with a 3D figure."),
+                nbformat.v4.new_markdown_cell("## Two bowls\n\nDrag to turn them."),
+                nbformat.v4.new_code_cell("lv.surface3d.compare(planes, captions)",
+                                          outputs=[nbformat.v4.new_output("display_data",
+                                                                          data=surface3d.bundle(spec, picture))]),
+                nbformat.v4.new_markdown_cell("## After the figure\n\nThe next slide.")]
+    folder = tmp_path_factory.mktemp("interactive")
+    nbformat.write(nb, str(folder / "99_interactive.ipynb"))
+    slides.build([folder / "99_interactive.ipynb"], folder / "slides")
+    (folder / "99_interactive.html").write_text(slides.page_html(
+        nb, mathjax_url=f"slides/{slides.MATHJAX}", plotly_url=f"slides/{slides.PLOTLY_JS}"), encoding="utf-8")
+    return folder
+
+
+def drag(driver, element, dx: int = 160, dy: int = 60) -> None:
+    """A mouse drag across an element, left of its centre (where a 3D scene is)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).move_to_element_with_offset(element, -element.size["width"] // 4, 0).click_and_hold() \
+        .move_by_offset(dx // 2, dy // 2).move_by_offset(dx // 2, dy // 2).release().perform()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_an_interactive_slide_renders_offline_fits_turns_and_keeps_the_deck_keys(interactive_site, browser, size):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    viewport(browser, *size)
+    try:
+        open_page(browser, interactive_site / "slides" / "99_interactive.slides.html")
+        wait_for(browser, "window.Reveal && Reveal.isReady()")
+        browser.execute_script("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+        assert browser.execute_script(f"return {PLOTS}.length") == 1
+        assert browser.execute_script("return document.querySelectorAll('.lossviz-plot').length") == 0  # not shown
+        index = browser.execute_script("return Reveal.getIndices(Reveal.getSlides().find(s => "
+                                       f"s.contains({PLOTS}[0])))")
+        browser.execute_script(f"Reveal.slide({index['h']}, {index['v'] or 0})")
+        wait_for(browser, f"{PLOTS}[0].dataset.drawn && {PLOTS}[0].querySelector('canvas')", what="the 3D figure")
+        time.sleep(0.5)
+        assert browser.execute_script("return document.body.innerText.includes('WebGL')") is False  # no fallback text
+        measured = browser.execute_script(MEASURE_SLIDE)
+        assert measured["below"] <= 1 and measured["right"] <= 1, measured
+        assert len(measured["figures"]) == 1 and abs(measured["figures"][0]["w"] - layout.FIGURE_W_PX) <= 4, measured
+        assert measured["figures"][0]["h"] >= 0.85 * layout.ROOM_PX  # a whole slide
+        assert problems("interactive", [{"slide": 0, **measured}]) == []
+        shot(browser, interactive_site / "screenshots", f"deck_{size[0]}x{size[1]}")
+        before = browser.execute_script(f"return {CAMERA}")
+        drag(browser, browser.find_element(By.CSS_SELECTOR, ".lossviz-plot"))
+        wait_for(browser, f"{CAMERA} !== {before!r}", timeout=10, what="the drag to turn the camera")
+        shot(browser, interactive_site / "screenshots", f"deck_{size[0]}x{size[1]}_turned")
+        ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()  # the presenter's key, after the drag
+        wait_for(browser, f"Reveal.getIndices().h === {index['h'] + 1}", timeout=10, what="the right arrow")
+        wait_for(browser, "document.querySelectorAll('.lossviz-plot').length === 0", timeout=10,
+                 what="the figure to be purged once its slide is left")
+        ActionChains(browser).send_keys(Keys.ARROW_LEFT).perform()
+        wait_for(browser, f"Reveal.getIndices().h === {index['h']}", timeout=10, what="the left arrow")
+        assert browser.execute_script(f"return {REMOTE}") == []
+        assert errors(browser) == []
+    finally:
+        viewport(browser, WIDTH, HEIGHT)
+
+
+def test_an_interactive_page_renders_offline_quickly_turns_and_hovers(interactive_site, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    page = interactive_site / "99_interactive.html"
+    start = time.perf_counter()
+    open_page(browser, page)
+    assert drawn_plots(browser) == 1
+    seconds = time.perf_counter() - start
+    assert seconds < 10, f"the page took {seconds:.1f} s to load and draw its 3D figure"  # (a loaded CI machine)
+    before = browser.execute_script(f"return {CAMERA}")
+    plot = browser.find_element(By.CSS_SELECTOR, ".lossviz-plot")
+    drag(browser, plot)
+    wait_for(browser, f"{CAMERA} !== {before!r}", timeout=10, what="the drag to turn the camera")
+    hover = ""
+    for dx in range(-plot.size["width"] // 4 - 60, -plot.size["width"] // 4 + 60, 20):  # over the first surface
+        ActionChains(browser).move_to_element_with_offset(plot, dx, 30).perform()
+        time.sleep(0.3)
+        hover = browser.execute_script("return Array.from(document.querySelectorAll('.hovertext'))"
+                                       ".map(e => e.textContent).join(' ')")
+        if "train loss" in hover:
+            break
+    assert all(word in hover for word in ("α", "β", "train loss", "train accuracy")), hover
+    shot(browser, interactive_site / "screenshots", "page_hover")
+    assert browser.execute_script(f"return {REMOTE}") == []
+    page_kb, js_kb = page.stat().st_size / 1024, (interactive_site / "slides" / slides.PLOTLY_JS).stat().st_size / 1024
+    print(f"page {page_kb:.0f} KiB, plotly.js {js_kb:.0f} KiB, loaded and drawn in {seconds:.1f} s")
     assert errors(browser) == []
 
 
@@ -455,6 +599,23 @@ def shot_explorer(driver, folder: Path, name: str) -> Path:
     return shot(driver, folder, name)
 
 
+def lab_plot_turns(driver, element: str) -> None:
+    """A Plotly figure in JupyterLab (`element`: a JavaScript expression) becomes live when the mouse enters its
+    picture, and a drag turns its camera."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script(f"{element}.scrollIntoView({{block: 'center'}})")
+    time.sleep(0.5)
+    node = driver.execute_script(f"return {element}")
+    ActionChains(driver).move_to_element(node).perform()  # jupyterlab-plotly draws the figure on mouse enter
+    wait_for(driver, f"!!({element}.querySelector('.plot-container canvas') && {element}._fullLayout)", timeout=60,
+             what="JupyterLab's Plotly renderer to draw the figure")
+    camera = f"JSON.stringify({element}._fullLayout.scene._scene.getCamera())"
+    before = driver.execute_script(f"return {camera}")
+    drag(driver, node)
+    wait_for(driver, f"{camera} !== {before!r}", timeout=10, what="a drag to turn the figure in JupyterLab")
+
+
 def other_network(driver) -> str:
     """Choose another network in the explorer's dropdown (the first on the page); the value chosen."""
     from selenium.webdriver.common.by import By
@@ -499,6 +660,16 @@ def test_explorer_is_live_in_jupyterlab_and_in_its_rise_slideshow(smoke_run, bro
         shot_explorer(browser, shots, "lab_explorer_alpha")
         for figure in (first, second, third):  # each a real PNG the kernel drew
             assert base64.b64decode(figure.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # the gallery's reliefs and the explorer's 3D mode are live Plotly figures (jupyterlab-plotly) that turn
+        assert browser.execute_script("return document.querySelectorAll('.jp-RenderedPlotly').length") >= 4
+        lab_plot_turns(browser, "document.querySelector('.jp-Notebook .jp-RenderedPlotly')")
+        browser.find_element(By.XPATH, "//div[contains(@class, 'widget-toggle-buttons')]"
+                                       "//button[normalize-space() = '3d']").click()
+        wait_for(browser, "document.querySelector('.widget-output .jp-RenderedPlotly')", timeout=180,
+                 what="the explorer's interactive 3D mode")
+        lab_plot_turns(browser, "document.querySelector('.widget-output .jp-RenderedPlotly')")
+        shot_explorer(browser, shots, "lab_explorer_3d")
 
         # the README's promise: Alt+R presents the notebook with RISE, and the explorer stays live there
         cell = browser.execute_script(f"return {NOTEBOOK}.content.widgets.findIndex(c => c.node.querySelector("

@@ -40,9 +40,9 @@ def test_schedule_draws_the_rate_per_iteration_and_marks_snapshots():
 def test_ensemble_errors_draw_single_members_and_the_growing_ensemble_against_m():
     fig = charts.ensemble_errors([1, 2, 3], [7.0, 6.9, 7.1], [7.0, 6.2, 5.9])
     ax = fig.axes[0]
-    single, ensemble = ax.get_lines()
-    assert _xy(single) == [(1, 7.0), (2, 6.9), (3, 7.1)] and single.get_label() == "single snapshot"
-    assert _xy(ensemble) == [(1, 7.0), (2, 6.2), (3, 5.9)] and ensemble.get_label() == "ensemble of first $m$"
+    single, ensemble = (c.lines[0] for c in ax.containers)
+    assert _xy(single) == [(1, 7.0), (2, 6.9), (3, 7.1)] and ax.containers[0].get_label() == "single snapshot"
+    assert _xy(ensemble) == [(1, 7.0), (2, 6.2), (3, 5.9)] and ax.containers[1].get_label() == "ensemble of first $m$"
     assert (ax.get_xlabel(), ax.get_ylabel()) == (r"ensemble size $m$", "test error (%)")
     with pytest.raises(ValueError, match="ensemble_errors must have length 2"):
         charts.ensemble_errors([1, 2], [7.0, 6.0], [7.0])
@@ -199,3 +199,38 @@ def test_loss_curves_mark_the_eval_mode_loss_not_the_running_one():
         charts.loss_curves(logs, final={"a": 0.02})
     with pytest.raises(ValueError, match="threshold"):
         charts.loss_curves(logs, final={"a": 0.02, "b": 0.3})
+
+
+def _bars(container) -> list[float]:
+    """bottom, top, bottom, top, ... of the vertical error bars of an errorbar container."""
+    return [float(v) for s in container.lines[2][0].get_segments() for v in (s[0, 1], s[1, 1])]
+
+
+def test_ensemble_errors_bar_each_error_by_its_binomial_standard_error():
+    fig = charts.ensemble_errors([1, 2], [10.0, 12.0], [10.0, 8.0], test_images=400, baseline=12.5)
+    ax = fig.axes[0]
+    single, ensemble = ax.containers
+    se = [100 * np.sqrt(p * (1 - p) / 400) for p in (0.10, 0.12, 0.08)]  # 1.5, 1.625, 1.356
+    assert _bars(single) == pytest.approx([10 - se[0], 10 + se[0], 12 - se[1], 12 + se[1]])
+    assert _bars(ensemble) == pytest.approx([10 - se[0], 10 + se[0], 8 - se[2], 8 + se[2]])
+    se_base = 100 * np.sqrt(0.125 * 0.875 / 400)
+    band = ax.patches[0]  # the baseline's band, its y in data units
+    assert [band.get_y(), band.get_y() + band.get_height()] == pytest.approx([12.5 - se_base, 12.5 + se_base])
+    assert ax.get_legend().get_title().get_text() == "bars: ± binomial SE, 400 test images"
+
+
+def test_budget_errors_bar_a_single_ensemble_by_its_binomial_standard_error():
+    fig = charts.budget_errors([1, 2], {"fge": [8.0, 7.5]}, {"fge": [0.4, None]}, test_images=10_000)
+    (fge,) = fig.axes[0].containers
+    se = 100 * np.sqrt(0.075 * 0.925 / 10_000)  # 0.263: one ensemble at 2B, no seeds to spread over
+    assert _bars(fge) == pytest.approx([7.6, 8.4, 7.5 - se, 7.5 + se])
+    assert "binomial SE, 10,000 images" in fig.axes[0].get_legend().get_title().get_text()
+
+
+def test_along_t_bands_test_errors_by_their_binomial_standard_error():
+    fig = charts.along_t([0.0, 0.5, 1.0], {"line": [10.0, 50.0, 10.0]}, ylabel="test error (%)", test_images=100)
+    ax = fig.axes[0]
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    se = [100 * np.sqrt(p * (1 - p) / 100) for p in (0.1, 0.5)]  # 3.0 and 5.0
+    assert band.min() == pytest.approx(10 - se[0]) and band.max() == pytest.approx(50 + se[1])
+    assert ax.get_legend().get_title().get_text() == "bands: ± binomial SE, 100 images"

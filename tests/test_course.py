@@ -109,3 +109,21 @@ def test_the_gpu_profile_is_refused_on_a_cpu_and_states_its_own_criterion(tmp_pa
     course = Course(profiles.get("gpu"), data_root=tmp_path, out_dir=tmp_path / "out")
     assert course.minimizer_loss == profiles.GPU.minimizer_loss != Course.from_profile(
         "quick", "cpu", out_dir=tmp_path / "out").minimizer_loss
+
+
+def test_networks_are_scored_on_the_profiles_score_subset(tmp_path, capsys):
+    """Notebooks 01-05 score each trained network on `landscape.score_subset` test images (quick: all 10,000), not
+    on the per-epoch log's subset: the minimizer table's error is the share of wrong outcomes on those images."""
+    assert profiles.get("quick").landscape.score_subset is None and profiles.get("quick").landscape.test_subset == 2_000
+    course = Course.from_profile("smoke", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    run = course.first_run()
+    right = course.outcomes(run)
+    assert len(right) == course.profile.landscape.score_subset != run.config.test_subset  # not the log's images
+    row = course.minimizers({"first": run})["first"]
+    assert (row.test_error, row.test_images) == (pytest.approx(100.0 * (1 - right.float().mean().item())), len(right))
+    assert course.test_error(run) == (pytest.approx(row.test_error), row.test_images)
+    shown = f"test error {row.test_error:.2f}% ± {row.test_se:.2f} on {len(right):,} images"
+    assert course.caption(run).endswith(shown)
+    assert f"on {len(right):,}" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="images=0"):
+        dataclasses.replace(course.profile.landscape, score_subset=0)

@@ -122,3 +122,22 @@ def test_show_is_static_when_unattended(ex, monkeypatch):
     assert explorer.show(ex, View("a", points=3)) == []  # live: widgets, no static figures
     with pytest.raises(ValueError, match="model"):
         explorer.show(ex, View("zzz"), static=True)
+
+
+def test_the_3d_mode_is_the_interactive_surface_with_its_static_figure(ex, monkeypatch):
+    import IPython.display
+
+    from lossviz.views import surface3d
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    view = View("a", kind="3d", points=3)
+    spec = explorer.interactive(ex, view)
+    s, _ = explorer.surface(ex, view)
+    z = [t for t in spec["data"] if t["type"] == "surface"][0]["z"]
+    assert np.allclose(np.array(z, float), np.log10(np.minimum(s["train_loss"], 10.0)), rtol=1e-4)  # as render draws
+    figures = explorer.show(ex, View("a", points=3), static=True, extra=(view,))
+    assert len(figures) == 2
+    bundles = [obj for obj, raw in shown if raw]
+    assert len(bundles) == 1 and {surface3d.MIME, "image/png"} <= set(bundles[0])
+    assert bundles[0][surface3d.MIME] == spec

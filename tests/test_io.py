@@ -193,3 +193,15 @@ def test_bad_files_and_grids(tiny_net, tmp_path):
         io.load_surface(path)
     with pytest.raises(ValueError, match="1 or 2"):
         io.save_directions(path, [])
+
+
+def test_a_surface_says_how_many_images_each_point_is_on():
+    from lossviz.base import cache
+    from lossviz.base.data import Sample
+    done = np.ones((3,), bool)
+    request = {"request": cache.text({"sample": Sample("cifar10", 256, 128)})}
+    line = io.Surface(np.linspace(0, 1, 3), None, {"train_loss": np.ones(3)}, done, attrs=request)
+    assert line.images() == {"train": 256, "test": 128}
+    no_test = {"request": cache.text({"sample": Sample("cifar10", 2560)})}
+    assert io.Surface(np.linspace(0, 1, 3), None, {}, done, attrs=no_test).images() == {"train": 2560}
+    assert io.Surface(np.linspace(0, 1, 3), None, {}, done).images() == {}

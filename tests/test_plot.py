@@ -54,7 +54,7 @@ def _colorbar_range(fig) -> tuple[float, float]:
 
 def test_line_1d_draws_loss_left_and_accuracy_right_over_the_alphas():
     acc, test_acc = 100 * np.exp(-X**2), 90 * np.exp(-X**2)
-    fig = plot.line_1d(X, X**2 + 0.1, acc, test_loss=X**2 + 0.3, test_acc=test_acc, title=plot.caption("VGG-9", 7.0))
+    fig = plot.line_1d(X, X**2 + 0.1, acc, test_loss=X**2 + 0.3, test_acc=test_acc, title="VGG-9")
     ax, acc_ax = fig.axes
     for axis, want in ((ax, [X**2 + 0.1, X**2 + 0.3]), (acc_ax, [acc, test_acc])):
         assert [list(line.get_xdata()) for line in axis.lines] == [list(X)] * 2
@@ -66,7 +66,7 @@ def test_line_1d_draws_loss_left_and_accuracy_right_over_the_alphas():
     assert ax.get_xlim() == (-3.0, 3.0) and acc_ax.get_ylim() == (0, 100)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train loss", "test loss", "train accuracy",
                                                                    "test accuracy"]
-    assert ax.get_title() == "VGG-9, 7.00%"
+    assert ax.get_title() == "VGG-9"
     with pytest.raises(ValueError, match="acc must be accuracies in percent"):
         plot.line_1d(X, X**2, 200 * np.ones(7))
 
@@ -178,10 +178,10 @@ def test_compare_draws_each_surface_under_its_caption():
     done = np.ones(BOWL.shape, bool)
     surfaces = {"flat": io.Surface(X, Y, {"train_loss": BOWL}, done),
                 "sharp": io.Surface(X, Y, {"train_loss": 4 * BOWL}, done)}
-    captions = {"flat": plot.caption("ResNet-56", 5.89), "sharp": plot.caption("ResNet-56-NS", 13.31)}
-    fig = plot.compare(surfaces, captions, kind="heatmap")
+    captions = {"flat": plot.caption("ResNet-56", 5.89, 10_000), "sharp": plot.caption("ResNet-56-NS", 13.31, 10_000)}
+    fig = plot.compare(surfaces, captions, kind="heatmap", vmax=100.0)
     panels = fig.axes[:2]  # the grid's axes, then their colorbars
-    assert [ax.get_title() for ax in panels] == [captions["flat"], captions["sharp"]]
+    assert [ax.get_title().replace("\n", " ") for ax in panels] == [captions["flat"], captions["sharp"]]
     for ax, factor in zip(panels, (1, 4)):
         np.testing.assert_allclose(np.asarray(ax.collections[0].get_array()).reshape(BOWL.shape), factor * BOWL)
     with pytest.raises(ValueError, match="kind='image'; valid choices: contour, filled, 3d, heatmap"):
@@ -208,13 +208,16 @@ def test_nan_and_inf_are_left_out_of_every_surface(log):
 
 # ---- orientation, masking, clipping, levels --------------------------------------------------------------
 
-def test_caption_like_the_paper():
-    assert plot.caption("ResNet-56-NS", 13.31) == "ResNet-56-NS, 13.31%"
-    assert plot.caption("VGG-9", 7) == "VGG-9, 7.00%"
+def test_caption_says_what_its_number_is_and_on_how_many_images():
+    # sqrt(0.1331 * 0.8669 / 10000) = 0.3397 percentage points; sqrt(0.07 * 0.93 / 128) = 2.255
+    assert plot.caption("ResNet-56-NS", 13.31, 10_000) == "ResNet-56-NS, test error 13.31% ± 0.34 on 10,000 images"
+    assert plot.caption("VGG-9", 7, 128) == "VGG-9, test error 7.00% ± 2.26 on 128 images"
     with pytest.raises(ValueError, match="test_error_percent"):
-        plot.caption("VGG-9", 120)
+        plot.caption("VGG-9", 120, 100)
     with pytest.raises(ValueError, match="model_display_name"):
-        plot.caption("", 5.0)
+        plot.caption("", 5.0, 100)
+    with pytest.raises(ValueError, match="test_images"):
+        plot.caption("VGG-9", 5.0, 0)
 
 
 def test_heatmap_cells_match_z_with_x_horizontal_and_y_up():
@@ -310,9 +313,10 @@ def test_line_1d_hides_accuracy_where_the_loss_is_undefined():
 
 
 def test_grid_captions_and_3d_axes():
-    caps = [plot.caption("ResNet-56", 5.89), plot.caption("ResNet-56-NS", 13.31), plot.caption("VGG-9", 7.0)]
+    caps = [plot.caption("ResNet-56", 5.89, 100), plot.caption("ResNet-56-NS", 13.31, 100),
+            plot.caption("VGG-9", 7.0, 100)]
     _, axes = plot.grid(3, ncols=2, captions=caps)
-    assert len(axes) == 3 and [a.get_title() for a in axes] == caps
+    assert len(axes) == 3 and [a.get_title().replace("\n", " ") for a in axes] == caps
     fig3, axes3 = plot.grid(2, projection="3d")
     assert plot.surface_3d(X, Y, BOWL, ax=axes3[0]) is fig3
     with pytest.raises(ValueError, match="3D axes"):
@@ -394,3 +398,74 @@ def test_minima_and_curve_planes_draw_the_curve_and_the_dashed_segment():
     assert dashed.get_linestyle() == "--" and len(left.lines) == 1  # the minima's plane has no curve
     assert [t.get_text() for t in right.texts][:3] == [r"$\theta_1$", r"$\theta_2$", r"bend $\theta$"]
     assert all("scale" in ax.texts[-1].get_text() for ax in (left, right))
+
+
+# ---- captions, shared ranges, labels, clipping (issue 27, item 6) ----------------------------------------
+
+def _surfaces(*zs):
+    from lossviz.base import io
+    return {f"s{k}": io.Surface(X, Y, {"train_loss": z}, np.ones(z.shape, bool)) for k, z in enumerate(zs)}
+
+
+def test_grid_titles_fit_their_panel_and_keep_every_word():
+    caps = [plot.caption("ResNet-56-NS", 65.5, 2000), plot.caption("WRN-20-2-NS", 55.25, 10_000)]
+    fig, axes = plot.grid(2, ncols=2, size=3.6, captions=caps)
+    fig.canvas.draw()
+    for ax, text in zip(axes, caps):
+        assert ax.get_title().replace("\n", " ") == text and ax.get_title().count("\n") == 1  # broken at its comma
+        assert ax.title.get_window_extent().width <= fig.bbox.width / 2  # inside its column of the figure
+
+
+def test_compared_contours_share_one_set_of_levels():
+    # alone, 0..11 gets levels every 1 and 0..44 every 3 or 5: the panels could not be read against each other
+    fig = plot.compare(_surfaces(BOWL, 4 * BOWL), {"s0": "flat", "s1": "steep"}, kind="contour", vmax=100.0)
+    flat, steep = (np.asarray(ax.collections[-1].levels) for ax in fig.axes[:2])
+    assert set(flat.tolist()) <= set(steep.tolist()) and len(flat) < len(steep)
+    filled = plot.compare(_surfaces(BOWL, 4 * BOWL), {"s0": "flat", "s1": "steep"}, kind="filled", vmax=100.0)
+    a, b = (np.asarray(ax.collections[0].levels) for ax in filled.axes[:2])
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["3d", "heatmap"])
+def test_compared_panels_share_their_z_and_color_range(kind):
+    fig = plot.compare(_surfaces(BOWL, 4 * BOWL), {"s0": "flat", "s1": "steep"}, kind=kind, vmax=100.0)
+    panels, bars = fig.axes[:2], fig.axes[2:]
+    assert [tuple(float(v) for v in bar.get_ylim()) for bar in bars] == [(0.0, 44.0)] * 2
+    if kind == "3d":
+        assert [ax.get_zlim() for ax in panels] == [(0.0, 44.0)] * 2
+
+
+def test_compared_panels_share_one_clip_level():
+    spiked = BOWL.copy()
+    spiked[0, 0] = 1e6  # its own auto clip level is q95 + q95; the bowl's is 11
+    fig = plot.compare(_surfaces(BOWL, spiked), {"s0": "bowl", "s1": "spiked"}, kind="3d")
+    q95 = np.percentile(spiked, 95)
+    assert [ax.get_zlim() for ax in fig.axes[:2]] == [pytest.approx((0.0, 2 * q95))] * 2
+
+
+def test_surface_3d_notes_how_many_points_its_clip_cuts_off():
+    ax = plot.surface_3d(X, Y, BOWL, vmax=5.0).axes[0]
+    assert [t.get_text() for t in ax.texts] == [f"clipped at 5: {int((BOWL > 5).sum())} of 35 points"]
+    assert len(plot.surface_3d(X, Y, BOWL, vmax=100.0).axes[0].texts) == 0
+
+
+def test_contour_labels_keep_clear_of_each_other_and_name_their_lines():
+    x = np.linspace(-1, 1, 9)
+    XX9, YY9 = np.meshgrid(x, x)
+    steep = 0.01 * np.exp(6 * np.abs(XX9) + 6 * np.abs(YY9))  # a narrow pit: matplotlib alone stacks its labels
+    fig = plot.eigen_ratio(x, x, -0.1 * (1 + steep), 1 + steep, steep, log=True, vmax=1.0)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) >= 5
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i))
+    lines = ax.collections[-1]
+    shown = {f"{10 ** v:.3g}" for v in lines.levels}
+    assert {t.get_text() for t in ax.texts} <= shown
+    assert all(dashes is None for _, dashes in lines.get_linestyle())  # losses below 1 are not dashed
+
+
+def test_line_1d_legend_says_how_many_images_each_point_is_on():
+    fig = plot.line_1d(X, X**2 + 0.1, test_loss=X**2 + 0.3, images={"train": 256, "test": 128})
+    assert fig.axes[0].get_legend().get_title().get_text() == "each point: 256 train, 128 test images"
+    assert plot.line_1d(X, X**2 + 0.1).axes[0].get_legend().get_title().get_text() == ""

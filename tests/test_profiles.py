@@ -55,9 +55,12 @@ def test_runs_of_the_same_network_share_one_cache_entry():
     land = p.landscape
     assert cache.key(p.first_run()) == cache.key(p.model_runs((land.batch_model,))[land.batch_model])
     assert len({cache.key(c) for c in p.batch_runs().values()}) == 4
-    smoke = profiles.get("smoke")  # where batch size and epochs agree, the batch study reuses the model run
-    batch_run = smoke.batch_runs()[(smoke.landscape.batch_small, 5e-4)]
-    assert cache.key(batch_run) == cache.key(smoke.model_runs(("resnet20",))["resnet20"])
+    smoke = profiles.get("smoke")  # where batch size and epochs agree, the runs differ only in their checkpoints:
+    batch_run = smoke.batch_runs()[(smoke.landscape.batch_small, 5e-4)]  # the batch study's feed notebook 06's PCA,
+    model_run = smoke.model_runs(("resnet20",))["resnet20"]  # the depth and width runs keep none
+    assert batch_run.checkpoint_epochs and not model_run.checkpoint_epochs
+    assert cache.key(dataclasses.replace(batch_run, checkpoint_epochs=())) == cache.key(model_run)
+    assert cache.key(batch_run) != cache.key(model_run)
 
 
 def test_slower_networks_get_the_epochs_they_need():

@@ -2,6 +2,7 @@
 import base64
 import copy
 import io
+import json
 import math
 import re
 from pathlib import Path
@@ -293,6 +294,62 @@ def test_speaker_notes_are_not_split_into_slides():
     assert [layout.kind(c) for c in deck.cells] == ["slide", "notes"] and len(deck.cells[1].outputs) == 2
 
 
+def test_a_findings_table_is_a_slide_without_its_record_line():
+    table = "| claim | verdict |\n| --- | --- |\n| flatter | reproduced |"
+    cell = printed("lv.findings.show(claims, profile)", records.RESULTS_PREFIX + '{"finding_a": 1}\n')
+    cell.outputs.insert(0, new_output("display_data", data={"text/markdown": table, "text/plain": "<Markdown>"}))
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## What this run shows"), cell])
+    assert slides.slide_types(nb)[2] != "notes"
+    deck = slides._for_deck(nb, "tagged")
+    assert [o.output_type for o in deck.cells[2].outputs] == ["display_data"]
+    html = slides.deck_html(nb)
+    assert "reproduced" in html and records.RESULTS_PREFIX not in html
+
+
+def claims_table(rows: int, measured: str = "batch 256 49.70% vs batch 32 46.45% on 2,000 images: +3.25 +- "
+                 "1.22 points, beyond three times its noise") -> str:
+    """A findings table of `rows` claims (four columns, as lv.findings.table writes it) and a caveat after it."""
+    lines = ["| claim | paper | this run | verdict |", "| --- | --- | --- | --- |"]
+    lines += [f"| Large batches generalize worse ({k}) | VGG-9 11.07% vs 7.37% | {measured} | **reproduced** |"
+              for k in range(rows)]
+    return "\n".join(lines) + "\n\n*At the `smoke` profile the networks are not minimizers.*"
+
+
+def test_a_table_is_measured_by_its_rows_wrapped_lines():
+    one_line = layout.row_heights(["| a | b |", "| --- | --- |", "| c | d |"])
+    assert one_line == [pytest.approx(layout.TABLE_LINE_PX + layout.TABLE_ROW_PAD)] * 2  # no separator row
+    words = " ".join(["word"] * 200)  # 1,000 characters in the widest column: several lines
+    tall = layout.row_heights(["| claim | this run |", "| --- | --- |", f"| short | {words} |"])
+    chars = layout.column_chars(layout.table_cells(["| claim | this run |", f"| short | {words} |"]))
+    assert chars[0] == len("short") and sum(chars) * layout.TABLE_CHAR_PX <= layout.WIDTH_PX
+    assert tall[1] == pytest.approx(len(layout.wrap(words, chars[1])) * layout.TABLE_LINE_PX + layout.TABLE_ROW_PAD)
+    assert tall[1] > 5 * one_line[1]
+    table = claims_table(3)
+    assert layout.text_height(table) == pytest.approx(
+        sum(layout.row_heights(table.split("\n")[:5])) + layout.PARAGRAPH_GAP
+        + layout.text_height("*At the `smoke` profile the networks are not minimizers.*"))
+
+
+def test_a_findings_table_taller_than_a_slide_is_split_under_its_header():
+    table = claims_table(12)
+    assert layout.text_height(table) > layout.ROOM_PX
+    cell = new_code_cell("lv.findings.show(claims, profile)", outputs=[
+        new_output("display_data", data={"text/markdown": table, "text/plain": "<Markdown>"})])
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## What this run shows"), cell])
+    parts = [c for c in deck_cells(nb) if c.cell_type == "code"]
+    shown = [layout.markdown(o) for c in parts for o in c.outputs]
+    assert len(shown) >= 2 and all(layout.cell_height(c) <= layout.ROOM_PX for c in parts)
+    assert all(s.startswith("| claim | paper | this run | verdict |\n| --- |") for s in shown)
+    rows = [line for s in shown for line in s.split("\n") if line.startswith("| Large")]
+    assert rows == [line for line in table.split("\n") if line.startswith("| Large")]  # every row once, in order
+    assert shown[-1].endswith("not minimizers.*") and all("minimizers" not in s for s in shown[:-1])
+    pages: list[float] = []
+    for c in deck_cells(nb):
+        pages += [0.0] if layout.kind(c) in ("slide", "subslide") else []
+        pages[-1] += layout.cell_height(c)
+    assert len(pages) >= 3 and max(pages) <= layout.ROOM_PX, pages  # the title, then the table's parts, each fits
+
+
 def test_figures_fill_the_room_their_slide_leaves():
     nb = slides.mark(course_notebook())
     cells = deck_cells(nb)
@@ -338,3 +395,36 @@ def test_decks_and_pages_are_titled_by_the_notebook_heading():
     assert "<title>07 · Snapshot Ensembles: M networks slides</title>" in slides.deck_html(nb)
     assert "<title>07 · Snapshot Ensembles: M networks</title>" in slides.page_html(nb)
     assert "<title>04_width</title>" in slides.page_html(new_notebook(cells=[]), name="04_width")
+
+
+def interactive(code: str = "lv.surface3d.compare(planes, captions)") -> dict:
+    """A cell showing an interactive figure as lossviz.views.surface3d.show does: the Plotly spec, its picture."""
+    spec = {"data": [{"type": "surface", "z": [[1, 2], [3, 4]], "name": "</script><b>x</b>"}],
+            "layout": {"height": 420}}
+    return new_code_cell(code, outputs=[new_output("display_data", data={layout.PLOTLY: spec, "image/png": PNG,
+                                                                         "text/plain": "a 3D figure"})])
+
+
+def test_an_interactive_figure_gets_a_whole_slide_and_the_bundled_plotly_js(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# T"), new_markdown_cell("## Surfaces\n\nDrag to turn them."),
+                             interactive(), new_markdown_cell("## Next\n\nMore.")])
+    cells = deck_cells(nb)
+    assert [layout.kind(c) for c in cells] == ["slide", "slide", "subslide", "slide"]  # alone on its slide
+    assert cells[2].outputs[0].metadata[layout.PLOTLY]["height"] == layout.ROOM_PX
+    deck = slides.deck_html(nb)
+    assert deck.count('class="lossviz-plotly') == 1 and "<img" not in deck  # the spec, not its picture
+    assert f'style="height: {layout.ROOM_PX}px"' in deck
+    assert f'src="{slides.PLOTLY_JS}"' in deck and "cdn" not in deck.lower()
+    found = re.search(r'<script type="application/json">(.*?)</script>', deck, flags=re.DOTALL)
+    assert found and json.loads(found.group(1)) == nb.cells[2].outputs[0].data[layout.PLOTLY]  # escaped, whole
+    assert slides.PLOTLY_JS not in slides.deck_html(course_notebook())  # no interactive figure: no plotly.js
+    page = slides.page_html(nb, plotly_url="slides/" + slides.PLOTLY_JS)
+    assert f'src="slides/{slides.PLOTLY_JS}"' in page and 'style="height: 420px"' in page and "<img" not in page
+    assert slides.PLOTLY_JS not in slides.page_html(course_notebook(), plotly_url="slides/" + slides.PLOTLY_JS)
+    web = stub_web(tmp_path / "web")
+    path = tmp_path / "10_gallery.ipynb"
+    nbformat.write(nb, str(path))
+    built = slides.build([path], tmp_path / "slides", web=web)[0].read_text(encoding="utf-8")
+    refs = local_references(built)
+    assert slides.PLOTLY_JS in refs and all((tmp_path / "slides" / r).exists() for r in refs), refs
+    assert (tmp_path / "slides" / slides.PLOTLY_JS).read_bytes() == slides.plotly_js().read_bytes()

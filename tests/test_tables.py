@@ -183,3 +183,14 @@ def test_shape_table_gives_each_surface_its_summary():
     assert lines[2].split() == ["bowl", "0.000", "1.38", "0.38", "1"]
     with pytest.raises(ValueError, match="at least one"):
         tables.shape_table({})
+
+
+def test_a_runs_caption_names_its_test_error_and_the_test_images_it_is_on():
+    from types import SimpleNamespace
+
+    from lossviz.compute.train import TrainConfig
+    run = SimpleNamespace(config=TrainConfig(model="resnet56_noshort", test_subset=2000), test_error=65.5)
+    # sqrt(0.655 * 0.345 / 2000) = 1.063 percentage points
+    assert names.caption(run) == "ResNet-56-NS, test error 65.50% ± 1.06 on 2,000 images"
+    everything = SimpleNamespace(config=TrainConfig(model="resnet20"), test_error=8.0)
+    assert names.caption(everything).endswith("on 10,000 images")

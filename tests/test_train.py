@@ -156,12 +156,25 @@ def test_test_outcomes_count_the_logged_test_error(tiny_run, tmp_path):
     """Per-image outcomes of the final network: their share of errors is the log's last test error, on the same
     images; stats.paired_counts of a run with itself is (0, 0)."""
     from lossviz.base import stats
-    right = train.test_outcomes(tiny_run, cache_dir=tmp_path)
+    right = train.test_outcomes(tiny_run, cache_dir=tmp_path, images=TINY.test_subset)
     assert right.dtype == torch.bool and len(right) == TINY.test_subset
     assert 100.0 * (1 - right.float().mean().item()) == pytest.approx(tiny_run.test_error, abs=1e-9)
     assert stats.paired_counts(right.tolist(), right.tolist()) == (0, 0)
     flipped = (~right).tolist()
     assert stats.paired_counts(right.tolist(), flipped) == (int((~right).sum()), int(right.sum()))
+
+
+def test_test_outcomes_score_every_test_image_unless_told_fewer(tiny_run, tmp_path):
+    """A run logged on a test subset is scored on all test images by default (its first images, the same as the
+    log's), or on the first `images`; a count that is not a positive integer is a one-line error."""
+    from lossviz.base import data
+    every = train.test_outcomes(tiny_run, cache_dir=tmp_path)
+    assert len(every) == data.size(TINY.dataset, False, None) > TINY.test_subset
+    fewer = train.test_outcomes(tiny_run, cache_dir=tmp_path, images=TINY.test_subset)
+    assert torch.equal(every[:TINY.test_subset], fewer)  # the subset is the first images, scored the same
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="images=.*positive number of test images, or None"):
+            train.test_outcomes(tiny_run, cache_dir=tmp_path, images=bad)
 
 
 def test_cached_results_are_keyed_by_the_device_and_the_data(tiny_run, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io as _io
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +157,12 @@ class Surface:
     def complete(self) -> bool:
         """True when every point is computed."""
         return bool(self.done.all())
+
+    def images(self) -> dict[str, int]:
+        """{split: the images each point was evaluated on}, from the request the file records ({} without one)."""
+        request = self.attrs.get("request")
+        sample = (json.loads(str(request)) if request else {}).get("sample") or {}
+        return {split: int(sample[f"{split}_subset"]) for split in ("train", "test") if sample.get(f"{split}_subset")}
 
     def undefined(self) -> list[tuple[float, ...]]:
         """Coordinates (x,) or (x, y) of the computed points where some loss is NaN or infinite."""

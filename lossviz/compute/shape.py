@@ -15,33 +15,41 @@ def summary(s: io.Surface, key: str = "train_loss", radius: float = 0.5) -> dict
 
     On filter-normalized axes, radius 0.5 moves every filter by half its norm; the median, unlike the border
     mean, is not carried away by one diverging point."""
-    z = np.asarray(s[key], dtype=np.float64)
-    xs = np.asarray(s.xcoordinates, dtype=np.float64)
-    if radius <= 0:
-        raise ValueError(f"radius={radius} must be positive")
+    z, center, values = _on_ring(s, key, radius)
     if z.ndim == 1:
-        center = z[len(z) // 2]
         rim = float(np.mean([z[0], z[-1]]))
         minima = int(np.sum((z[1:-1] < z[:-2]) & (z[1:-1] < z[2:])))
-        distance = np.abs(xs - xs[len(xs) // 2])
-        step = float(np.min(np.diff(xs)))
     else:
-        ys = np.asarray(s.ycoordinates, dtype=np.float64)
-        center = z[z.shape[0] // 2, z.shape[1] // 2]
         rim = float(np.mean(np.concatenate([z[0], z[-1], z[1:-1, 0], z[1:-1, -1]])))
         inner = z[1:-1, 1:-1]
         neighbours = [z[1 + dy:z.shape[0] - 1 + dy, 1 + dx:z.shape[1] - 1 + dx]
                       for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
         minima = int(np.sum(np.all([inner < n for n in neighbours], axis=0)))
+    rise = float(np.median(values)) - center
+    return {"center": center, "rim": rim, "local_minima": minima, "rise": rise}
+
+
+def _on_ring(s: io.Surface, key: str, radius: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """A surface's values, its center value and its values at distance `radius` from the center (within half a
+    grid step), a diverged (NaN/inf) point as inf, the highest."""
+    z = np.asarray(s[key], dtype=np.float64)
+    xs = np.asarray(s.xcoordinates, dtype=np.float64)
+    if radius <= 0:
+        raise ValueError(f"radius={radius} must be positive")
+    if z.ndim == 1:
+        center, distance = z[len(z) // 2], np.abs(xs - xs[len(xs) // 2])
+        step = float(np.min(np.diff(xs)))
+    else:
+        ys = np.asarray(s.ycoordinates, dtype=np.float64)
+        center = z[z.shape[0] // 2, z.shape[1] // 2]
         gx, gy = np.meshgrid(xs - xs[len(xs) // 2], ys - ys[len(ys) // 2])
         distance = np.hypot(gx, gy)
         step = float(min(np.min(np.diff(xs)), np.min(np.diff(ys))))
-    ring = np.abs(distance - radius) <= step / 2 + 1e-9
-    if not ring.any():
+    on_ring = np.abs(distance - radius) <= step / 2 + 1e-9
+    if not on_ring.any():
         raise ValueError(f"radius={radius} lies outside the grid (largest distance {distance.max():.3g})")
-    values = z[ring]  # a diverged (NaN/inf) point counts as the highest
-    rise = float(np.median(np.where(np.isfinite(values), values, np.inf))) - float(center)
-    return {"center": float(center), "rim": rim, "local_minima": minima, "rise": rise}
+    values = z[on_ring]
+    return z, float(center), np.where(np.isfinite(values), values, np.inf)
 
 
 def difference(a: io.Surface, b: io.Surface, key: str = "train_loss", below: float = 10.0) -> dict[str, float]:
@@ -72,21 +80,5 @@ def ring(s: io.Surface, key: str = "train_loss", radius: float = 0.5) -> np.ndar
     """The loss minus the loss at the center on the points of the ring `summary` takes its rise from (distance
     `radius` from the center, within half a grid step), a diverged point as inf: the rise is their median, and
     their spread around the ring says how much it depends on the direction within the plane (`stats.median_se`)."""
-    z = np.asarray(s[key], dtype=np.float64)
-    xs = np.asarray(s.xcoordinates, dtype=np.float64)
-    if radius <= 0:
-        raise ValueError(f"radius={radius} must be positive")
-    if z.ndim == 1:
-        center, distance = z[len(z) // 2], np.abs(xs - xs[len(xs) // 2])
-        step = float(np.min(np.diff(xs)))
-    else:
-        ys = np.asarray(s.ycoordinates, dtype=np.float64)
-        center = z[z.shape[0] // 2, z.shape[1] // 2]
-        gx, gy = np.meshgrid(xs - xs[len(xs) // 2], ys - ys[len(ys) // 2])
-        distance = np.hypot(gx, gy)
-        step = float(min(np.min(np.diff(xs)), np.min(np.diff(ys))))
-    on_ring = np.abs(distance - radius) <= step / 2 + 1e-9
-    if not on_ring.any():
-        raise ValueError(f"radius={radius} lies outside the grid (largest distance {distance.max():.3g})")
-    values = z[on_ring]
-    return np.where(np.isfinite(values), values, np.inf) - float(center)
+    _, center, values = _on_ring(s, key, radius)
+    return values - center

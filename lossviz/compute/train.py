@@ -181,6 +181,12 @@ def fit(model: nn.Module, train: data.Split, test: data.Split, config: TrainConf
     return checkpoints, log
 
 
+def check_images(images: int | None) -> None:
+    """A count of test images to score on: a positive integer, or None for all of them."""
+    if images is not None and (isinstance(images, bool) or not isinstance(images, int) or images < 1):
+        raise ValueError(f"images={images!r}: give a positive number of test images, or None for all of them")
+
+
 def splits(config: TrainConfig, root: str | Path | None = None) -> tuple[data.Split, data.Split]:
     """The training subset and the test subset a config names."""
     train = data.load(config.dataset, True, root, config.train_subset)
@@ -235,10 +241,12 @@ def final_train_loss(result: TrainResult, epoch: float | None = None, root: str 
 
 
 def test_outcomes(result: TrainResult, root: str | Path | None = None, cache_dir: str | Path | None = None,
-                  device: str | torch.device = "cpu") -> torch.Tensor:
-    """Whether the run's final network classifies each image of its test subset correctly (bool, on the CPU), at the
-    run's precision, cached: two runs' outcomes on the same images give the paired noise of their difference."""
-    _, test_split = splits(result.config, root)
+                  device: str | torch.device = "cpu", images: int | None = None) -> torch.Tensor:
+    """Whether the run's final network classifies each of the first `images` test images (None: all) correctly
+    (bool, on the CPU), at the run's precision, cached: two runs' outcomes on the same images give the paired noise
+    of their difference."""
+    check_images(images)
+    test_split = data.load(result.config.dataset, False, root, images)
     key = cache.key("test_outcomes", result.config, test_split.sha256, devices.key(device))
 
     def compute() -> torch.Tensor:

@@ -11,7 +11,7 @@ from lossviz.base import devices
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
 from lossviz.base.schedules import STEP_MILESTONES, Schedule
-from lossviz.compute.train import TrainConfig, check_test_every
+from lossviz.compute.train import TrainConfig, check_images, check_test_every
 
 NAMES = ("smoke", "quick", "gpu", "paper")
 MINIMIZER_LOSS = 0.10  # smoke, quick, paper: a minimizer has a training loss (eval mode, its own images) at most this
@@ -55,8 +55,12 @@ class Landscape:
     schedule: str = "step"  # every run's schedule, one of SCHEDULES: "step" (Li et al., milestones above) or
     # "warmup_linear" (a linear warm-up over the fraction `warmup` of training, then linear decay to zero)
     warmup: float = 0.05
+    # test images every network of notebooks 01-05 is scored on after training (its test error, the findings' noise);
+    # None = all of them. `test_subset` is the per-epoch log's only.
+    score_subset: int | None = None
 
     def __post_init__(self) -> None:
+        check_images(self.score_subset)
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
         if self.schedule not in SCHEDULES:
@@ -180,8 +184,9 @@ class Profile:
 SMOKE = Profile(
     name="smoke", dataset="synthetic", seed=0, progress=False, precision="fp32", test_every=2,
     first_model="resnet20",
-    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, augment=False, batch_model="resnet20",
-                        batch_small=32, batch_large=128, batch_epochs=2, weight_decays=(0.0, 5e-4), lr=0.1,
+    landscape=Landscape(epochs=2, train_subset=256, test_subset=128, score_subset=256, augment=False,
+                        batch_model="resnet20", batch_small=32, batch_large=128, batch_epochs=2,
+                        weight_decays=(0.0, 5e-4), lr=0.1,
                         surface_subset=128, points_1d=5, points_2d=3, interpolation_points=5,
                         depth_models=("resnet20", "resnet20_noshort"),
                         width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
@@ -197,7 +202,8 @@ QUICK = Profile(
     name="quick", dataset="cifar10", seed=0, progress=True, precision="auto", test_every=5,
     first_model="resnet20",
     # 2,560 training images without augmentation: every network fits them to a training loss below 0.1 in
-    # 30-40 epochs on two CPU cores (notebook 01 prints the curves); test errors on 2,000 test images
+    # 30-40 epochs on two CPU cores (notebook 01 prints the curves); the per-epoch log on 2,000 test images, the
+    # trained networks scored on all 10,000 (seconds each)
     landscape=Landscape(epochs=30, train_subset=2_560, test_subset=2_000, augment=False, batch_model="resnet20",
                         batch_small=32, batch_large=256, batch_epochs=40, weight_decays=(0.0, 5e-4), lr=0.1,
                         surface_subset=256, points_1d=21, points_2d=21, interpolation_points=21,

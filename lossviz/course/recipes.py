@@ -22,7 +22,7 @@ from lossviz.compute.train import (
     test_outcomes,
     train,
 )
-from lossviz.course.names import batch_label, method_caption, run_name
+from lossviz.course.names import batch_label, caption, method_caption, run_name
 from lossviz.course.profiles import Profile, check_device, get
 from lossviz.course.tables import Minimizer, minimizer_table
 from lossviz.views import explorer
@@ -159,19 +159,29 @@ class Course:
         losses = self.train_losses(runs)
         rows = {}
         for key, run in runs.items():
-            n = len(splits(run.config, self.data_root)[1])
+            error, n = self.test_error(run)
             steps = run.config.epochs * data.iterations_per_epoch(
                 data.size(run.config.dataset, True, run.config.train_subset), run.config.batch_size)
-            rows[run_name(key)] = Minimizer(run_name(key), losses[key], run.test_error,
-                                            stats.binomial_se(run.test_error, n), n, run.config.epochs, steps,
-                                            (paper or {}).get(key), sum(e.get("seconds", 0.0) for e in run.log))
+            rows[run_name(key)] = Minimizer(run_name(key), losses[key], error, stats.binomial_se(error, n), n,
+                                            run.config.epochs, steps, (paper or {}).get(key),
+                                            sum(e.get("seconds", 0.0) for e in run.log))
         print(minimizer_table(rows, self.minimizer_loss))
         return rows
 
     def outcomes(self, run: TrainResult) -> torch.Tensor:
-        """Whether `run` classifies each of its test images correctly (cached; `train.test_outcomes`): two runs on
-        the same images give the paired noise of their difference (`lossviz.base.stats.paired_counts`)."""
-        return test_outcomes(run, self.data_root, self.cache_dir, self.device)
+        """Whether `run` classifies each test image it is scored on (`landscape.score_subset`) correctly (cached;
+        `train.test_outcomes`): two runs on the same images give the paired noise of their difference
+        (`lossviz.base.stats.paired_counts`)."""
+        return test_outcomes(run, self.data_root, self.cache_dir, self.device, self.profile.landscape.score_subset)
+
+    def caption(self, run: TrainResult) -> str:
+        """`run`'s caption: its network and its test error on the images it is scored on (`names.caption`)."""
+        return caption(run, self.test_error(run))
+
+    def test_error(self, run: TrainResult) -> tuple[float, int]:
+        """`run`'s test error in percent on the images it is scored on, and how many they are."""
+        right = self.outcomes(run)
+        return 100.0 * (1.0 - right.float().mean().item()), right.numel()
 
     def landscape_runs(self) -> dict[str, TrainResult]:
         """Every network of notebooks 01-04 once, by run name: the batch study, then the depth (03, 03b) and width

@@ -206,7 +206,7 @@ def connection_settings(link, third_seed: int | None = None) -> str:
 
 def minima_table(minima: dict[int, ensembles.EnsembleResult], model: str) -> str:
     """Independently trained minima, {seed: normal run}: test error and training loss of each."""
-    return "\n".join(f"seed {s}: {plot.caption(models.display_name(model), r.error)} test error, train loss "
+    return "\n".join(f"seed {s}: {plot.caption(models.display_name(model), r.error, r.test_images)}, train loss "
                      f"{r.member_train_losses[0]:.3f}" for s, r in minima.items())
 
 

@@ -30,7 +30,11 @@ MONO_EM = 0.625  # a monospace character's advance in em: DejaVu Sans Mono and M
 HANG = 2  # characters a wrapped printed line is indented by (deck.css: a hanging indent)
 FIGURE_MIN_PX = 400  # a figure shrinks to share its slide with text by 10% at most, and never below this
 FIGURES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+PLOTLY = "application/vnd.plotly.v1+json"  # an interactive figure (lossviz.views.surface3d): a slide of its own
 LIST_ITEM = re.compile(r"\s*(?:[-*] |\d+\. )")
+# tables (deck.css: 22 px; measured in Chromium: 25.2 px a line, 10 px of padding and border a row, 11 px of
+# padding each side of a cell, an average character 11 px wide; a little wider here for a margin)
+TABLE_LINE_PX, TABLE_ROW_PAD, TABLE_CELL_PAD, TABLE_CHAR_PX = 25.2, 10, 22, 11.5
 SHOWN = ("slide", "subslide", "-", "fragment")  # slide types whose cells a slide shows
 SPLIT = "lossviz-split"  # cell metadata: a part of a code cell the deck split by its outputs
 
@@ -41,13 +45,24 @@ def text(value: str | list[str]) -> str:
 
 
 def is_figure(output: dict) -> bool:
-    """True for an output that shows a figure (PNG, JPEG, GIF, SVG)."""
-    return any(m in output.get("data", {}) for m in FIGURES)
+    """True for an output that shows a figure (PNG, JPEG, GIF, SVG, or an interactive one)."""
+    return any(m in output.get("data", {}) for m in (*FIGURES, PLOTLY))
+
+
+def is_interactive(output: dict) -> bool:
+    """True for an interactive figure (a Plotly spec), which the decks give a whole slide."""
+    return PLOTLY in output.get("data", {})
 
 
 def figures(cell: dict) -> int:
     """How many figures a code cell shows."""
     return sum(is_figure(o) for o in cell.get("outputs", []))
+
+
+def markdown(output: dict) -> str | None:
+    """The markdown a display output shows (a findings table, say), else None."""
+    data = output.get("data", {})
+    return text(data["text/markdown"]) if "text/markdown" in data and not is_figure(output) else None
 
 
 def printed(output: dict) -> str | None:
@@ -70,7 +85,8 @@ def chars_per_line(font_px: float, width_px: float = WIDTH_PX) -> int:
 def wrap(line: str, chars: int) -> list[str]:
     """A printed line as the browser shows it `chars` characters wide: broken after spaces (CSS pre-wrap), a word
     longer than a line broken anywhere, continuations indented by HANG."""
-    parts, current = [], ""
+    parts: list[str] = []
+    current = ""
     for token in re.findall(r"\S+\s*|\s+", line.rstrip()):
         room = chars - (HANG if parts else 0)
         if current and len(current + token.rstrip()) > room:
@@ -128,8 +144,8 @@ def block_height(block: str) -> float:
     if heading:
         font, chars = HEADINGS.get(len(heading.group(1)), HEADINGS[3])
         return math.ceil(max(len(_plain(heading.group(2))), 1) / chars) * font * 1.2 + HEADING_GAP
-    if stripped.startswith("|"):  # a table row; the separator row takes no room
-        return 0.0 if re.fullmatch(r"[|:\- ]+", stripped) else LINE_PX * 1.4
+    if is_row(block):  # a table row alone (text_height measures whole tables)
+        return sum(row_heights([block]))
     item = LIST_ITEM.match(block)
     chars = PROSE_CHARS - 6 if item else PROSE_CHARS  # list items are indented
     body = block[item.end():] if item else block
@@ -139,9 +155,49 @@ def block_height(block: str) -> float:
     return lines * line + (len(runs) - 1) * DISPLAY_PX + (ITEM_GAP if item else PARAGRAPH_GAP)
 
 
+def is_row(block: str) -> bool:
+    """True for a block that is a row of a markdown table."""
+    return block.strip().startswith("|")
+
+
+def table_cells(rows: list[str]) -> list[list[str]]:
+    """A markdown table's rows (without the separator row) as the plain text of their cells."""
+    cells = [[_plain(c) for c in row.strip().strip("|").split("|")] for row in rows]
+    return [r for r, row in zip(cells, rows) if not re.fullmatch(r"[|:\- ]+", row.strip())]
+
+
+def column_chars(cells: list[list[str]]) -> list[int]:
+    """The characters each column of a table holds on a line, as a browser's automatic table layout shares the
+    width: each column its longest word, the rest in proportion to how much more its longest cell needs."""
+    columns = max(len(r) for r in cells)
+    room = int((WIDTH_PX - columns * TABLE_CELL_PAD) / TABLE_CHAR_PX)
+    longest = [max((len(r[i]) for r in cells if i < len(r)), default=1) for i in range(columns)]
+    words = [max((len(w) for r in cells if i < len(r) for w in r[i].split()), default=1) for i in range(columns)]
+    if sum(longest) <= room:
+        return longest
+    spare, wants = max(room - sum(words), 0), [m - w for m, w in zip(longest, words)]
+    return [max(w + int(spare * want / max(sum(wants), 1)), 1) for w, want in zip(words, wants)]
+
+
+def row_heights(rows: list[str]) -> list[float]:
+    """The height each row of a markdown table takes on a slide (the header included, the separator not)."""
+    cells = table_cells(rows)
+    chars = column_chars(cells)
+    return [max(len(wrap(c, n)) if c.strip() else 1 for c, n in zip(r, chars)) * TABLE_LINE_PX + TABLE_ROW_PAD
+            for r in cells]
+
+
 def text_height(markdown: str) -> float:
-    """The height a markdown text takes on a slide."""
-    return sum(block_height(b) for b in blocks(markdown))
+    """The height a markdown text takes on a slide: its blocks, each table by its rows' wrapped lines."""
+    height, rows = 0.0, []
+    for block in [*blocks(markdown), ""]:
+        if is_row(block):
+            rows.append(block)
+            continue
+        if rows:
+            height, rows = height + sum(row_heights(rows)) + PARAGRAPH_GAP, []
+        height += block_height(block) if block else 0.0
+    return height
 
 
 # --- figures -------------------------------------------------------------------------------------------------
@@ -162,15 +218,20 @@ def figure_size(output: dict) -> tuple[int, int]:
 
 
 def figure_height(output: dict, room: float = ROOM_PX) -> int:
-    """The height a figure is shown at in `room` pixels of height: all of it, unless the slide's width limits it."""
+    """The height a figure is shown at in `room` pixels of height: all of it, unless the slide's width limits it
+    (an interactive figure: all of it)."""
+    if is_interactive(output):
+        return int(min(room, ROOM_PX))
     width, height = figure_size(output)
     return int(min(room, FIGURE_W_PX * height / max(width, 1), ROOM_PX))
 
 
 def least_figure_height(output: dict) -> int:
     """The least height a figure may shrink to so that text fits above it: 90% of its height, or all of it when
-    that is below FIGURE_MIN_PX (a wide figure, limited by the slide's width)."""
+    that is below FIGURE_MIN_PX (a wide figure, limited by the slide's width); an interactive figure the whole slide."""
     full = figure_height(output)
+    if is_interactive(output):
+        return full
     return min(full, max(FIGURE_MIN_PX, int(0.9 * full)))
 
 
@@ -186,8 +247,10 @@ def cell_height(cell: dict, least: bool = False, code: bool = False) -> float:
     shown = code and source.strip() and HIDE_CODE not in cell.get("metadata", {}).get("tags", [])
     height = (source.strip().count("\n") + 1) * CODE_PX * LINE_HEIGHT + 2 * PARAGRAPH_GAP if shown else 0.0
     for output in cell.get("outputs", []):
-        body = printed(output)
-        if is_figure(output):
+        body, rendered = printed(output), markdown(output)
+        if rendered is not None:
+            height += text_height(rendered)
+        elif is_figure(output):
             height += least_figure_height(output) if least else figure_height(output)
         elif body is not None and not (figures(cell) and output.get("output_type") == "execute_result"):
             height += print_height(body)  # (a figure cell's plain result, a saved file's path, is not shown)
@@ -238,7 +301,7 @@ def _size(page: list[dict], used: float) -> None:
     room = ROOM_PX - (used - least)
     outputs = [o for c in page for o in c.get("outputs", []) if is_figure(o)]
     for output in outputs:
-        for mime in FIGURES:
+        for mime in (*FIGURES, PLOTLY):
             if mime in output.get("data", {}):
                 meta = output.setdefault("metadata", {}).setdefault(mime, {})
                 meta.pop("width", None)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from lossviz.base import errors, files, folders
-from lossviz.suite import captions, runner
+from lossviz.suite import captions, runner, slides
 from lossviz.suite.report import key_results, notebooks
 from lossviz.views.explorer import STATIC_ENV
 
@@ -82,7 +82,8 @@ def strip(nb: dict, local: list[str] | None = None) -> dict:
 
 
 def publish_one(notebook: Path, kernel: str = "python3") -> float:
-    """Execute one notebook at its default parameters into a temp folder, strip it, replace the original."""
+    """Execute one notebook at its default parameters into a temp folder, strip it, mark its slides from its new
+    outputs (`slides.mark`), replace the original."""
     import nbformat
     import papermill
 
@@ -91,7 +92,7 @@ def publish_one(notebook: Path, kernel: str = "python3") -> float:
         executed = Path(folder) / notebook.name
         papermill.execute_notebook(str(notebook), str(executed), kernel_name=kernel, cwd=str(Path.cwd()),
                                    progress_bar=False)
-        nb = strip(nbformat.read(str(executed), as_version=4))
+        nb = slides.mark(strip(nbformat.read(str(executed), as_version=4)), force=True)
     with files.atomic(notebook, suffix=".ipynb") as tmp:
         nbformat.write(nbformat.from_dict(nb), str(tmp))
     return time.perf_counter() - start

@@ -89,8 +89,10 @@ def index_page(runs: list[NotebookRun], profile: str) -> str:
 h1{{font-weight:600}}table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #e3e6ea;padding:.6em;text-align:left;vertical-align:top}}
 th{{background:#f3f5f8;font-weight:600}}tr.fail td{{background:#fde8e8}}a{{color:#1a5fb4;text-decoration:none}}
-td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}div.title{{color:#555;font-size:.92em;margin-top:.3em}}div.deck{{margin-top:.3em}}
-td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;border-radius:4px;background:white}}td.num{{white-space:nowrap}}
+td.nb a{{font-family:ui-monospace,monospace;font-weight:600}}
+div.title{{color:#555;font-size:.92em;margin-top:.3em}}div.deck{{margin-top:.3em}}
+td.thumb img{{width:15em;max-height:11em;object-fit:contain;border:1px solid #e3e6ea;
+border-radius:4px;background:white}}td.num{{white-space:nowrap}}
 ul{{margin:0;padding-left:1em;font-size:.88em;columns:2 14em}}li{{overflow-wrap:anywhere}}
 code{{color:#444;font-family:ui-monospace,monospace}}
 </style></head><body>

@@ -168,13 +168,16 @@ def run_one(notebook: Path, out_dir: Path, profile: str, parameters: dict, kerne
 
 
 def render_html(notebook: Path) -> None:
-    """Write an HTML rendering beside an executed notebook; it needs no network (MathJax from slides/)."""
+    """Write an HTML rendering beside an executed notebook; it needs no network (MathJax and plotly.js from
+    slides/)."""
     import nbformat
 
     from lossviz.suite import slides
 
-    mathjax = f"{SLIDES_DIR}/{slides.MATHJAX}" if not slides.missing_assets() else ""
-    body = slides.page_html(nbformat.read(str(notebook), as_version=4), mathjax_url=mathjax)
+    ready = not slides.missing_assets()
+    body = slides.page_html(nbformat.read(str(notebook), as_version=4),
+                            mathjax_url=f"{SLIDES_DIR}/{slides.MATHJAX}" if ready else "",
+                            plotly_url=f"{SLIDES_DIR}/{slides.PLOTLY_JS}" if ready else "")
     notebook.with_suffix(".html").write_text(body, encoding="utf-8")
 
 

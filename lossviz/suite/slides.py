@@ -5,14 +5,16 @@
 one per figure, the parameters and the recorded key numbers as speaker notes; code cells get a
 `hide-code` tag that the decks honour (remove it from a cell to show that cell's code). `deck` renders an
 executed notebook as a reveal.js deck that needs no network: reveal.js and MathJax come from the local
-copies `make setup` installs from the npm registry (web/node_modules), which `copy_assets` puts beside the
-decks. `page` renders a notebook as one offline HTML page with the same MathJax copy.
+copies `make setup` installs from the npm registry (web/node_modules), plotly.js (the interactive 3D figures of
+`lossviz.views.surface3d`) from the `plotly` Python package; `copy_assets` puts them beside the decks. `page`
+renders a notebook as one offline HTML page with the same copies.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import html
+import importlib.util
 import os
 import re
 import shutil
@@ -41,6 +43,8 @@ ASSETS = {  # what the decks load, per npm package: files or folders relative to
     "mathjax": ("es5/tex-chtml-full.js", "es5/output/chtml/fonts/woff-v2"),
 }
 MATHJAX = "mathjax/es5/tex-chtml-full.js"
+PLOTLY_JS = "plotly/plotly.min.js"  # beside the decks: the plotly package's own copy (package_data/plotly.min.js)
+PLOTLY = layout.PLOTLY
 DECK_CSS = (TEMPLATES / "deck.css")
 
 
@@ -50,20 +54,33 @@ def web_dir() -> Path:
     return Path(env) if env else folders.project_dir() / "web" / "node_modules"
 
 
+def plotly_js() -> Path | None:
+    """The plotly.js the `plotly` Python package ships (the version its JupyterLab renderer draws with), or None."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
 def missing_assets(web: Path | None = None) -> list[str]:
     """The asset files or folders the decks need that are not installed (empty: all there)."""
     web = web_dir() if web is None else web
-    return [f"{package}/{item}" for package, items in ASSETS.items() for item in items
-            if not (web / package / item).exists()]
+    missing = [f"{package}/{item}" for package, items in ASSETS.items() for item in items
+               if not (web / package / item).exists()]
+    return missing + ([] if plotly_js() else ["plotly (pip install plotly: the course extra)"])
 
 
 def copy_assets(target: Path, web: Path | None = None) -> Path:
-    """Copy reveal.js and MathJax into `target` (reveal.js/..., mathjax/...), as the decks reference them."""
+    """Copy reveal.js, MathJax and plotly.js into `target` (reveal.js/..., mathjax/..., plotly/plotly.min.js), as
+    the decks reference them."""
     web = web_dir() if web is None else web
     missing = missing_assets(web)
     if missing:
         raise FileNotFoundError(f"web={str(web)!r} lacks {', '.join(missing)}: run `make setup` "
                                 "(npm install in web/) or point LOSSVIZ_WEB to an npm node_modules folder")
+    (target / PLOTLY_JS).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js(), target / PLOTLY_JS)  # type: ignore[arg-type]
     for package, items in ASSETS.items():
         for item in items:
             source, dest = web / package / item, target / package / item
@@ -88,8 +105,25 @@ def _figures(cell: dict) -> int:
 
 
 def _records(cell: dict) -> bool:
-    """True for a cell whose output holds the key numbers (`lv.report.record`)."""
-    return any(RESULTS_PREFIX in _text(o.get("text", "")) for o in cell.get("outputs", []))
+    """True for a cell that only records key numbers (`lv.record`); one that also shows a table or figure (a
+    findings table) is a slide, its record line left out of the deck (`_without_records`)."""
+    outputs = cell.get("outputs", [])
+    return (any(RESULTS_PREFIX in _text(o.get("text", "")) for o in outputs)
+            and not any(set(o.get("data", {})) - {"text/plain"} for o in outputs))
+
+
+def _without_records(outputs: list[dict]) -> list[dict]:
+    """Outputs without the lines that record key numbers (the speaker notes and the runner read those)."""
+    kept = []
+    for output in outputs:
+        if output.get("output_type") == "stream" and RESULTS_PREFIX in _text(output.get("text", "")):
+            lines = [line for line in _text(output["text"]).splitlines(keepends=True)
+                     if not line.startswith(RESULTS_PREFIX)]
+            if not "".join(lines).strip():
+                continue
+            output = {**output, "text": "".join(lines)}
+        kept.append(output)
+    return kept
 
 
 def _heading(source: str) -> bool:
@@ -291,6 +325,26 @@ def _printed_parts(output: dict) -> list[dict]:
             for p in parts]
 
 
+def _table_parts(output: dict) -> list[dict]:
+    """A markdown output (a findings table) taller than a slide as several that each fit one: the table's rows
+    shared out in parts of about equal height, each under the table's header; text after the table in the last."""
+    shown = layout.markdown(output)
+    if shown is None or layout.text_height(shown) <= layout.ROOM_PX:
+        return [output]
+    parts = layout.blocks(shown)
+    rows = [b for b in parts if layout.is_row(b)]
+    if len(rows) < 4 or not all(layout.is_row(b) for b in parts[:len(rows)]):  # a table that opens the output
+        return [output]
+    head, body, after = rows[:2], rows[2:], "\n\n".join(parts[len(rows):])
+    heights = layout.row_heights([head[0], *body])
+    room = layout.ROOM_PX - heights[0] - layout.PARAGRAPH_GAP - (layout.text_height(after) if after else 0)
+    budget = min(room, sum(heights[1:]) / len(_line_parts(heights[1:], room)) + max(heights[1:]))
+    pieces = ["\n".join([*head, *body[a:b]]) for a, b in _line_parts(heights[1:], budget)]
+    pieces[-1] += f"\n\n{after}" if after else ""
+    return [{"output_type": "display_data", "metadata": {}, "data": {"text/markdown": p, "text/plain": p}}
+            for p in pieces]
+
+
 def split_outputs(nb: dict) -> dict:
     """A copy in which a code cell's outputs are shown one group to a cell: each figure alone, the printed
     outputs between figures together, a printout taller than a slide in parts. The first cell keeps the code and
@@ -304,7 +358,7 @@ def split_outputs(nb: dict) -> dict:
             continue
         groups: list[list[dict]] = []
         for output in cell.get("outputs", []):
-            parts = _printed_parts(output)
+            parts = _printed_parts(output) if layout.printed(output) is not None else _table_parts(output)
             if layout.is_figure(output) or len(parts) > 1 or not groups or layout.is_figure(groups[-1][-1]):
                 groups.extend([part] for part in parts)
             else:
@@ -355,7 +409,11 @@ def _for_deck(nb: dict, code: str) -> dict:
     """The notebook as a deck shows it: metadata filled in, long text and outputs split, code hidden per `code`
     (speaker notes keep theirs), the plain-text results beside figures (a saved file's path) dropped, slides
     broken where their content would run off (`layout.paginate`), printed output fitted (`fit_text`)."""
-    out = mark(nb)
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        if cell.get("cell_type") == "code" and not _records(cell):
+            cell["outputs"] = _without_records(cell.get("outputs", []))
+    out = mark(out)
     for cell in out["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -386,7 +444,7 @@ def _exporter(kind: str, mathjax_url: str) -> HTMLExporter:
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     priority = list(HTMLExporter().config.NbConvertBase.display_data_priority)
-    config.NbConvertBase.display_data_priority = [*priority[:priority.index("image/png")], "image/gif",
+    config.NbConvertBase.display_data_priority = [PLOTLY, *priority[:priority.index("image/png")], "image/gif",
                                                   *priority[priority.index("image/png"):]]
     config.TagRemovePreprocessor.remove_input_tags = {HIDE_CODE} if kind == "slides" else set()
     cls, template = (SlidesExporter, "lossviz_reveal") if kind == "slides" else (HTMLExporter, "lossviz_lab")
@@ -403,7 +461,8 @@ def deck_html(nb: dict, code: str = "tagged", title: str = "") -> str:
     _check_code(code)
     node = nbformat.from_dict(_for_deck(nb, code))
     resources = {"lossviz_css": DECK_CSS.read_text(encoding="utf-8"),
-                 "metadata": {"name": title or notebook_title(nb) or "lossviz"}}
+                 "metadata": {"name": title or notebook_title(nb) or "lossviz"},
+                 "plotly_url": PLOTLY_JS if interactive(nb) else ""}
     body, _ = _exporter("slides", MATHJAX).from_notebook_node(node, resources=resources)
     return body
 
@@ -440,12 +499,18 @@ def build(notebooks: list[Path], out_dir: Path, code: str = "tagged", web: Path 
     return decks
 
 
-def page_html(nb: dict, mathjax_url: str = "", name: str = "") -> str:
-    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, if given), titled by the
-    notebook's first heading (else `name`)."""
+def interactive(nb: dict) -> bool:
+    """True when a notebook shows an interactive figure (a Plotly spec: `lossviz.views.surface3d`)."""
+    return any(PLOTLY in o.get("data", {}) for c in nb.get("cells", []) for o in c.get("outputs", []))
+
+
+def page_html(nb: dict, mathjax_url: str = "", name: str = "", plotly_url: str = "") -> str:
+    """One notebook as an HTML page that needs no network (MathJax from `mathjax_url`, plotly.js for its
+    interactive figures from `plotly_url`, if given), titled by the notebook's first heading (else `name`)."""
     import nbformat
 
-    resources = {"metadata": {"name": notebook_title(nb) or name or "lossviz notebook"}}
+    resources = {"metadata": {"name": notebook_title(nb) or name or "lossviz notebook"},
+                 "plotly_url": plotly_url if interactive(nb) else ""}
     body, _ = _exporter("page", mathjax_url).from_notebook_node(nbformat.from_dict(nb), resources=resources)
     return body
 

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from lossviz.base import stats
 from lossviz.views import drawing
 from lossviz.views.labels import label_points
 
@@ -40,23 +41,40 @@ def schedule(lrs, *, snapshots: Sequence[int] | None = None, log: bool = False, 
 
 
 
-def ensemble_errors(m, member_errors, ensemble_errors, *, baseline: float | None = None, title: str | None = None,
-                    ax: Axes | None = None, xlabel: str = r"ensemble size $m$",
-                    ylabel: str = "test error (%)") -> Figure:
+def ensemble_errors(m, member_errors, ensemble_errors, *, test_images: int | None = None,
+                    baseline: float | None = None, title: str | None = None, ax: Axes | None = None,
+                    xlabel: str = r"ensemble size $m$", ylabel: str = "test error (%)") -> Figure:
     """Test error (%) of the m-th snapshot alone and of the ensemble of the first m, against m; `baseline`:
-    the test error (%) of one normal run of the same budget, a dotted line."""
+    the test error (%) of one normal run of the same budget, a dotted line. With `test_images` (the images every
+    error is measured on) each error gets its binomial standard error as an error bar, the baseline as a band."""
     mm = drawing.series("m", m)
     single = drawing.series("member_errors", member_errors, mm.size)
     ens = drawing.series("ensemble_errors", ensemble_errors, mm.size)
     ax = drawing.axes(ax, figsize=(4.5, 3.2))
-    ax.plot(mm, single, "o--", color="0.5", ms=5, lw=1, label="single snapshot")
-    ax.plot(mm, ens, "s-", color="tab:blue", ms=5, lw=1.5, label="ensemble of first $m$")
+    for values, fmt, color, lw, name in ((single, "o--", "0.5", 1.0, "single snapshot"),
+                                         (ens, "s-", "tab:blue", 1.5, "ensemble of first $m$")):
+        ax.errorbar(mm, values, yerr=_binomial_bars(values, test_images), fmt=fmt, color=color, lw=lw, ms=5,
+                    capsize=3, label=name)
     if baseline is not None:
-        ax.axhline(baseline, color="tab:red", ls=":", label="one normal run, same budget")
+        band = "" if test_images is None else " (band: ± SE)"
+        ax.axhline(baseline, color="tab:red", ls=":", label=f"one normal run, same budget{band}")
+        if test_images is not None:
+            se = stats.binomial_se(baseline, test_images)
+            ax.axhspan(baseline - se, baseline + se, color="tab:red", alpha=0.12, lw=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    note = None if test_images is None else f"bars: ± binomial SE, {test_images:,} test images"
+    ax.legend(fontsize=8, title=note, title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+              frameon=False)  # below the axes, off the bars
     ax.grid(alpha=0.3)
     return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def _binomial_bars(errors: np.ma.MaskedArray, test_images: int | None) -> np.ndarray | None:
+    """The binomial standard error (percentage points) of each test error (%), None without a number of images."""
+    if test_images is None:
+        return None
+    return np.array([stats.binomial_se(float(e), test_images) for e in np.ma.getdata(errors)])
 
 
 
@@ -167,7 +185,7 @@ def loss_curves(logs: dict[str, Sequence[dict]], *, final: dict[str, float] | No
             axis.plot(log[-1]["epoch"], final[label], "*", color=f"C{k}", mec="k", ms=11, zorder=4)
         axis.axhline(threshold, color="0.3", ls=":", lw=1,
                      label=f"minimizer: eval-mode loss ★ ≤ {threshold:g}")
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)  # below: off the stars
     return fig
 
 
@@ -211,21 +229,34 @@ def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | 
 
 
 def budget_errors(budgets, errors: dict[str, Sequence[float | None]], stds: dict[str, Sequence[float | None]]
-                  | None = None, *, title: str | None = None, ax: Axes | None = None,
+                  | None = None, *, test_images: int | None = None, title: str | None = None, ax: Axes | None = None,
                   xlabel: str = "budget (multiples of $B$)", ylabel: str = "test error (%)") -> Figure:
-    """Test error (%) of each ensembling method against the budget kB, with error bars (std over seeds)
-    where given (Garipov et al. Table 1 as a plot); None errors are left out."""
+    """Test error (%) of each ensembling method against the budget kB (Garipov et al. Table 1 as a plot), with
+    error bars: the std over seeds where given, else the binomial standard error on `test_images` images (when
+    given), as the legend says; None errors are left out."""
     b = np.ma.getdata(drawing.series("budgets", budgets))
     ax = drawing.axes(ax, figsize=(4.8, 3.6))
     for method, values in errors.items():
         err = drawing.series(f"errors[{method!r}]", [np.nan if v is None else v for v in values], b.size)
-        std = [0.0 if s is None else s for s in (stds or {}).get(method, [None] * b.size)]
+        given = (stds or {}).get(method, [None] * b.size)
         keep = ~np.ma.getmaskarray(err)
-        ax.errorbar(b[keep], np.ma.getdata(err)[keep], yerr=np.asarray(std, dtype=float)[keep], marker="o", capsize=3,
+        bars = [_bar(float(e), s, test_images) for e, s in zip(np.ma.getdata(err), given)]
+        ax.errorbar(b[keep], np.ma.getdata(err)[keep], yerr=np.asarray(bars, dtype=float)[keep], marker="o", capsize=3,
                     label=method)
     ax.set_xticks(b)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title_fontsize=8, title="bars: std over seeds" + (
+        "" if test_images is None else f"; one ensemble: binomial SE, {test_images:,} images"))
     return drawing.label(ax, xlabel, ylabel, title)
+
+
+
+def _bar(error: float, std: float | None, test_images: int | None) -> float:
+    """An error bar: the std over seeds when there is one, else the binomial SE on test_images (0 without)."""
+    if std is not None:
+        return std
+    if test_images is None or not np.isfinite(error):
+        return 0.0
+    return stats.binomial_se(error, test_images)
 
 
 
@@ -258,9 +289,10 @@ def loss_per_epoch(curves: dict[str, tuple[Sequence[float], Sequence[float]]], *
 
 
 def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = False, title: str | None = None,
-            ax: Axes | None = None, xlabel: str = "$t$") -> Figure:
+            ax: Axes | None = None, xlabel: str = "$t$", test_images: int | None = None) -> Figure:
     """One value per t for several paths between two networks, {label: values} (Garipov et al. Fig. 2 style);
-    a label starting with "line" is dashed."""
+    a label starting with "line" is dashed. `test_images`: the values are test errors (%) on that many images, each
+    drawn with a band of ± its binomial standard error."""
     tt = np.ma.getdata(drawing.series("t", t))
     if not series:
         raise ValueError("series must hold at least one path: {label: values}")
@@ -269,9 +301,15 @@ def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = F
         v = drawing.series(f"series[{label!r}]", values, tt.size)
         if log:
             drawing.positive(f"series[{label!r}]", v)
-        ax.plot(tt, v, "--o" if label.startswith("line") else "-o", ms=3.5, lw=1.4, label=label)
+        (line,) = ax.plot(tt, v, "--o" if label.startswith("line") else "-o", ms=3.5, lw=1.4, label=label)
+        se = _binomial_bars(v, test_images)
+        if se is not None:
+            ax.fill_between(tt, np.ma.getdata(v) - se, np.ma.getdata(v) + se, color=line.get_color(), alpha=0.15,
+                            lw=0)
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), title_fontsize=8,
+              title=None if test_images is None else f"bands: ± binomial SE, {test_images:,} images")  # below: the
+    # line peaks mid-way, at the top
     return drawing.label(ax, xlabel, ylabel, title)

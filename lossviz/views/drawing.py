@@ -10,9 +10,12 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Colormap
+from matplotlib.colors import Colormap, LightSource, Normalize
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
 
@@ -77,11 +80,17 @@ def positive(name: str, z: np.ma.MaskedArray) -> None:
 
 
 
+def clip_level(z: np.ma.MaskedArray, vmax: float | None) -> float:
+    """Where z is clipped: vmax, or (None) `auto_vmax` of z."""
+    return auto_vmax(z) if vmax is None else float(vmax)
+
+
+
 def scale(z: np.ma.MaskedArray, vmax: float | None, log: bool, name: str = "z") -> np.ma.MaskedArray:
     """Clip z above vmax (default: _auto_vmax) and take log10 if asked; NaN/inf stay masked."""
     if log:
         positive(name, z)
-    cap = auto_vmax(z) if vmax is None else float(vmax)
+    cap = clip_level(z, vmax)
     if log and cap <= 0:
         raise ValueError(f"vmax={vmax} must be > 0 with log=True")
     z = np.ma.minimum(z, cap)
@@ -147,14 +156,73 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 4.0), projection:
 
 
 def label(ax: Axes, xlabel: str | None, ylabel: str | None, title: str | None) -> Figure:
-    """Label the axes (None leaves a label as is), title them if asked, and return their figure."""
+    """Label the axes (None leaves a label as is), title them if asked (`title`), and return their figure."""
     if xlabel is not None:
         ax.set_xlabel(xlabel)
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     if title is not None:
-        ax.set_title(title)
+        set_title(ax, title)
     return cast(Figure, ax.figure)
+
+
+
+def set_title(ax: Axes, text: str) -> None:
+    """Title ax with text broken into lines that fit the width of its place in the figure (`wrap`), in a smaller
+    font (down to 3/4) where that keeps each comma-separated part on one line."""
+    spec = ax.get_subplotspec()
+    fig = cast(Figure, ax.figure)
+    if spec is not None:
+        share = (spec.colspan.stop - spec.colspan.start) / spec.get_gridspec().ncols
+    else:
+        share = ax.get_position().width
+    width, size = 0.8 * 72.0 * fig.get_figwidth() * share, float(ax.title.get_fontsize())  # room for a colorbar
+    parts = [part for line in text.split("\n") if "$" not in line for part in line.split(", ")]
+    for scale in (1.0, 0.9, 0.8, 0.75):
+        if all(text_width(part + ",", size * scale) <= width for part in parts):
+            break
+    ax.set_title(wrap(text, width, size * scale), fontsize=size * scale)
+
+
+
+def text_width(text: str, fontsize: float) -> float:
+    """The width (points) of one line of plain text in the default font at fontsize."""
+    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
+    return float(width)
+
+
+
+def wrap(text: str, width_pt: float, fontsize: float) -> str:
+    """text in lines at most width_pt wide at fontsize, broken after its commas first, then between words; a line
+    with TeX math ($) is left whole."""
+    def fits(line: str) -> bool:
+        return text_width(line, fontsize) <= width_pt
+
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if "$" in line or fits(line):
+            lines.append(line)
+            continue
+        parts = line.split(", ")
+        for k, part in enumerate(parts):
+            part += "," if k < len(parts) - 1 else ""
+            if lines and lines[-1].endswith(",") and k and fits(f"{lines[-1]} {part}"):
+                lines[-1] = f"{lines[-1]} {part}"
+            else:
+                lines += _words(part, fits)
+    return "\n".join(lines)
+
+
+
+def _words(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """text in lines of whole words, each as long as `fits` allows (a word too long for a line gets its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and fits(f"{lines[-1]} {word}"):
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 
@@ -168,3 +236,50 @@ def extend(z: np.ma.MaskedArray, lv: np.ndarray) -> str:
     """contourf's `extend` so values outside the levels are still colored."""
     lo, hi = z.min() < lv[0], z.max() > lv[-1]
     return "both" if lo and hi else "min" if lo else "max" if hi else "neither"
+
+
+
+def clear_labels(ax: Axes, cs, levels: np.ndarray, log: bool, margin: float = 2.0) -> list[tuple[float, tuple]]:
+    """(level, (x, y)) of the labels matplotlib places on cs, less each one whose box (grown by `margin` points)
+    overlaps one kept before it, so that no two labels cover each other."""
+    texts = ax.clabel(cs, levels, inline=False, fontsize=7, fmt=fmt(log))
+    fig = cast(Figure, ax.figure)
+    fig.draw_without_rendering()  # the layout as it stands, so that boxes are measured where they are drawn
+    grow = margin * fig.dpi / 72.0
+    level_of = dict(zip(np.asarray(cs.labelCValueList).tolist(), cs.labelLevelList))  # a label's color value: its level
+    kept: list[tuple[float, tuple]] = []
+    boxes: list[Bbox] = []
+    for text, cvalue in zip(texts, np.asarray(cs.labelCValues).tolist()):
+        level = level_of[cvalue]
+        box = text.get_window_extent().padded(grow)
+        if not any(box.overlaps(other) for other in boxes):
+            kept.append((float(level), tuple(text.get_position())))  # data coordinates
+            boxes.append(box)
+    return kept
+
+
+
+def face_values(z: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """Each grid cell's mean over its four corners, where plot_surface reads the cell's color (its first corner).
+
+    On coarse grids with steep walls, coloring a cell by one corner paints the bottom of a basin with
+    the color of its rim.
+    """
+    if min(z.shape) < 2:
+        return z
+    cells = (z[:-1, :-1] + z[1:, :-1] + z[:-1, 1:] + z[1:, 1:]) / 4.0
+    return np.ma.concatenate([np.ma.concatenate([cells, cells[:, -1:]], axis=1),
+                              np.ma.concatenate([cells[-1:], cells[-1:, -1:]], axis=1)], axis=0)
+
+
+
+def shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, cmap: Colormap) -> np.ndarray:
+    """RGBA face colors: cmap(norm(z)) hill-shaded by a light from the north-west; masked cells transparent."""
+    dx, dy = abs(float(np.mean(np.diff(x)))), abs(float(np.mean(np.diff(y))))
+    span = max(np.ptp(x), np.ptp(y))
+    zr = float(cast(float, norm.vmax) - cast(float, norm.vmin)) or 1.0
+    zf = z.filled(norm.vmax)[::-1]  # LightSource puts row 0 north; ours is south
+    rgb = LightSource(azdeg=315, altdeg=45).shade(zf, cmap=cmap, norm=norm, blend_mode="soft",
+                                                   vert_exag=span / zr, dx=dx, dy=dy)[::-1]
+    rgb[np.ma.getmaskarray(z), 3] = 0.0
+    return rgb

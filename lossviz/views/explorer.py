@@ -2,7 +2,9 @@
 
 The logic is plain functions on a frozen `View` (what is shown), so it is testable without a browser;
 `widget` wires ipywidgets controls to them and `show` falls back to static figures when the notebook runs
-unattended (papermill, nbval: the environment variable `LOSSVIZ_STATIC=1`, which the runner sets).
+unattended (papermill, nbval: the environment variable `LOSSVIZ_STATIC=1`, which the runner sets). Its 3D mode is
+the interactive surface of `surface3d` (turn, zoom, hover), its static figure carried along for what runs no
+JavaScript.
 Surfaces already computed by the notebooks are read from their files; other grids are computed live,
 on a small sample, only up to `Explorer.live_points` points per axis. Where surfaces come from is given
 as two functions (`lossviz.course.recipes.Course.explorer` builds them), so views need no recipes.
@@ -19,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lossviz.base import io
-from lossviz.views import plot
+from lossviz.views import plot, surface3d
 
 KINDS = ("1d", "contour", "3d")
 
@@ -99,6 +101,14 @@ def on_line(line: io.Surface, alpha: float, key: str = "train_loss") -> float:
     return float(np.interp(alpha, x, np.asarray(line[key], dtype=float)))
 
 
+def interactive(ex: Explorer, view: View) -> dict:
+    """The view's surface as an interactive 3D figure spec (`surface3d`), its heights as `render` draws them."""
+    s, from_cache = surface(ex, view)
+    source = "cached" if from_cache else f"live, {ex.live_images} images"
+    title = f"{ex.captions[view.model]} ({view.points} points, seed {view.seed}, {source})"
+    return surface3d.figure([surface3d.panel(s, title)], vmax=10.0, log=True, ncols=1, height=480)
+
+
 def render(ex: Explorer, view: View) -> Figure:
     """The view as one figure: the model's surface (left) and the interpolation with the chosen point (right)."""
     s, from_cache = surface(ex, view)
@@ -167,10 +177,15 @@ def show(ex: Explorer, view: View, static: bool | None = None, extra: tuple[View
 
     check(ex, view)
     if static if static is not None else static_mode():
-        figures = [render(ex, v) for v in (view, *extra)]
-        for fig in figures:
-            display(fig)
-            plt.close(fig)
+        figures = []
+        for v in (view, *extra):
+            fig = render(ex, v)
+            if v.kind == "3d":  # the interactive surface where JavaScript runs, this figure elsewhere
+                surface3d.show(interactive(ex, v), fig, f"an interactive 3D view of {ex.captions[v.model]}")
+            else:
+                display(fig)
+                plt.close(fig)
+            figures.append(fig)
         return figures
     import ipywidgets as w
 
@@ -181,11 +196,15 @@ def show(ex: Explorer, view: View, static: bool | None = None, extra: tuple[View
             out.clear_output(wait=True)
             try:
                 fig = render(ex, v)
+                spec = interactive(ex, v) if v.kind == "3d" else None
             except ValueError as exc:  # a choice the explorer cannot show: say why, keep the controls
                 print(exc)
                 return
-            display(fig)
-            plt.close(fig)
+            if spec is not None:  # JupyterLab's plotly renderer turns it; the static figure is its picture
+                surface3d.show(spec, fig, f"an interactive 3D view of {ex.captions[v.model]}")
+            else:
+                display(fig)
+                plt.close(fig)
 
     box, _ = controls(ex, view, draw)
     display(w.VBox([box, out]))

@@ -29,13 +29,14 @@ def lift(x, y, z, path_xy) -> np.ndarray:
 
 def slide_3d(x, y, z, *, title: str, path_xy=None, points_xy=None, point_labels: Sequence[str] | None = None,
              vmax: float = 10.0, log: bool = True, ax: Axes | None = None, xlabel: str = plot.ALPHA,
-             ylabel: str = plot.BETA, elev: float = 38.0, azim: float = -55.0, path_z=None) -> Figure:
+             ylabel: str = plot.BETA, elev: float = 38.0, azim: float = -55.0, path_z=None,
+             zlim: tuple[float, float] | None = None) -> Figure:
     """A 3D surface styled for a slide: clean panes, large title, and an optional path (line) and points (dots)
     drawn on the surface at the heights shown (clipped at vmax, log10 when log). `path_z`: the path's own
     measured values (same units as z), drawn instead of heights interpolated from the grid, so a coarse grid
-    cannot invent a rise the path does not have."""
+    cannot invent a rise the path does not have. `zlim`: the heights' range (panels to be compared share it)."""
     fig = plot.surface_3d(x, y, z, vmax=vmax, log=log, ax=ax, elev=elev, azim=azim, xlabel=xlabel, ylabel=ylabel,
-                          colorbar=False)
+                          colorbar=False, zlim=zlim)
     ax3: Any = fig.axes[-1] if ax is None else ax  # Axes3D, untyped
     ax3.set_title(title, fontsize=13, pad=2)
     for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):

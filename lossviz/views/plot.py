@@ -16,12 +16,12 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Colormap, LightSource, Normalize
+from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
 
-from lossviz.base import files
+from lossviz.base import files, stats
 from lossviz.views import drawing
 from lossviz.views.drawing import ALPHA, BETA, CMAP, OUTLINE, Levels
 
@@ -29,27 +29,38 @@ from lossviz.views.drawing import ALPHA, BETA, CMAP, OUTLINE, Levels
 PAPER_LEVELS: dict[str, Any] = {"vmin": 0.1, "vmax": 10.0, "vlevel": 0.5}
 
 
-def caption(model_display_name: str, test_error_percent: float) -> str:
-    """The paper's caption style: model and test error, e.g. "ResNet-56-NS, 13.31%"."""
+def caption(model_display_name: str, test_error_percent: float, test_images: int) -> str:
+    """The paper's caption with what its number is: "ResNet-56-NS, test error 13.31% ± 0.34 on 10,000 images"
+    (± the binomial standard error, `stats.binomial_se`)."""
     if not isinstance(model_display_name, str) or not model_display_name.strip():
         raise ValueError(f"model_display_name={model_display_name!r} must be a non-empty string")
     err = float(test_error_percent)
     if not 0.0 <= err <= 100.0:
         raise ValueError(f"test_error_percent={test_error_percent} must lie in [0, 100] (a percentage)")
-    return f"{model_display_name}, {err:.2f}%"
+    if int(test_images) < 1:
+        raise ValueError(f"test_images={test_images} must be the positive number of test images the error is on")
+    se = stats.binomial_se(err, int(test_images))
+    return f"{model_display_name}, test error {err:.2f}% ± {se:.2f} on {int(test_images):,} images"
 
 
 
 def _lines(ax: Axes, x, y, z, lv, *, labels: bool, log: bool, cmap=None, **kw):
-    """Contour lines of z at levels lv, labeled inline (every other one when crowded) in the data's units."""
+    """Contour lines of z at levels lv (solid, also below 0), labeled inline in the data's units (every other level
+    when crowded) where a label keeps clear of the others (`drawing.clear_labels`)."""
     inside = lv[(lv > z.min()) & (lv < z.max())]
     lv = inside if len(inside) else lv  # only levels that draw a line, so labels start at the innermost
     if cmap is not None:  # skip the palest end of the map: it vanishes on white
         kw["colors"] = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(lv)))
-    cs = ax.contour(x, y, z, levels=lv, linewidths=kw.pop("linewidths", 1.0), **kw)
+    kw = {"linewidths": 1.0, "negative_linestyles": "solid", **kw}  # log10 levels below 0 are losses below 1
+    cs = ax.contour(x, y, z, levels=lv, **kw)
     drawn = np.asarray(cs.levels)
     if labels and len(drawn):
-        ax.clabel(cs, drawn[:: 2 if len(drawn) > 10 else 1], inline=True, fontsize=7, fmt=drawing.fmt(log))
+        places = drawing.clear_labels(ax, cs, drawn[:: 2 if len(drawn) > 10 else 1], log)
+        cs.remove()
+        cs = ax.contour(x, y, z, levels=lv, **kw)
+        if places:
+            ax.clabel(cs, sorted({level for level, _ in places}), inline=True, fontsize=7, fmt=drawing.fmt(log),
+                      manual=[xy for _, xy in places])
     return cs
 
 
@@ -70,10 +81,12 @@ def _mesh(ax: Axes, x, y, z, norm: Normalize, cmap):
 
 def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: str = ALPHA,
             title: str | None = None, log: bool = False, vmax: float | None = None,
-            ylim: tuple[float, float] | None = None, ax: Axes | None = None) -> Figure:
+            ylim: tuple[float, float] | None = None, ax: Axes | None = None,
+            images: dict[str, int] | None = None) -> Figure:
     """Loss (left, blue; train solid, test dashed) and accuracy % (right, red) on a line (Li et al. Fig. 2/3/5).
 
-    `vmax` caps the loss axis where the curves go higher; `ylim` fixes it (panels to be compared share it)."""
+    `vmax` caps the loss axis where the curves go higher; `ylim` fixes it (panels to be compared share it);
+    `images`: {split: images each point is evaluated on} (`io.Surface.images`), said in the legend's title."""
     if ylim is not None and not (len(ylim) == 2 and ylim[0] < ylim[1]):
         raise ValueError(f"ylim={ylim} must be (bottom, top) with bottom < top")
     a = drawing.series("alphas", alphas)
@@ -122,8 +135,16 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
     # under the x label, off the curves
     below = offset_copy(ax.transAxes, cast(Figure, ax.figure), y=-36, units="points")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
-              ncol=2, fontsize=8, frameon=False)
+              ncol=2, fontsize=8, frameon=False, title=_images_note(images), title_fontsize=8)
     return drawing.label(ax, xlabel, None, title)
+
+
+
+def _images_note(images: dict[str, int] | None) -> str | None:
+    """"each point: 256 train, 128 test images" of {split: images}, None without."""
+    if not images:
+        return None
+    return "each point: " + ", ".join(f"{n:,} {split}" for split, n in images.items()) + " images"
 
 
 
@@ -157,15 +178,18 @@ def filled(x, y, z, *, levels: Levels = None, vmin: float | None = None, vmax: f
 
 def heatmap(x, y, z, *, vmin: float | None = None, vmax: float | None = None, log: bool = False,
             zlabel: str = "loss", title: str | None = None, ax: Axes | None = None,
-            cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
-    """z as colored cells centred on (x[i], y[j]) (x horizontal, y up) with a labeled colorbar."""
+            cmap: str | Colormap = CMAP, xlabel: str = ALPHA, ylabel: str = BETA,
+            zlim: tuple[float, float] | None = None) -> Figure:
+    """z as colored cells centred on (x[i], y[j]) (x horizontal, y up) with a labeled colorbar; `zlim`: the colors'
+    range (log10 when log; panels to be compared share it), else vmin (or the minimum) to the clipped maximum."""
     x, y, z = drawing.surface(x, y, z)
     zs = drawing.scale(z, vmax, log)
     if log and vmin is not None and vmin <= 0:
         raise ValueError(f"vmin={vmin} must be > 0 with log=True")
     lo = zs.min() if vmin is None else (np.log10(vmin) if log else vmin)
+    lo, hi = zlim if zlim is not None else (lo, zs.max())
     ax = drawing.axes(ax)
-    drawing.colorbar(ax, _mesh(ax, x, y, zs, Normalize(lo, zs.max()), cmap), drawing.zname(zlabel, log))
+    drawing.colorbar(ax, _mesh(ax, x, y, zs, Normalize(lo, hi), cmap), drawing.zname(zlabel, log))
     return drawing.label(ax, xlabel, ylabel, title)
 
 
@@ -173,15 +197,17 @@ def heatmap(x, y, z, *, vmin: float | None = None, vmax: float | None = None, lo
 def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel: str = "loss",
                title: str | None = None, ax: Axes | None = None, cmap: str | Colormap = CMAP,
                elev: float = 35.0, azim: float = -60.0, colorbar: bool = True,
-               xlabel: str = ALPHA, ylabel: str = BETA) -> Figure:
-    """Hill-shaded 3D surface of z clipped at vmax, the basin seen from above like Li et al. Fig. 1."""
+               xlabel: str = ALPHA, ylabel: str = BETA, zlim: tuple[float, float] | None = None) -> Figure:
+    """Hill-shaded 3D surface of z clipped at vmax, the basin seen from above like Li et al. Fig. 1; `zlim`: the
+    heights' and colors' range (log10 when log; panels to be compared share it). Where the clip cuts points off, the
+    axes say how many (`note_clip`): a plateau at the clip level is not the surface's shape."""
     x, y, z = drawing.surface(x, y, z)
     zs = drawing.scale(z, vmax, log)
     ax3: Any = drawing.axes(ax, figsize=(6.0, 4.8), projection="3d")  # Axes3D, untyped
-    lo, hi = float(zs.min()), float(zs.max())
+    lo, hi = zlim if zlim is not None else (float(zs.min()), float(zs.max()))
     norm = Normalize(lo, hi)
     cm = drawing.cmap(cmap)
-    rgba = _shade(x, y, _face_values(zs), norm, cm)
+    rgba = drawing.shade(x, y, drawing.face_values(zs), norm, cm)
     X, Y = np.meshgrid(x, y)
     step_r, step_c = max(1, len(y) // 120), max(1, len(x) // 120)
     ax3.plot_surface(X, Y, zs.filled(np.nan), facecolors=rgba, rstride=step_r, cstride=step_c,
@@ -194,34 +220,18 @@ def surface_3d(x, y, z, *, vmax: float | None = None, log: bool = False, zlabel:
         drawing.colorbar(ax3, ScalarMappable(norm, cm), drawing.zname(zlabel, log), shrink=0.6, pad=0.08)
     else:
         ax3.set_zlabel(drawing.zname(zlabel, log))
+    note_clip(ax3, z, drawing.clip_level(z, vmax))
     return drawing.label(ax3, xlabel, ylabel, title)
 
 
 
-def _face_values(z: np.ma.MaskedArray) -> np.ma.MaskedArray:
-    """Each grid cell's mean over its four corners, where plot_surface reads the cell's color (its first corner).
-
-    On coarse grids with steep walls, coloring a cell by one corner paints the bottom of a basin with
-    the color of its rim.
-    """
-    if min(z.shape) < 2:
-        return z
-    cells = (z[:-1, :-1] + z[1:, :-1] + z[:-1, 1:] + z[1:, 1:]) / 4.0
-    return np.ma.concatenate([np.ma.concatenate([cells, cells[:, -1:]], axis=1),
-                              np.ma.concatenate([cells[-1:], cells[-1:, -1:]], axis=1)], axis=0)
-
-
-
-def _shade(x: np.ndarray, y: np.ndarray, z: np.ma.MaskedArray, norm: Normalize, cmap: Colormap) -> np.ndarray:
-    """RGBA face colors: cmap(norm(z)) hill-shaded by a light from the north-west; masked cells transparent."""
-    dx, dy = abs(float(np.mean(np.diff(x)))), abs(float(np.mean(np.diff(y))))
-    span = max(np.ptp(x), np.ptp(y))
-    zr = float(cast(float, norm.vmax) - cast(float, norm.vmin)) or 1.0
-    zf = z.filled(norm.vmax)[::-1]  # LightSource puts row 0 north; ours is south
-    rgb = LightSource(azdeg=315, altdeg=45).shade(zf, cmap=cmap, norm=norm, blend_mode="soft",
-                                                   vert_exag=span / zr, dx=dx, dy=dy)[::-1]
-    rgb[np.ma.getmaskarray(z), 3] = 0.0
-    return rgb
+def note_clip(ax: Any, z: np.ma.MaskedArray, cap: float) -> int:
+    """Write on a 3D ax how many of z's points lie above the clip level `cap` (nothing when none do); return that."""
+    above = int((z > cap).sum())
+    if above:
+        ax.text2D(0.0, 1.0, f"clipped at {cap:.3g}: {above:,} of {z.count():,} points", transform=ax.transAxes,
+                  fontsize=8, color="0.3", va="top")
+    return above
 
 
 
@@ -327,14 +337,15 @@ def grid(n: int, ncols: int = 3, size: float | tuple[float, float] = 3.6, *,
     fig = plt.figure(figsize=(w * cols, h * rows), layout="constrained")
     axes = [fig.add_subplot(rows, cols, k + 1, projection=projection) for k in range(n)]
     for a, text in zip(axes, captions or ()):
-        a.set_title(text)
+        drawing.set_title(a, text)
     return fig, axes
 
 
 
 def compare(surfaces: dict, captions: dict[str, str], *, kind: str = "contour", key: str = "train_loss",
             ncols: int = 3, size: float = 3.6, **options) -> Figure:
-    """Several 2D surfaces side by side, each captioned ("ResNet-56-NS, 13.31%"); kind: contour, filled, 3d, heatmap."""
+    """Several 2D surfaces side by side, each captioned (`caption`), on shared ranges (`shared`): the same clip
+    level, contour levels, z range and colors; kind: contour, filled, 3d, heatmap."""
     draw: dict[str, Callable[..., Figure]] = {"contour": contour, "filled": filled, "3d": surface_3d,
                                               "heatmap": heatmap}
     if kind not in draw:
@@ -342,15 +353,41 @@ def compare(surfaces: dict, captions: dict[str, str], *, kind: str = "contour", 
     names = list(surfaces)
     fig, axes = grid(len(names), ncols=min(ncols, len(names)), size=size,
                      captions=[captions[n] for n in names], projection="3d" if kind == "3d" else None)
+    common = shared(kind, [surfaces[n][key] for n in names], options)
     for ax, name in zip(axes, names):
         s = surfaces[name]
-        draw[kind](s.xcoordinates, s.ycoordinates, s[key], ax=ax, title=captions[name], **options)
+        draw[kind](s.xcoordinates, s.ycoordinates, s[key], ax=ax, **common)
     return fig
 
 
 
+def shared(kind: str, zs: Sequence, options: dict) -> dict:
+    """`options` of `compare` with the ranges its panels share: one clip level (vmax: the highest of their
+    `drawing.auto_vmax` when not given), and the levels of all values (contour, filled) or their z range
+    (3d, heatmap: `zlim`, log10 when log)."""
+    log, vmax = bool(options.get("log", False)), options.get("vmax")
+    masked: list[np.ma.MaskedArray] = [np.ma.masked_invalid(np.ma.asarray(z, dtype=float)) for z in zs]
+    cap = max(drawing.clip_level(z, vmax) for z in masked)
+    pooled = np.ma.concatenate([drawing.scale(z, cap, log).ravel() for z in masked])
+    common = {**options, "vmax": cap}
+    if kind in ("contour", "filled"):
+        given = options.get("levels")
+        if given is None or isinstance(given, (int, np.integer)):
+            count = None if given is None else int(given)
+            common["levels"] = drawing.levels(pooled, count, options.get("vmin"), vmax, options.get("vlevel"), log,
+                                              nbins=20 if kind == "filled" else 15)
+    else:
+        vmin = options.get("vmin")
+        lo = float(pooled.min()) if vmin is None else (float(np.log10(vmin)) if log else float(vmin))
+        common["zlim"] = (lo, max(float(pooled.max()), lo + 1e-12))
+        common.pop("vmin", None)
+    return common
+
+
+
 def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
-    """Write fig atomically (a temp file in the same folder, then os.replace); png when path has no suffix."""
+    """Write fig atomically (a temp file in the same folder, then os.replace), cropped to what it draws as a notebook
+    shows it (a title a 3D layout leaves over the edge included); png when path has no suffix."""
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
@@ -359,7 +396,7 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
     if fmt not in valid:
         raise ValueError(f"path suffix {path.suffix!r} is not a figure format; valid: {', '.join(sorted(valid))}")
     with files.atomic(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.05)  # as the notebook shows it
     return path
 
 

@@ -1,5 +1,7 @@
 """Every notebook runs end to end at the smoke profile (papermill), and nbval re-checks the outputs."""
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,14 +49,18 @@ def test_notebook_structure(notebook):
         assert "NBVAL_SKIP" not in cell.source
 
 
-def test_nbval_rechecks_the_smoke_outputs(executed, tmp_path):
+def test_nbval_rechecks_the_smoke_outputs(smoke_run, executed, tmp_path):
+    """nbval re-executes every notebook of the smoke run and compares its outputs, reading the networks and surfaces
+    from a copy of that run's cache (recomputing them would double the suite's longest step; that a recomputation
+    gives the same numbers bit for bit is checked by test_train's determinism and test_surface's resume tests)."""
     folder, _ = executed
+    shutil.copytree(smoke_run.env["LOSSVIZ_CACHE"], tmp_path / "cache")
     notebooks = sorted(str(p) for p in folder.glob("*.ipynb"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
          "--sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), *notebooks],
         cwd=ROOT, capture_output=True, text=True,
-        env={**__import__("os").environ, "LOSSVIZ_CACHE": str(tmp_path / "cache"), "LOSSVIZ_OUT": str(tmp_path / "out"),
+        env={**os.environ, "LOSSVIZ_CACHE": str(tmp_path / "cache"), "LOSSVIZ_OUT": str(tmp_path / "out"),
              "LOSSVIZ_STATIC": "1"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -19,6 +19,12 @@ def by_key(claims):
     return {c.key: c for c in claims}
 
 
+def deep_pair(names) -> tuple[dict, dict, dict]:
+    """(summaries, rises, sharp) of one training per network, all alike: claims_03b's shape arguments."""
+    return ({n: [{"rise": 1.0, "local_minima": 1}] for n in names}, {n: [[1.0, 1.5, 2.0]] for n in names},
+            {n: [{"trace": 10.0, "trace_se": 1.0}] for n in names})
+
+
 def test_names_depths_widths_and_twins():
     assert dc.shape_of("resnet56_noshort") == (56, 1, False)
     assert dc.shape_of("wrn20_2") == (20, 2, True)
@@ -52,27 +58,28 @@ def test_the_difference_of_two_gaps_and_its_per_image_noise():
                 "resnet56": right([0] * 8), "resnet56_noshort": right([1, 1, 1, 0] * 2)}
     assert dc.contrast_se(outcomes, ("resnet56_noshort", "resnet56"), ("resnet20_noshort", "resnet20")) == (
         pytest.approx(17.678, abs=1e-3))
-    summaries = {n: {"rise": 1.0, "local_minima": 1} for n in ("resnet56", "resnet56_noshort")}
-    claims = by_key(dc.claims_03b(outcomes, summaries))
+    summaries, rises, sharp = deep_pair(("resnet56", "resnet56_noshort"))
+    claims = by_key(dc.claims_03b(outcomes, summaries, rises, sharp))
     assert claims["deep_shortcuts_error"].effect == pytest.approx(75.0)
     more = claims["shortcuts_matter_more_with_depth"]
     assert more.effect == pytest.approx(75.0 - 25.0) and more.noise == pytest.approx(17.678, abs=1e-3)
     assert more.verdict == "reproduced"  # 50 > 35.36
     assert "13.31%" in more.paper and "8.18%" in more.paper
-    assert claims["sharper_chaotic_without_shortcuts"].verdict == "not measured"
+    assert claims["chaotic_without_shortcuts"].verdict == "not measured"
     # half the images: se sqrt(0.25 / 4) = 0.25 -> 25 points, and 50 is not beyond 2 x 25
     half = {n: o[:4] for n, o in outcomes.items()}
-    assert by_key(dc.claims_03b(half, summaries))["shortcuts_matter_more_with_depth"].verdict == "within noise"
+    half_claims = by_key(dc.claims_03b(half, summaries, rises, sharp))
+    assert half_claims["shortcuts_matter_more_with_depth"].verdict == "within noise"
 
 
 def test_one_depth_cannot_say_whether_depth_matters():
     outcomes = {"resnet20": right([0, 1, 0, 0]), "resnet20_noshort": right([1, 1, 0, 0])}
-    summaries = {n: {"rise": 2.0, "local_minima": 1} for n in outcomes}
-    claims = by_key(dc.claims_03b(outcomes, summaries))
+    summaries, rises, sharp = deep_pair(outcomes)
+    claims = by_key(dc.claims_03b(outcomes, summaries, rises, sharp))
     assert claims["shortcuts_matter_more_with_depth"].verdict == "not measured"
     assert claims["deep_shortcuts_error"].effect == pytest.approx(25.0)
     with pytest.raises(ValueError, match="twin without shortcuts"):
-        dc.claims_03b({"resnet20": right([0])}, summaries)
+        dc.claims_03b({"resnet20": right([0])}, summaries, rises, sharp)
 
 
 def test_the_growth_fit_and_its_standard_error_by_hand():
@@ -114,7 +121,7 @@ def test_claims_of_notebook_03_and_04_at_a_smoke_like_profile():
     assert c03["gradient_growth"].verdict == "within noise"  # the same exact growth: effect 0, noise 0
     assert c03["rough_without_shortcuts"].verdict == "not measured"
     assert "ResNet-20: rise 2.00, local minima 1" in c03["rough_without_shortcuts"].reason
-    c04 = by_key(dc.claims_04(outcomes, summaries))
+    c04 = by_key(dc.claims_04(outcomes, {n: [[2.0, 2.5]] for n in outcomes}))
     assert c04["width_lowers_error"].effect == 0.0 and c04["width_lowers_error"].verdict == "within noise"
     assert c04["width_rescues_noshort"].verdict == "not measured"
     assert c04["width_flattens"].verdict == "not measured"
@@ -124,8 +131,7 @@ def test_claims_of_notebook_03_and_04_at_a_smoke_like_profile():
 def test_width_rescues_the_network_without_shortcuts():
     outcomes = {"resnet20": right([0] * 40), "wrn20_2": right([0] * 40),
                 "resnet20_noshort": right([1] * 20 + [0] * 20), "wrn20_2_noshort": right([1] * 10 + [0] * 30)}
-    summaries = {n: {"rise": 1.0, "local_minima": 1} for n in outcomes}
-    rescue = by_key(dc.claims_04(outcomes, summaries))["width_rescues_noshort"]
+    rescue = by_key(dc.claims_04(outcomes, {n: [[2.0, 2.5]] for n in outcomes}))["width_rescues_noshort"]
     # 10 of 40 only the narrow one: effect 25, se sqrt((0.25 - 0.0625) / 40) = 0.06847 -> 6.85 points
     assert rescue.effect == pytest.approx(25.0) and rescue.noise == pytest.approx(6.847, abs=1e-3)
     assert rescue.verdict == "reproduced" and "13.31%" in rescue.paper and "lower with k" in rescue.paper
@@ -167,12 +173,47 @@ def test_claims_of_notebook_05():
 
 def test_the_claims_record_as_the_notebook_tests_check():
     outcomes = {"resnet20": right([0, 1] * 50), "resnet20_noshort": right([1, 1] * 50)}
-    summaries = {n: {"rise": 1.0, "local_minima": 2} for n in outcomes}
-    found = findings.numbers(dc.claims_03b(outcomes, summaries))
+    found = findings.numbers(dc.claims_03b(outcomes, *deep_pair(outcomes)))
     assert found["finding_deep_shortcuts_error"] == findings.verdict(
         found["finding_deep_shortcuts_error_effect"], found["finding_deep_shortcuts_error_noise"],
         found["finding_deep_shortcuts_error_margin"])
-    assert found["finding_sharper_chaotic_without_shortcuts"] == "not measured"
+    assert found["finding_chaotic_without_shortcuts"] == "not measured"
+    assert found["finding_sharper_without_shortcuts"] == "not measured"  # one training each
     assert dc.image_count(outcomes) == 100
     with pytest.raises(ValueError, match="different numbers"):
         dc.image_count({"a": [True], "b": [True, False]})
+
+
+def test_sharpness_over_two_trainings_is_a_finding_by_their_spread():
+    # -NS: rises per direction seed in two trainings, means 5.0 and 7.0 -> 6.0, se |7 - 5| / 2 = 1.0
+    # ResNet-56: means 2.0 and 2.4 -> 2.2, se 0.2; effect 3.8, noise hypot(1.0, 0.2) = 1.0198: reproduced
+    rises = {"resnet56_noshort": [[4.0, 6.0], [6.5, 7.5]], "resnet56": [[1.5, 2.5], [2.2, 2.6]]}
+    c = dc.rise_claim("k", "sharper", "Fig. 5", rises, "resnet56_noshort", "resnet56")
+    assert c.effect == pytest.approx(3.8) and c.noise == pytest.approx(math.hypot(1.0, 0.2))
+    assert c.verdict == "reproduced"
+    assert "rise at 0.5 over 2 direction seeds: ResNet-56-NS 6.00 ± 1.00 vs ResNet-56 2.20 ± 0.20" in c.measured
+    assert "spread over 2 trainings" in c.measured
+    # one training each: the spread over directions is shown (-NS: [4, 6] -> 5.00 ± 1.00), without a verdict
+    one = dc.rise_claim("k", "sharper", "Fig. 5", {n: r[:1] for n, r in rises.items()}, "resnet56_noshort",
+                        "resnet56")
+    assert one.verdict == "not measured"
+    assert "ResNet-56-NS 5.00 ± 1.00 vs ResNet-56 2.00 ± 0.50" in one.reason and "one training each" in one.reason
+    # a diverged direction: no rise to average
+    inf = {**rises, "resnet56": [[1.0, math.inf], [2.0, 2.0]]}
+    assert "diverged" in dc.rise_claim("k", "c", "p", inf, "resnet56_noshort", "resnet56").reason
+    with pytest.raises(ValueError, match="at least 2 direction seeds"):
+        dc.rise_claim("k", "c", "p", {**rises, "resnet56": [[1.0], [2.0]]}, "resnet56_noshort", "resnet56")
+    # the trace over two trainings: -NS 90 and 110 (se 10), ResNet-56 100 and 100 (se 0): effect 0, within noise
+    sharp = {"resnet56_noshort": [{"trace": 90.0, "trace_se": 3.0}, {"trace": 110.0, "trace_se": 3.0}],
+             "resnet56": [{"trace": 100.0, "trace_se": 2.0}, {"trace": 100.0, "trace_se": 2.0}]}
+    t = dc.trace_claim("t", "sharper", "Fig. 7", sharp, "resnet56_noshort", "resnet56")
+    assert (t.effect, t.noise, t.verdict) == (pytest.approx(0.0), pytest.approx(10.0), "within noise")
+
+
+def test_trainings_group_by_network_and_minima_have_no_verdict():
+    grouped = dc.trainings_of({"resnet56": 1, "resnet56_noshort": 2, "resnet56_seed1": 3, "resnet56_noshort_seed1": 4})
+    assert grouped == {"resnet56": [1, 3], "resnet56_noshort": [2, 4]}
+    summaries = {"resnet56_noshort": [{"local_minima": 7}, {"local_minima": 4}],
+                 "resnet56": [{"local_minima": 1}, {"local_minima": 0}]}
+    c = dc.minima_claim("m", "chaotic", "Fig. 5", summaries, "resnet56_noshort", "resnet56")
+    assert c.verdict == "not measured" and "ResNet-56-NS: 7, 4; ResNet-56: 1, 0; 2 planes each" in c.reason

@@ -21,13 +21,17 @@ def costs_for(profile, epoch=1.0, images_per_s=1_000.0, hvp=0.5, **changes) -> U
     return UnitCosts(**tables, hvp_images=100, hvps_per_point=20.0, curve_epoch_factor=1.5)
 
 
-def test_smoke_notebook_00_by_hand_and_03b_costs_nothing_after_03():
+def test_smoke_notebooks_00_and_03b_by_hand():
     p = profiles.get("smoke")  # ResNet-20, 2 epochs of 256 images, 128 test images measured every 2nd epoch
     out = projection.project(p, costs_for(p, epoch=3.0, images_per_s=64.0))
     train = 2 * 256 / 50_000 * 3.0
     evaluated = (1 * 128 + 256) / 64.0  # one test-log measurement (epoch 2), then the minimizer check
     assert out["00"] == pytest.approx(train + evaluated)
-    assert out["03b"] == 0.0  # smoke's deep networks are its depth networks: trained and plotted in 03
+    # 03b: smoke's deep pair is its depth pair, trained and plotted in 03 at seed 0; new are the pair's seed-1
+    # trainings and their 3 x 3 planes on 128 images, the rises of all four (2 seeds x 3 points on 128 images) and
+    # their sharpness (40 products over 8 images at 0.5 s per 100 images)
+    rises, sharpness = 4 * 2 * 3 * 128 / 64.0, 4 * 40 * 0.5 * 8 / 100
+    assert out["03b"] == pytest.approx(2 * (train + evaluated) + 2 * 9 * 128 / 64.0 + rises + sharpness)
     assert set(out) == set(projection.NOTEBOOKS)
 
 
@@ -48,8 +52,11 @@ def test_gpu_hessian_maps_price_their_products_and_scale_with_the_images():
     base = costs_for(p, hvp=0.5)
     dearer = costs_for(p, hvp_seconds={"resnet56": 1.5, "resnet56_noshort": 0.5})
     gap = projection.project(p, dearer)["05"] - projection.project(p, base)["05"]
-    # ResNet-56's map: 11 x 11 points x 20 products over 2,000 images (unit: 100), plus its sharpness (30 + 10)
-    assert gap == pytest.approx((11 * 11 * 20 + 40) * (1.5 - 0.5) * 2_000 / 100)
+    # ResNet-56's map: 11 x 11 points x 20 products over 2,000 images (unit: 100); its sharpness (30 + 10 products)
+    # is priced in 03b, which computes it first for the deep pair
+    assert gap == pytest.approx(11 * 11 * 20 * (1.5 - 0.5) * 2_000 / 100)
+    gap_03b = projection.project(p, dearer)["03b"] - projection.project(p, base)["03b"]
+    assert gap_03b == pytest.approx(40 * (1.5 - 0.5) * 2_000 / 100)
 
 
 def test_the_work_list_follows_the_profile_and_missing_costs_are_named():

@@ -194,3 +194,37 @@ def test_a_runs_caption_names_its_test_error_and_the_test_images_it_is_on():
     assert names.caption(run) == "ResNet-56-NS, test error 65.50% ± 1.06 on 2,000 images"
     everything = SimpleNamespace(config=TrainConfig(model="resnet20"), test_error=8.0)
     assert names.caption(everything).endswith("on 10,000 images")
+    seed1 = SimpleNamespace(config=TrainConfig(model="resnet56", test_subset=2000, seed=1), test_error=50.0)
+    assert names.caption(seed1, first_seed=0).startswith("ResNet-56 (seed 1), test error 50.00%")
+    assert names.caption(seed1, first_seed=1).startswith("ResNet-56, test error")
+
+
+def test_a_networks_trainings_are_keyed_and_labelled_by_seed():
+    assert names.training_key("resnet56_noshort", 0, first=0) == "resnet56_noshort"
+    assert names.training_key("resnet56_noshort", 1, first=0) == "resnet56_noshort_seed1"
+    assert names.network_of("resnet56_noshort_seed1") == names.network_of("resnet56_noshort") == "resnet56_noshort"
+    assert names.training_label("resnet56_noshort_seed1") == "ResNet-56-NS (seed 1)"
+    assert names.training_label("resnet56") == "ResNet-56"
+
+
+def test_sharpness_table_gives_every_measure_of_each_run():
+    keys = ("resnet56", "resnet56_seed1")
+    summaries = {k: {"rise": r, "local_minima": m} for k, r, m in zip(keys, (1.234, 2.0), (0, 3))}
+    rises = {"resnet56": [1.0, 2.0, 3.0], "resnet56_seed1": [2.0, 2.0, 2.0]}  # mean 2, sd 1; mean 2, sd 0
+    sharp = {k: {"lambda_max": 81.94, "trace": 1234.4, "trace_se": 56.6} for k in keys}
+    text = tables.sharpness_table({k: names.training_label(k) for k in keys}, summaries, rises, sharp)
+    lines = text.splitlines()
+    assert "rise (3 directions)" in lines[1] and "λmax" in lines[1]
+    assert lines[2].split() == ["ResNet-56", "1.23", "2.00", "±", "1.00", "0", "81.9", "1234", "±", "57"]
+    assert lines[3].split()[:7] == ["ResNet-56", "(seed", "1)", "2.00", "2.00", "±", "0.00"]
+    with pytest.raises(ValueError, match="labels"):
+        tables.sharpness_table({}, summaries, rises, sharp)
+    assert "λmax" not in tables.sharpness_table({"resnet56": "ResNet-56"}, summaries, rises)
+    numbers = tables.sharpness_numbers(summaries, rises, sharp)
+    assert numbers["sharpness_seeds"] == 3 and numbers["rise_seeds_resnet56"] == 2.0
+    assert numbers["rise_seeds_sd_resnet56"] == 1.0 and numbers["rise_seeds_sd_resnet56_seed1"] == 0.0
+    assert (numbers["sharpness_resnet56"], numbers["minima_resnet56_seed1"]) == (1.234, 3)
+    assert (numbers["lambda_max_resnet56"], numbers["trace_resnet56"]) == (81.94, 1234.4)
+    assert "trace_resnet56" not in tables.sharpness_numbers(summaries, rises)
+    with pytest.raises(ValueError, match="same number of direction seeds"):
+        tables.sharpness_numbers(summaries, {**rises, "resnet56": [1.0, 2.0]})

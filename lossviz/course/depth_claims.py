@@ -2,21 +2,26 @@
 beside what the run measured, each with its noise: `claims_03`, `claims_03b`, `claims_04`, `claims_05`.
 
 Test errors come from the per-image outcomes of the networks on the same test images (`Course.outcomes`), so a
-difference of two errors carries its paired noise. A surface's shape (rise, local minima) is measured on one plane of
-one training per network: its spread is not measured, and those claims say so with the numbers."""
+difference of two errors carries its paired noise. The rise of a minimizer is measured along several random directions
+(`Course.seed_rises`) of one or more trainings (`Course.trainings`): with two or more trainings per network its noise
+is the spread between trainings; with one, only the spread over directions is measured, and the claim says so without
+a verdict (a second training moved the rise by more than that). The local minima of a plane have no noise model."""
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from lossviz.base import models, papers, stats
 from lossviz.course.findings import Claim, correlation, error_gap, not_measured
+from lossviz.course.names import network_of
 from lossviz.course.tables import Minimizer
 
 NOSHORT = "_noshort"
+T = TypeVar("T")
 # Li et al. 2018 Fig. 6 (Wide-ResNet-56 on CIFAR-10, test error % printed under each panel; k = 1 is ResNet-56): the
 # errors `lossviz.base.papers` does not carry yet. Fig. 5's shortcut-free errors are read from `papers.li2018_error`.
 FIG6_ERRORS = {"resnet56": 5.89, "wrn56_1": 5.89, "wrn56_8": 3.93, "wrn56_1_noshort": 13.31}
@@ -154,6 +159,76 @@ def shape_claim(key: str, claim: str, paper: str, summaries: Mapping[str, Mappin
                                            f"network, so the spread over directions and trainings is not measured")
 
 
+def trainings_of(values: Mapping[str, T]) -> dict[str, list[T]]:
+    """Values keyed by run (`names.training_key`: "resnet56", "resnet56_seed1") grouped by network, in key order:
+    {"resnet56": [first training's, second's]}."""
+    grouped: dict[str, list[T]] = {}
+    for key, value in values.items():
+        grouped.setdefault(network_of(key), []).append(value)
+    return grouped
+
+
+def over_trainings(per_training: Sequence[float], own_se: Sequence[float]) -> tuple[float, float, str]:
+    """(mean over trainings, its noise, what the noise is): with two or more trainings the standard error of their
+    mean (`stats.spread_se`), else the one training's own standard error (over directions or probe vectors)."""
+    mean = float(np.mean(per_training))
+    if len(per_training) >= 2:
+        return mean, stats.spread_se(list(per_training)), f"spread over {len(per_training)} trainings"
+    return mean, float(own_se[0]), "one training"
+
+
+def sharper_claim(key: str, claim: str, paper: str, values: Mapping[str, Sequence[float]],
+                  own_se: Mapping[str, Sequence[float]], sharper: str, flatter: str, what: str) -> Claim:
+    """The claim that `sharper` has the larger sharpness measure `what` than `flatter`, from one value per training
+    (`values[network]`, each with its own standard error `own_se`): measured with the spread between trainings where
+    both have two or more; with one training only its own noise is known, so the numbers come without a verdict."""
+    (a, se_a, kind_a), (b, se_b, kind_b) = (over_trainings(values[n], own_se[n]) for n in (sharper, flatter))
+    shown = (f"{what}: {models.display_name(sharper)} {a:.2f} ± {se_a:.2f} vs {models.display_name(flatter)} "
+             f"{b:.2f} ± {se_b:.2f}")
+    if len(values[sharper]) < 2 or len(values[flatter]) < 2:
+        return not_measured(key, claim, paper, f"{shown} (± its own noise, one training each): a second training "
+                                               "can move it by more, so the spread between trainings decides")
+    return Claim(key, claim, paper, a - b, math.hypot(se_a, se_b), f"{shown} ({kind_a} and {kind_b}; ± the "
+                                                                  "standard error of the mean over trainings)")
+
+
+def rise_claim(key: str, claim: str, paper: str, rises: Mapping[str, Sequence[Sequence[float]]], sharper: str,
+               flatter: str) -> Claim:
+    """`sharper_claim` on the filter-normalized rise at radius 0.5: `rises[network]` holds, per training, the rise
+    along each direction seed (`Course.seed_rises`); a training's value is their mean, its own noise their spread."""
+    for name in (sharper, flatter):
+        if any(len(r) < 2 for r in rises[name]):
+            raise ValueError(f"rises of {name} must hold at least 2 direction seeds per training for a spread")
+    if not all(math.isfinite(v) for n in (sharper, flatter) for r in rises[n] for v in r):
+        return not_measured(key, claim, paper, "a direction diverged at radius 0.5: its rise is infinite")
+    means = {n: [float(np.mean(r)) for r in rises[n]] for n in (sharper, flatter)}
+    own = {n: [stats.spread_se(list(r)) for r in rises[n]] for n in (sharper, flatter)}
+    seeds = len(rises[sharper][0])
+    return sharper_claim(key, claim, paper, means, own, sharper, flatter,
+                         f"rise at 0.5 over {seeds} direction seeds")
+
+
+def trace_claim(key: str, claim: str, paper: str, sharp: Mapping[str, Sequence[Mapping[str, float]]], sharper: str,
+                flatter: str) -> Claim:
+    """`sharper_claim` on the Hessian trace: `sharp[network]` holds each training's `Course.sharpness` numbers, its
+    own noise Hutchinson's standard error."""
+    return sharper_claim(key, claim, paper, {n: [s["trace"] for s in sharp[n]] for n in (sharper, flatter)},
+                         {n: [s["trace_se"] for s in sharp[n]] for n in (sharper, flatter)}, sharper, flatter,
+                         "tr H (Hutchinson)")
+
+
+def minima_claim(key: str, claim: str, paper: str, summaries: Mapping[str, Sequence[Mapping[str, float]]],
+                 rough: str, smooth: str) -> Claim:
+    """A claim on the local minima of two networks' planes (`shape.summary`, one plane per training): not measured,
+    with the counts, as a count on a grid has no noise model."""
+    shown = "; ".join(f"{models.display_name(n)}: " + ", ".join(str(int(p["local_minima"])) for p in summaries[n])
+                      for n in (rough, smooth))
+    planes = len(summaries[rough])
+    return not_measured(key, claim, paper, f"local minima on the 2D plane of each training ({shown}; "
+                                           f"{planes} plane{'s' if planes != 1 else ''} each): a count on one grid "
+                                           "has no noise to compare with")
+
+
 # ---- the notebooks' claims -----------------------------------------------------------------------------------
 
 
@@ -180,9 +255,14 @@ def claims_03(outcomes: Mapping[str, Sequence[bool]], ratios: Mapping[str, Mappi
     return claims
 
 
-def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Mapping[str, float]]) -> list[Claim]:
-    """Notebook 03b: the deepest network without shortcuts errs more than its twin, by more than at the shallowest
-    depth, and its minimizer is sharper and its surface chaotic (not measured: one plane per network)."""
+def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Sequence[Mapping[str, float]]],
+               rises: Mapping[str, Sequence[Sequence[float]]],
+               sharp: Mapping[str, Sequence[Mapping[str, float]]]) -> list[Claim]:
+    """Notebook 03b: the deepest network without shortcuts errs more than its twin (its first training's outcomes), by
+    more than at the shallowest depth; its minimizer is sharper by the filter-normalized rise (`rise_claim`) and by
+    the Hessian trace (`trace_claim`), over the deep pair's trainings; its surface is chaotic (`minima_claim`: the
+    local minima of each training's plane, not measured). `summaries`, `rises` and `sharp` hold one entry per
+    training of each network of the deep pair (`trainings_of`)."""
     pairs = shortcut_pairs(list(outcomes))
     if not pairs:
         raise ValueError(f"outcomes must hold a network and its twin without shortcuts; got {sorted(outcomes)}")
@@ -206,14 +286,19 @@ def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, M
                     f"{image_count(outcomes):,} images)")
         claims.append(Claim("shortcuts_matter_more_with_depth", claim, paper, gap_deep - gap_shallow, noise,
                             measured))
-    claims.append(shape_claim("sharper_chaotic_without_shortcuts", f"{models.display_name(noshort)}'s minimizer is "
-                              f"sharper and its surface chaotic", "Fig. 1 and 5", summaries, noshort, short))
+    ns = models.display_name(noshort)
+    claims.append(rise_claim("sharper_without_shortcuts", f"{ns}'s minimizer is sharper (filter-normalized rise)",
+                             "Fig. 1 and 5: a narrow pit against a wide bowl", rises, noshort, short))
+    claims.append(trace_claim("trace_without_shortcuts", f"{ns}'s minimizer is sharper (tr H)", "Fig. 5 and 7", sharp,
+                              noshort, short))
+    claims.append(minima_claim("chaotic_without_shortcuts", f"{ns}'s surface is chaotic (local minima on the plane)",
+                               "Fig. 1 and 5: islands on a bumpy plateau", summaries, noshort, short))
     return claims
 
 
-def claims_04(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Mapping[str, float]]) -> list[Claim]:
-    """Notebook 04: wider networks err less, with and without shortcuts, and have flatter minimizers (not measured:
-    one plane per network)."""
+def claims_04(outcomes: Mapping[str, Sequence[bool]], rises: Mapping[str, Sequence[Sequence[float]]]) -> list[Claim]:
+    """Notebook 04: wider networks err less, with and without shortcuts, and have flatter minimizers (the rise over
+    direction seeds, `rise_claim`: `rises[network]` per training, per direction seed)."""
     claims = []
     for shortcuts, key, claim, fallback in (
             (True, "width_lowers_error", "the wider network errs less", "Fig. 6"),
@@ -227,10 +312,10 @@ def claims_04(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Ma
                 "with shortcuts" if shortcuts else "without shortcuts")))
         else:
             claims.append(paired_gap(key, claim, paper, outcomes, *pair))
-    pair = width_pair(list(summaries), True)
+    pair = width_pair(list(rises), True)
     claim, paper = "the wider network's minimizer is flatter", "Fig. 6: flatter, more convex with k"
-    claims.append(shape_claim("width_flattens", claim, paper, summaries, *pair) if pair is not None else
-                  not_measured("width_flattens", claim, paper, "no plane of two widths of one depth"))
+    claims.append(rise_claim("width_flattens", claim, paper, rises, *pair) if pair is not None else
+                  not_measured("width_flattens", claim, paper, "no rise of two widths of one depth"))
     return claims
 
 

@@ -5,6 +5,8 @@ from lossviz.base import data, models
 from lossviz.compute.train import TrainResult
 from lossviz.views import plot
 
+SEED_SUFFIX = "_seed"  # a second training's key: "resnet56_seed1"
+
 
 def run_name(key: str | tuple[int, float]) -> str:
     """The name a run is recorded under: a network name as it is, a batch-study key (128, 5e-4) as "b128_wd0.0005"."""
@@ -14,17 +16,39 @@ def run_name(key: str | tuple[int, float]) -> str:
     return key
 
 
+def training_key(network: str, seed: int, first: int) -> str:
+    """The key of one training of a network trained with several seeds: the network's name for the profile's own
+    seed `first` (so its cache, records and captions stay those of the one-training notebooks), else
+    "<network>_seed<seed>"."""
+    return network if seed == first else f"{network}{SEED_SUFFIX}{seed}"
+
+
+def network_of(key: str) -> str:
+    """The network of a `training_key`: "resnet56_seed1" -> "resnet56"."""
+    return key.split(SEED_SUFFIX)[0]
+
+
+def training_label(key: str) -> str:
+    """A `training_key` as a reader names it: "resnet56_noshort_seed1" -> "ResNet-56-NS (seed 1)"."""
+    network, _, seed = key.partition(SEED_SUFFIX)
+    return models.display_name(network) + (f" (seed {seed})" if seed else "")
+
+
 def batch_label(batch_size: int, weight_decay: float) -> str:
     """The label of a batch-size study run: "b=128, wd=0"."""
     return f"b={batch_size}, wd={weight_decay:g}"
 
 
-def caption(result: TrainResult, scored: tuple[float, int] | None = None) -> str:
+def caption(result: TrainResult, scored: tuple[float, int] | None = None, first_seed: int | None = None) -> str:
     """The caption of a trained run with its test error and the images it is on (`plot.caption`): "ResNet-56-NS,
     test error 13.31% ± 0.34 on 10,000 images"; `scored` (error in percent, images) as `Course.test_error` gives
-    it, else the last entry of the run's log."""
+    it, else the last entry of the run's log. A run at another seed than `first_seed` says which: "ResNet-56 (seed
+    1), test error ..."."""
     error, images = scored or (result.test_error, data.size(result.config.dataset, False, result.config.test_subset))
-    return plot.caption(models.display_name(result.config.model), error, images)
+    name = models.display_name(result.config.model)
+    if first_seed is not None and result.config.seed != first_seed:
+        name += f" (seed {result.config.seed})"
+    return plot.caption(name, error, images)
 
 
 def method_caption(method: str, members: int) -> str:

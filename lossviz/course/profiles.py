@@ -58,9 +58,17 @@ class Landscape:
     # test images every network of notebooks 01-05 is scored on after training (its test error, the findings' noise);
     # None = all of them. `test_subset` is the per-epoch log's only.
     score_subset: int | None = None
+    # the rise along this many random filter-normalized directions (seeds 0, 1, ...; `Course.seed_rises`): its spread
+    # over directions, beside the one plane's ring
+    sharpness_seeds: int = 6
+    deep_seeds: tuple[int, ...] = (0,)  # notebook 03b: the deep pair is trained once per seed (their spread: the noise)
 
     def __post_init__(self) -> None:
         check_images(self.score_subset)
+        if self.sharpness_seeds < 2:
+            raise ValueError(f"sharpness_seeds={self.sharpness_seeds} must be at least 2 (a spread needs two)")
+        if not self.deep_seeds or len(set(self.deep_seeds)) != len(self.deep_seeds):
+            raise ValueError(f"deep_seeds={self.deep_seeds} must name one or more distinct seeds")
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
         if self.schedule not in SCHEDULES:
@@ -171,10 +179,11 @@ class Profile:
                                   every_epoch=True, epochs=land.batch_epochs)
                 for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
 
-    def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainConfig]:
-        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4. No checkpoints: nothing
-        reads them (the PCA paths of notebook 06 are the batch study's, which saves every epoch)."""
-        return {name: self.landscape.run(name, self.dataset, self.seed, self.precision) for name in names}
+    def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainConfig]:
+        """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, at the profile's seed or
+        `seed`. No checkpoints: nothing reads them (the PCA paths of notebook 06 are the batch study's)."""
+        seed = self.seed if seed is None else seed
+        return {name: self.landscape.run(name, self.dataset, seed, self.precision) for name in names}
 
     def first_run(self) -> TrainConfig:
         """Notebook 00's first training run."""
@@ -191,7 +200,7 @@ SMOKE = Profile(
                         depth_models=("resnet20", "resnet20_noshort"),
                         width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
                         hessian_models=("resnet20", "resnet20_noshort"), model_batch=32,
-                        deep_models=("resnet20", "resnet20_noshort")),
+                        deep_models=("resnet20", "resnet20_noshort"), sharpness_seeds=2, deep_seeds=(0, 1)),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
@@ -219,7 +228,8 @@ QUICK = Profile(
                         epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
                                          ("resnet56_noshort", 150)),
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),
-                        deep_models=("resnet56", "resnet56_noshort")),
+                        # two trainings of the deep pair (~25 more minutes): the -NS contrast's noise is their spread
+                        deep_models=("resnet56", "resnet56_noshort"), deep_seeds=(0, 1)),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)
     # holds cycles of over 100 iterations; SSE cycles of 20 epochs (a 15-epoch cosine cycle from scratch ends at

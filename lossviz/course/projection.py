@@ -140,8 +140,9 @@ def work(profile: Profile) -> dict[str, list[Item]]:
     land, E = profile.landscape, profile.ensembles
     sample = land.surface_subset + land.surface_subset // 2  # `Landscape.sample`: training and half as many test
     batch = profile.batch_runs()
-    depth, deep, width, hess = (profile.model_runs(names) for names in
-                                (land.depth_models, land.deep_models, land.width_models, land.hessian_models))
+    depth, width, hess = (profile.model_runs(names) for names in
+                          (land.depth_models, land.width_models, land.hessian_models))
+    deep = {f"{n} seed {s}": c for s in land.deep_seeds for n, c in profile.model_runs(land.deep_models, s).items()}
     every = {**{f"b{k}": c for k, c in batch.items()},
              **profile.model_runs(tuple(dict.fromkeys(land.depth_networks() + land.width_models)))}
     plan = ensembles.plan(E, E.models[0], E.datasets[0], profile.precision)
@@ -156,6 +157,14 @@ def work(profile: Profile) -> dict[str, list[Item]]:
 
     def planes(configs: dict, what: str = "plane") -> list[Item]:
         return [Surface(c.model, f"{what} {_name(c)}", land.points_2d ** 2, land.surface_subset)
+                for c in configs.values()]
+
+    def rises(configs: dict) -> list[Item]:  # `Course.seed_rises`: a 3-point line per direction seed
+        return [Surface(c.model, f"rises {_name(c)}", 3 * land.sharpness_seeds, land.surface_subset)
+                for c in configs.values()]
+
+    def sharpness(configs: dict) -> list[Item]:  # `Course.sharpness`: lambda_max and the trace
+        return [Products(c.model, f"sharpness {_name(c)}", 1, land.hessian_subset, SHARPNESS_PRODUCTS)
                 for c in configs.values()]
 
     def plane(what: str) -> Item:  # Garipov et al.'s planes: BN recomputed at every point
@@ -176,14 +185,12 @@ def work(profile: Profile) -> dict[str, list[Item]]:
         "02": trainings(batch.values()) + [Surface(c.model, f"line {_name(c)}", land.points_1d, sample)
                                            for c in batch.values()] + planes(batch),
         "03": trainings(depth.values()) + planes(depth),
-        "03b": trainings(deep.values()) + planes(deep),
-        "04": trainings(width.values()) + planes(width),
+        "03b": trainings(deep.values()) + planes(deep) + rises(deep) + sharpness(deep),
+        "04": trainings(width.values()) + planes(width) + rises(width),
         "05": trainings(hess.values())
         + [Products(c.model, "map", land.hessian_points ** 2, land.hessian_subset) for c in hess.values()]
         + [Surface(c.model, "hessian plane", land.hessian_points ** 2, land.hessian_subset) for c in hess.values()]
-        + trainings(every.values())
-        + [Products(c.model, f"sharpness {_name(c)}", 1, land.hessian_subset, SHARPNESS_PRODUCTS)
-           for c in every.values()] + planes(every),
+        + trainings(every.values()) + sharpness(every) + planes(every),
         "06": trainings(batch.values()) + planes(batch, "pca plane"),
         "07": members("ind", seeds[0]) + members("sse", seeds[0])
         + [Surface(net, "sse segments", (E.snapshot_cycles - 1) * E.curve_points, path_images, path_train),

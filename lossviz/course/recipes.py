@@ -10,7 +10,7 @@ import torch
 
 from lossviz.base import data, devices, directions, folders, io, papers, stats
 from lossviz.base.data import Sample
-from lossviz.compute import curves, ensembles, gradient_scale, hessian, landscapes
+from lossviz.compute import curves, ensembles, gradient_scale, hessian, landscapes, shape
 from lossviz.compute.eigenmaps import Lanczos
 from lossviz.compute.train import (
     TrainConfig,
@@ -22,7 +22,7 @@ from lossviz.compute.train import (
     test_outcomes,
     train,
 )
-from lossviz.course.names import batch_label, caption, method_caption, run_name
+from lossviz.course.names import batch_label, caption, method_caption, network_of, run_name, training_key
 from lossviz.course.profiles import Profile, check_device, get
 from lossviz.course.tables import Minimizer, minimizer_table
 from lossviz.views import explorer
@@ -149,9 +149,15 @@ class Course:
         runs = {key: self.train(config) for key, config in self.profile.batch_runs().items()}
         return {batch_label(*key): run for key, run in runs.items()} if labels else runs
 
-    def model_runs(self, names: tuple[str, ...]) -> dict[str, TrainResult]:
-        """One trained run per network name (Li et al. Fig. 5/6 settings)."""
-        return {name: self.train(config) for name, config in self.profile.model_runs(names).items()}
+    def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainResult]:
+        """One trained run per network name (Li et al. Fig. 5/6 settings), at the profile's seed or `seed`."""
+        return {name: self.train(config) for name, config in self.profile.model_runs(names, seed).items()}
+
+    def trainings(self, names: tuple[str, ...], seeds: tuple[int, ...]) -> dict[str, TrainResult]:
+        """Each network trained once per seed, seed by seed, keyed by `names.training_key` ("resnet56" at the
+        profile's seed, "resnet56_seed1" at seed 1): the trainings whose spread a claim's noise is."""
+        return {training_key(name, seed, self.profile.seed): run for seed in seeds
+                for name, run in self.model_runs(names, seed).items()}
 
     def minimizers(self, runs: dict, paper: dict | None = None) -> dict[str, Minimizer]:
         """{run name: `Minimizer`} of each run, printed as a table (record them with `minimizer_numbers`);
@@ -175,8 +181,9 @@ class Course:
         return test_outcomes(run, self.data_root, self.cache_dir, self.device, self.profile.landscape.score_subset)
 
     def caption(self, run: TrainResult) -> str:
-        """`run`'s caption: its network and its test error on the images it is scored on (`names.caption`)."""
-        return caption(run, self.test_error(run))
+        """`run`'s caption: its network and its test error on the images it is scored on (`names.caption`); a
+        training at another seed than the profile's says which."""
+        return caption(run, self.test_error(run), self.profile.seed)
 
     def test_error(self, run: TrainResult) -> tuple[float, int]:
         """`run`'s test error in percent on the images it is scored on, and how many they are."""
@@ -207,7 +214,7 @@ class Course:
                 batch, wd = key
                 paper_wd = "0" if wd == 0 else f"{wd:.0e}".replace("e-04", "e-4")
                 return papers.li2018_error("vgg9", f"wd={paper_wd} bs={128 if batch == land.batch_small else 8192}")
-            return papers.li2018_error(key)
+            return papers.li2018_error(network_of(key))  # a second training beside the paper's one number too
         return {key: one(key) for key in runs}
 
     def train_losses(self, runs: dict) -> dict:
@@ -255,6 +262,15 @@ class Course:
         """The filter-normalized 2D surface around each run, on the profile's grid and training sample."""
         return {key: self.random_surface(run, self.sample(test=False), dims=2,
                                          points=self.profile.landscape.points_2d, seed=seed)
+                for key, run in runs.items()}
+
+    def seed_rises(self, runs: dict, radius: float = 0.5) -> dict[str, list[float]]:
+        """The filter-normalized rise of each run along the profile's `sharpness_seeds` random directions, one per
+        direction seed 0, 1, ...: the mean training loss at +-`radius` minus the loss at the run (`shape.summary` of a
+        3-point line; its spread over seeds is how much the rise depends on the direction)."""
+        seeds = self.profile.landscape.sharpness_seeds
+        return {key: [shape.summary(self.random_surface(run, self.sample(test=False), dims=1, points=3, span=radius,
+                                                        seed=s), radius=radius)["rise"] for s in range(seeds)]
                 for key, run in runs.items()}
 
     def lines_1d(self, runs: dict, norm: str = "filter", seed: int = 0) -> dict:

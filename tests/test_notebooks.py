@@ -108,6 +108,9 @@ def check_landscape_records(r: dict[str, dict]) -> None:
         assert all(numbers[f"train_loss_{n}"] > 0 and 0 <= numbers[f"test_error_{n}"] <= 100 for n in runs), name
         if name[:2] in ("02", "03", "04"):
             assert all(f"sharpness_{n}" in numbers for n in runs) and numbers["grid_points"] >= 3, name
+        if name.startswith(("03b", "04")):  # the rise along random directions, one per seed, and its spread
+            assert numbers["sharpness_seeds"] >= 2 and all(
+                numbers[f"rise_seeds_sd_{n}"] >= 0 and f"rise_seeds_{n}" in numbers for n in runs), name
     seen: dict[str, float] = {}
     for numbers in r.values():  # a run recorded by two notebooks is the same cached run
         for k, v in numbers.items():
@@ -133,6 +136,9 @@ def test_published_landscape_notebooks_meet_the_issue():
     assert all(r[n]["grid_points"] >= 21 for n in LANDSCAPE if n[:2] in ("02", "03", "04"))
     assert r["05_hessian_check"]["hessian_points"] >= 5 and r["05_hessian_check"]["hessian_images"] >= 100
     assert profiles.QUICK.landscape.test_subset >= 2_000
+    # issue 27: the rise over 5-8 direction seeds; the deep pair's lambda_max and trace printed and recorded
+    assert 5 <= r["04_width"]["sharpness_seeds"] == r["03b_resnet56_without_shortcuts"]["sharpness_seeds"] <= 8
+    assert {f"trace_{n}" for n in land.deep_models} <= set(r["03b_resnet56_without_shortcuts"])
 
 
 def _flat(values) -> list:

@@ -214,7 +214,7 @@ def test_sharpness_table_gives_every_measure_of_each_run():
     sharp = {k: {"lambda_max": 81.94, "trace": 1234.4, "trace_se": 56.6} for k in keys}
     text = tables.sharpness_table({k: names.training_label(k) for k in keys}, summaries, rises, sharp)
     lines = text.splitlines()
-    assert "rise (3 directions)" in lines[1] and "λmax" in lines[1]
+    assert "rise (3 directions, ± sd)" in lines[1] and "λmax" in lines[1] and "tr H (± SE)" in lines[1]
     assert lines[2].split() == ["ResNet-56", "1.23", "2.00", "±", "1.00", "0", "81.9", "1234", "±", "57"]
     assert lines[3].split()[:7] == ["ResNet-56", "(seed", "1)", "2.00", "2.00", "±", "0.00"]
     with pytest.raises(ValueError, match="labels"):

@@ -381,8 +381,8 @@ def sharpness_table(labels: dict[str, str], summaries: dict[str, dict[str, float
     if not labels:
         raise ValueError("labels must name at least one run")
     seeds = "/".join(map(str, sorted({len(r) for r in rises.values()})))
-    header = ["run", "rise (plane)", f"rise ({seeds} directions)", "local minima"] + (
-        ["λmax", "tr H"] if sharp is not None else [])
+    header = ["run", "rise (plane)", f"rise ({seeds} directions, ± sd)", "local minima"] + (
+        ["λmax", "tr H (± SE)"] if sharp is not None else [])
     lines = [[label, f"{summaries[k]['rise']:.2f}", f"{np.mean(rises[k]):.2f} ± {np.std(rises[k], ddof=1):.2f}",
               str(int(summaries[k]["local_minima"]))] + (
               [f"{sharp[k]['lambda_max']:.1f}", f"{sharp[k]['trace']:.0f} ± {sharp[k]['trace_se']:.0f}"]

@@ -21,8 +21,8 @@ LAYERS = {
                 "ensembles", "gradient_scale"),
     "views": ("drawing", "plot", "panels", "charts", "labels", "vtk", "animation", "gallery", "surface3d",
               "explorer"),
-    "course": ("profiles", "recipes", "names", "tables", "records", "findings", "batch_claims", "depth_claims",
-               "ensemble_claims"),
+    "course": ("profiles", "projection", "recipes", "names", "tables", "records", "findings", "batch_claims",
+               "depth_claims", "ensemble_claims"),
     "suite": ("runner", "parameters", "report", "publish", "captions", "slides", "layout"),
 }
 MODULES = {**{m: f"lossviz.{layer}.{m}" for layer, names in LAYERS.items() for m in names}, "cli": "lossviz.cli"}

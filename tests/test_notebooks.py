@@ -50,11 +50,13 @@ def test_notebook_structure(notebook):
 
 
 def test_nbval_rechecks_the_smoke_outputs(smoke_run, executed, tmp_path):
-    """nbval re-executes every notebook of the smoke run and compares its outputs, reading the networks and surfaces
-    from a copy of that run's cache (recomputing them would double the suite's longest step; that a recomputation
-    gives the same numbers bit for bit is checked by test_train's determinism and test_surface's resume tests)."""
+    """nbval re-executes every notebook of the smoke run and compares its outputs, reading the networks and surface
+    files from a copy of that run's cache and output folder (recomputing them would double the suite's longest step;
+    that a recomputation gives the same numbers bit for bit is checked by test_train's determinism and test_surface's
+    resume tests)."""
     folder, _ = executed
     shutil.copytree(smoke_run.env["LOSSVIZ_CACHE"], tmp_path / "cache")
+    shutil.copytree(smoke_run.env["LOSSVIZ_OUT"], tmp_path / "out")
     notebooks = sorted(str(p) for p in folder.glob("*.ipynb"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",

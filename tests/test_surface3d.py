@@ -146,6 +146,10 @@ def test_long_panel_titles_break_after_their_first_comma():
     caption = "ResNet-56-NS, test error 67.10% ± 0.47 on 10,000 images"
     assert surface3d.title_lines(caption) == "ResNet-56-NS<br>test error 67.10% ± 0.47 on 10,000 images"
     assert surface3d.title_lines("ResNet-20, 50.30%") == "ResNet-20, 50.30%"  # short: one line
+    # notebook 04's caption names the parameters too: its 50-character rest breaks between words
+    wide = "WRN-20-2, test error 47.84% ± 0.50 on 10,000 images (1.08M)"
+    assert surface3d.title_lines(wide) == "WRN-20-2<br>test error 47.84% ± 0.50 on 10,000 images<br>(1.08M)"
+    assert all(len(line) <= 21 for line in surface3d.title_lines(wide, 21).split("<br>"))
     assert surface3d.title_lines("batch 32\n" + caption) == "batch 32<br>ResNet-56-NS<br>test error 67.10% ± 0.47 " \
                                                             "on 10,000 images"
     spec = surface3d.figure([surface3d.panel(bowl(), caption), surface3d.panel(bowl(2.0), "short")], vmax=10.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io as _io
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,9 @@ COLORSCALE = "Viridis"  # drawing.CMAP, as Plotly names it
 LINE_COLOR = "#d62728"  # matplotlib's tab:red, the static figures' path color
 DIGITS = 5  # significant digits kept in the spec (the files hold float32 losses; the notebook outputs stay small)
 PANEL_PX = 420  # the height of one row of panels in a notebook
-TITLE_CHARS = 36  # the longest title line beside another panel (15 px type, half of a slide's width, with room)
+# the longest title line beside another panel (15 px type, half of a slide's width): a 48-character line of notebook
+# 04's 2 x 2 view ran past the slide's edge and into its neighbour, a 41-character line of 03b's fits with room
+TITLE_CHARS = 42
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
                          "x": _numbers(q[:, 0]), "y": _numbers(q[:, 1]), "z": _numbers(hz), "text": labels,
                          "textposition": "top center", "hoverinfo": "text",
                          "marker": {"size": 5, "color": "white", "line": {"color": "black", "width": 1}}})
-        heading = title_lines(p.title)
+        heading = title_lines(p.title, TITLE_CHARS * 2 // max(cols, 2))  # TITLE_CHARS fit half of the width
         layout[scene] = {"domain": {"x": [x0, x1], "y": [y0, y1 - (0.02 + 0.04 * heading.count("<br>") + 0.04) / rows]},
                          "xaxis": {"title": {"text": xlabel}}, "yaxis": {"title": {"text": ylabel}},
                          "zaxis": {"title": {"text": zname(zlabel, log)}, "range": axis},
@@ -201,12 +204,13 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
 
 def title_lines(title: str, chars: int = TITLE_CHARS) -> str:
     """A panel's title as Plotly shows it: broken at its line breaks and, where a line is longer than `chars`, after
-    its first comma ("ResNet-56-NS<br>test error 67.10% ± 0.47 on 10,000 images"), so side-by-side titles never
-    run into each other."""
+    its first comma ("ResNet-56-NS<br>test error 67.10% ± 0.47 on 10,000 images"), then between words where a part
+    is still longer, so side-by-side titles never run into each other nor past the figure's edge."""
     lines = []
     for line in title.split("\n"):
         head, comma, rest = line.partition(", ")
-        lines += [head, rest] if comma and len(line) > chars else [line]
+        for part in [head, rest] if comma and len(line) > chars else [line]:
+            lines += textwrap.wrap(part, chars, break_long_words=False) or [part]
     return "<br>".join(lines)
 
 

@@ -19,17 +19,16 @@ Real CIFAR-10 when it is under --data-root, synthetic images otherwise.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gc
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from lossviz.base import data, devices, files, models
+from lossviz.base.precision import tf32
 from lossviz.compute import hessian, surface, train
 from lossviz.course import profiles, projection
 
@@ -56,17 +55,6 @@ FULL_SIZES = Sizes(images=10_240, timed_epochs=3, accuracy_images=None, accuracy
                    hvp_repeats=3)
 TINY_SIZES = Sizes(images=8, timed_epochs=1, accuracy_images=128, accuracy_test_images=128, accuracy_epochs=1,
                    surface_images=16, sweep_batches=(4, 8, 16), hvp_images=8, hvp_repeats=1)
-
-
-@contextlib.contextmanager
-def tf32(enabled: bool) -> Iterator[None]:
-    """fp32 matrix products and convolutions in TF32 (CUDA) inside the block, the settings restored after it."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def splits(root: Path | None, tiny: bool) -> tuple[data.Split, data.Split, str]:

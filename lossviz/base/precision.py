@@ -117,14 +117,19 @@ def describe(precision: str, device: torch.device | str | None = "cpu") -> str:
 
 
 @contextlib.contextmanager
-def exact() -> Iterator[None]:
-    """fp32 products in full fp32 (TF32 off on CUDA) inside the block, the settings restored after it."""
+def tf32(enabled: bool) -> Iterator[None]:
+    """fp32 matrix products and convolutions in TF32 (CUDA) or not inside the block, the settings restored after it."""
     saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
     try:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def exact() -> contextlib.AbstractContextManager:
+    """fp32 products in full fp32 (TF32 off on CUDA) inside the block, the settings restored after it."""
+    return tf32(False)
 
 
 def autocast(precision: str, device: torch.device | str | None = "cpu") -> contextlib.AbstractContextManager:

@@ -50,6 +50,28 @@ def test_large_batch_worse_paired_on_the_same_images():
     assert flipped[0].verdict == "contradicted" and flipped[0].effect == pytest.approx(-20.0)
 
 
+def test_the_flip_attempt_gives_the_norms_and_shrink_and_compares_the_errors_paired():
+    """The second attempt (weight decay 5e-3): the weights' scale is not measured, its reason says the norms, their
+    difference and weight decay's shrink; the test errors are paired on the same images."""
+    at = 5e-3
+    norms, shrink = {(SMALL, at): 25.0, (LARGE, at): 31.5}, {(SMALL, at): 0.015, (LARGE, at): 0.24}
+    outcomes = {(SMALL, at): wrong_on(100, (0, 10)), (LARGE, at): wrong_on(100, (0, 30))}
+    scale, worse = batch_claims.flip_attempt(norms, shrink, outcomes)
+    assert scale.key == "weight_scale_wd_strong" and scale.verdict == "not measured"
+    assert "25.00 (batch 32) vs 31.50 (batch 256), -6.50" in scale.reason and "0.015 and 0.24" in scale.reason
+    assert worse.key == "large_batch_worse_wd_strong" and worse.effect == pytest.approx(20.0)
+    assert worse.verdict == "reproduced" and "not trained by Li et al." in worse.paper
+    with pytest.raises(ValueError, match="two batch sizes at one positive weight decay"):
+        batch_claims.flip_attempt({(SMALL, 0.0): 1.0, (LARGE, 0.0): 2.0}, {(SMALL, 0.0): 1, (LARGE, 0.0): 1},
+                                  {(SMALL, 0.0): [True], (LARGE, 0.0): [True]})
+    claims = batch_claims.claims_01(by_key(small0=[True], large0=[True], small=[True], large=[True]),
+                                    by_key(small0=5.0, large0=4.0, small=3.0, large=3.5),
+                                    {"factor": [1.0, 2.0], "bn eval": [1.0, 2.0], "bn recomputed": [1.0, 1.0]},
+                                    (norms, shrink, outcomes))
+    assert [c.key for c in claims][-3:] == ["weight_scale_wd_strong", "large_batch_worse_wd_strong",
+                                            "bn_scale_invariance"]
+
+
 def test_paired_gap_needs_the_same_images():
     with pytest.raises(ValueError, match="same images"):
         batch_claims.paired_gap("k", "c", "p", ("a", [True] * 3), ("b", [True] * 4))

@@ -130,3 +130,11 @@ def test_mismatched_keys_and_zero_directions(net, tiny_net):
         dirs.add(theta, {"conv1.weight": theta["conv1.weight"]})
     with pytest.raises(ValueError, match="zero direction"):
         dirs.orthogonalize(theta, dirs.scale(theta, 0.0))
+
+
+def test_weight_norm_counts_conv_and_linear_weights_only():
+    """||theta|| of Li et al. Fig. 2: conv and linear weights, by hand; BN's weights and every bias are left out."""
+    state = {"conv.weight": torch.full((2, 1, 3, 3), 2.0), "bn.weight": torch.full((2,), 100.0),
+             "bn.bias": torch.ones(2), "fc.weight": torch.full((1, 2), 3.0), "fc.bias": torch.ones(1)}
+    assert set(dirs.layer_weights(state)) == {"conv.weight", "fc.weight"}
+    assert dirs.weight_norm(state) == pytest.approx((18 * 4 + 2 * 9) ** 0.5)

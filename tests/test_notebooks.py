@@ -142,6 +142,8 @@ def test_published_landscape_notebooks_meet_the_issue():
     assert {f"train_loss_{n}" for n in land.deep_models} <= set(r["03b_resnet56_without_shortcuts"])
     assert all(r[n]["grid_points"] >= 21 for n in LANDSCAPE if n[:2] in ("02", "03", "04"))
     assert r["05_hessian_check"]["hessian_points"] >= 5 and r["05_hessian_check"]["hessian_images"] >= 100
+    assert r["05_hessian_check"]["map_images"] >= 50  # issue 27: the maps of ResNet-56 and -56-NS
+    assert {f"ratio_median_{n}" for n in land.deep_models} <= set(r["05_hessian_check"])
     assert profiles.QUICK.landscape.test_subset >= 2_000
     # issue 27: the rise over 5-8 direction seeds; the deep pair's lambda_max and trace printed and recorded
     assert 5 <= r["04_width"]["sharpness_seeds"] == r["03b_resnet56_without_shortcuts"]["sharpness_seeds"] <= 8

@@ -113,8 +113,9 @@ def test_an_unknown_learning_rate_scaling_is_refused():
 
 def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     """Issue 11's design: a small subset without augmentation (fitted to a minimizer), batch sizes 8x apart
-    trained for the same epochs, >= 2,000 test images, 21 x 21 grids, a 5 x 5 Hessian map on >= 100 images
-    for a network with and without shortcuts, and two widths with and without shortcuts."""
+    trained for the same epochs, >= 2,000 test images, 21 x 21 grids, sharpness on >= 100 images, 5 x 5 Hessian
+    maps (on >= 50) of the paper's pair, ResNet-56 with and without shortcuts (issue 27), and two widths with and
+    without shortcuts."""
     p = profiles.get("quick")
     land = p.landscape
     assert not land.augment and land.train_subset <= 5_000 and land.test_subset >= 2_000
@@ -122,8 +123,8 @@ def test_quick_landscape_is_sized_for_minimizers_and_fair_comparisons():
     runs = p.batch_runs()
     assert len({c.epochs for c in runs.values()}) == 1 and len({c.train_subset for c in runs.values()}) == 1
     assert land.points_2d >= 21 and land.hessian_points >= 5 and land.hessian_subset >= 100
-    shortcut, plain = land.hessian_models  # one network with shortcuts, its twin without (Li et al. Fig. 7)
-    assert plain == f"{shortcut}_noshort"
+    assert 50 <= land.map_images() <= land.hessian_subset
+    assert land.hessian_models == ("resnet56", "resnet56_noshort")  # Li et al. Fig. 7
     assert profiles.PAPER.landscape.hessian_models == ("resnet56", "resnet56_noshort")
     assert {"resnet20", "resnet20_noshort", "resnet56"} <= set(land.depth_models)  # 56-NS: notebook 03b
     assert {"resnet56", "resnet56_noshort"} == set(land.deep_models)
@@ -147,6 +148,14 @@ def test_quick_ensembles_are_sized_for_converged_members():
     assert plan.pretrain_epochs > 0.75 * plan.budget  # FGE starts after the second lr decay
     alpha1, alpha2 = E.fge_lr
     assert alpha1 / alpha2 == pytest.approx(profiles.PAPER.ensembles.fge_lr[0] / profiles.PAPER.ensembles.fge_lr[1])
+
+
+def test_map_images_default_to_the_hessian_subset_and_reject_zero():
+    """Without `map_subset` a map takes the Hessian's images; a map of no images is refused in one line."""
+    land = dataclasses.replace(profiles.QUICK.landscape, map_subset=None)
+    assert land.map_images() == land.hessian_subset
+    with pytest.raises(ValueError, match="map_subset=0 must be a positive number of images"):
+        dataclasses.replace(land, map_subset=0)
 
 
 def test_a_profile_rejects_a_bad_test_every():

@@ -76,6 +76,28 @@ def test_the_optimizers_take_the_steps_of_their_formulas():
         torch.testing.assert_close(w.detach(), expected[name], rtol=1e-6, atol=1e-6, msg=name)
 
 
+def test_decay_shrink_is_what_torchs_sgd_does_to_a_weight_without_a_loss_gradient():
+    """`decay_shrink` against torch.optim.SGD stepping a weight whose loss gradient is 0 through the run's schedule
+    (step decay: the lr drops 10x at its milestones), and, over a long run, against exp(-sum lr wd / (1 - momentum))
+    to 5% in the exponent."""
+    import math
+    config = TINY.replace(weight_decay=5e-3, schedule=Schedule("step", 0.1), epochs=4)  # 8 steps an epoch
+    assert train.steps(config) == 32
+    w = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    optimizer = train.make_optimizer(config, [w])
+    for i in range(1, 33):
+        optimizer.param_groups[0]["lr"] = config.schedule.at(i, 32, 8)
+        w.grad = torch.zeros_like(w)
+        optimizer.step()
+    assert train.decay_shrink(config) == pytest.approx(float(w), rel=1e-12)
+    lrs = sum(config.schedule.at(i, 32, 8) for i in range(1, 33))
+    assert math.log(train.decay_shrink(config.replace(epochs=400))) == pytest.approx(-100 * lrs * 5e-3 / 0.1,
+                                                                                      rel=0.05)
+    assert train.decay_shrink(config.replace(weight_decay=0.0)) == 1.0
+    with pytest.raises(ValueError, match="decay_shrink follows plain SGD with momentum; got optimizer='adam'"):
+        train.decay_shrink(config.replace(optimizer="adam"))
+
+
 @pytest.mark.parametrize("change, message", [
     ({"model": "resnet21"}, "model='resnet21'.*resnet20"),
     ({"optimizer": "rmsprop"}, "optimizer='rmsprop'.*sgd, adam"),

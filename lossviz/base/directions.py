@@ -92,6 +92,16 @@ def norm(delta: Mapping[str, torch.Tensor]) -> float:
     return float(flatten(delta).norm())
 
 
+def layer_weights(state: Mapping[str, torch.Tensor]) -> Weights:
+    """The weights of a state's conv and linear layers (named *weight, more than one dimension): no BN, no biases."""
+    return {k: v for k, v in state.items() if k.endswith("weight") and v.dim() > 1}
+
+
+def weight_norm(state: Mapping[str, torch.Tensor]) -> float:
+    """||theta|| of a state's conv and linear weights (Li et al. Fig. 2's weight scale), float64."""
+    return norm(layer_weights(state))
+
+
 def cosine(delta: Mapping[str, torch.Tensor], eta: Mapping[str, torch.Tensor]) -> float:
     """Cosine similarity <delta, eta> / (||delta|| ||eta||) of two directions."""
     denominator = norm(delta) * norm(eta)

@@ -112,6 +112,28 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=config.schedule.lr, weight_decay=config.weight_decay)
 
 
+def steps(config: TrainConfig) -> int:
+    """The SGD steps of a run: epochs times the iterations of an epoch over its training images."""
+    return config.epochs * data.iterations_per_epoch(data.size(config.dataset, True, config.train_subset),
+                                                     config.batch_size)
+
+
+def decay_shrink(config: TrainConfig) -> float:
+    """The factor weight decay alone would shrink a weight by over a run (a zero loss gradient): SGD's exact recurrence
+    v <- momentum v + wd theta, theta <- theta - lr_t v over the run's steps and schedule (about
+    exp(-sum lr_t wd / (1 - momentum)))."""
+    if config.optimizer != "sgd" or config.nesterov:
+        raise ValueError(f"decay_shrink follows plain SGD with momentum; got optimizer={config.optimizer!r}, "
+                         f"nesterov={config.nesterov}")
+    total = steps(config)
+    per_epoch = total // config.epochs
+    theta, velocity = 1.0, 0.0
+    for i in range(1, total + 1):
+        velocity = config.momentum * velocity + config.weight_decay * theta
+        theta -= config.schedule.at(i, total, per_epoch) * velocity
+    return theta
+
+
 def _cpu_state(model: nn.Module) -> Weights:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 

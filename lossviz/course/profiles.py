@@ -41,7 +41,7 @@ class Landscape:
     interpolation_points: int  # points on [-0.5, 1.5] for linear interpolation
     depth_models: tuple[str, ...]
     width_models: tuple[str, ...]
-    hessian_subset: int
+    hessian_subset: int  # training images the Hessian is taken over at a minimizer (sharpness, spectrum)
     hessian_points: int  # grid points per axis of the eigenvalue map
     hessian_models: tuple[str, ...]  # the networks of the eigenvalue maps (Li et al. Fig. 7: ResNet-56 and -56-NS)
     model_batch: int = 128  # batch size of the depth and width runs
@@ -62,9 +62,21 @@ class Landscape:
     # over directions, beside the one plane's ring
     sharpness_seeds: int = 6
     deep_seeds: tuple[int, ...] = (0,)  # notebook 03b: the deep pair is trained once per seed (their spread: the noise)
+    # notebook 01: the batch pair trained again at this weight decay (no checkpoints), a second attempt at Li et al.'s
+    # flip of the weights' scale, where `weight_decays` shrink the weights too little; None: not trained
+    flip_weight_decay: float | None = None
+    # training images of each eigenvalue-map point (a map costs hessian_points² Lanczos runs); None: hessian_subset
+    map_subset: int | None = None
 
     def __post_init__(self) -> None:
         check_images(self.score_subset)
+        if self.flip_weight_decay is not None and (self.flip_weight_decay <= 0
+                                                   or self.flip_weight_decay in self.weight_decays):
+            raise ValueError(f"flip_weight_decay={self.flip_weight_decay} must be positive and not one of "
+                             f"weight_decays {self.weight_decays}, or None (no second attempt)")
+        if self.map_subset is not None and self.map_subset < 1:
+            raise ValueError(f"map_subset={self.map_subset} must be a positive number of images, or None "
+                             "(hessian_subset)")
         if self.sharpness_seeds < 2:
             raise ValueError(f"sharpness_seeds={self.sharpness_seeds} must be at least 2 (a spread needs two)")
         if not self.deep_seeds or len(set(self.deep_seeds)) != len(self.deep_seeds):
@@ -73,6 +85,10 @@ class Landscape:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
+
+    def map_images(self) -> int:
+        """The training images each point of an eigenvalue map is computed over."""
+        return self.hessian_subset if self.map_subset is None else self.map_subset
 
     def depth_networks(self) -> tuple[str, ...]:
         """The networks of notebooks 03 and 03b, each once."""
@@ -179,6 +195,16 @@ class Profile:
                                   every_epoch=True, epochs=land.batch_epochs)
                 for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
 
+    def flip_runs(self) -> dict[tuple[int, float], TrainConfig]:
+        """Notebook 01's second attempt at the flip: {(batch size, `flip_weight_decay`): run}, small and large batch,
+        trained as the batch study's runs (no checkpoints); empty where the profile makes no attempt."""
+        land = self.landscape
+        if land.flip_weight_decay is None:
+            return {}
+        return {(b, land.flip_weight_decay): land.run(land.batch_model, self.dataset, self.seed, self.precision, b,
+                                                      land.flip_weight_decay, epochs=land.batch_epochs)
+                for b in (land.batch_small, land.batch_large)}
+
     def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainConfig]:
         """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, at the profile's seed or
         `seed`. No checkpoints: nothing reads them (the PCA paths of notebook 06 are the batch study's)."""
@@ -200,7 +226,8 @@ SMOKE = Profile(
                         depth_models=("resnet20", "resnet20_noshort"),
                         width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
                         hessian_models=("resnet20", "resnet20_noshort"), model_batch=32,
-                        deep_models=("resnet20", "resnet20_noshort"), sharpness_seeds=2, deep_seeds=(0, 1)),
+                        deep_models=("resnet20", "resnet20_noshort"), sharpness_seeds=2, deep_seeds=(0, 1),
+                        flip_weight_decay=5e-3),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
@@ -222,9 +249,15 @@ QUICK = Profile(
                         # (its gradient grows ~1.18x per layer towards the input) and what else was tried
                         depth_models=("resnet20", "resnet20_noshort", "resnet56"),
                         width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
-                        # the paper contrasts ResNet-56 and -56-NS; one of their Hessian-vector products over 100
-                        # images costs ~3.5x a ResNet-20's on a CPU, so a 5x5 map of both would take ~40 minutes
-                        hessian_subset=100, hessian_points=5, hessian_models=("resnet20", "resnet20_noshort"),
+                        # the paper's contrast, ResNet-56 and -56-NS (Fig. 7): one of their Hessian-vector products
+                        # costs ~3.5x a ResNet-20's on a CPU, so the maps take 50 training images (~1 s per product,
+                        # 5x5 maps of both ~10 minutes); sharpness and the spectrum 100
+                        hessian_subset=100, hessian_points=5, hessian_models=("resnet56", "resnet56_noshort"),
+                        map_subset=50,
+                        # weight decay 5e-4 shrinks the small batch's weights to 0.66 over its 3,200 steps, the large
+                        # batch's to 0.87 over 400 (`train.decay_shrink`; Li et al.'s batch 128: e^-31): too little to
+                        # flip their norms, so the batch pair is trained again at 5e-3 (0.015 and 0.24)
+                        flip_weight_decay=5e-3,
                         epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
                                          ("resnet56_noshort", 150)),
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),

@@ -139,7 +139,7 @@ def work(profile: Profile) -> dict[str, list[Item]]:
     `Course` derives them (an item may repeat in later notebooks: `project` prices it once)."""
     land, E = profile.landscape, profile.ensembles
     sample = land.surface_subset + land.surface_subset // 2  # `Landscape.sample`: training and half as many test
-    batch = profile.batch_runs()
+    batch, flip = profile.batch_runs(), profile.flip_runs()
     depth, width, hess = (profile.model_runs(names) for names in
                           (land.depth_models, land.width_models, land.hessian_models))
     deep = {f"{n} seed {s}": c for s in land.deep_seeds for n, c in profile.model_runs(land.deep_models, s).items()}
@@ -180,16 +180,17 @@ def work(profile: Profile) -> dict[str, list[Item]]:
 
     return {
         "00": trainings([profile.first_run()]),
-        "01": trainings(batch.values()) + [Surface(land.batch_model, f"interpolation wd={wd}",
-                                                   land.interpolation_points, sample) for wd in land.weight_decays],
+        "01": trainings([*batch.values(), *flip.values()])
+        + [Surface(land.batch_model, f"interpolation wd={wd}", land.interpolation_points, sample)
+           for wd in sorted({wd for _, wd in {**batch, **flip}})],
         "02": trainings(batch.values()) + [Surface(c.model, f"line {_name(c)}", land.points_1d, sample)
                                            for c in batch.values()] + planes(batch),
         "03": trainings(depth.values()) + planes(depth),
         "03b": trainings(deep.values()) + planes(deep) + rises(deep) + sharpness(deep),
         "04": trainings(width.values()) + planes(width) + rises(width),
         "05": trainings(hess.values())
-        + [Products(c.model, "map", land.hessian_points ** 2, land.hessian_subset) for c in hess.values()]
-        + [Surface(c.model, "hessian plane", land.hessian_points ** 2, land.hessian_subset) for c in hess.values()]
+        + [Products(c.model, "map", land.hessian_points ** 2, land.map_images()) for c in hess.values()]
+        + [Surface(c.model, "hessian plane", land.hessian_points ** 2, land.map_images()) for c in hess.values()]
         + trainings(every.values()) + sharpness(every) + planes(every),
         "06": trainings(batch.values()) + planes(batch, "pca plane"),
         "07": members("ind", seeds[0]) + members("sse", seeds[0])

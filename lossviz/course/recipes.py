@@ -129,8 +129,12 @@ class Course:
         return self.profile.landscape.sample(self.profile.dataset, test, self.batch_size)
 
     def hessian_sample(self) -> Sample:
-        """The training images the Hessian is taken over."""
+        """The training images the Hessian is taken over at a minimizer (sharpness, spectrum)."""
         return Sample(self.profile.dataset, self.profile.landscape.hessian_subset, batch_size=self.batch_size)
+
+    def map_sample(self) -> Sample:
+        """The training images each point of an eigenvalue map is computed over."""
+        return Sample(self.profile.dataset, self.profile.landscape.map_images(), batch_size=self.batch_size)
 
     # ---- training runs --------------------------------------------------------------------------------
 
@@ -148,6 +152,10 @@ class Course:
         `batch_label` ("b=128, wd=0") when `labels`."""
         runs = {key: self.train(config) for key, config in self.profile.batch_runs().items()}
         return {batch_label(*key): run for key, run in runs.items()} if labels else runs
+
+    def flip_runs(self) -> dict[tuple[int, float], TrainResult]:
+        """Notebook 01's second attempt at the flip: the batch pair trained at `flip_weight_decay` (empty without)."""
+        return {key: self.train(config) for key, config in self.profile.flip_runs().items()}
 
     def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainResult]:
         """One trained run per network name (Li et al. Fig. 5/6 settings), at the profile's seed or `seed`."""
@@ -247,11 +255,11 @@ class Course:
                                          self.out_dir)
 
     def interpolations(self, runs: dict[tuple[int, float], TrainResult], bn: str = "eval") -> dict[float, io.Surface]:
-        """{weight decay: the linear interpolation from the small-batch to the large-batch minimizer} (notebook 01);
-        bn="recompute" recomputes the BN statistics at every alpha."""
+        """{weight decay: the linear interpolation from the small-batch to the large-batch minimizer} for each weight
+        decay of `runs` (notebook 01); bn="recompute" recomputes the BN statistics at every alpha."""
         land = self.profile.landscape
         lines = {}
-        for wd in land.weight_decays:
+        for wd in sorted({wd for _, wd in runs}):
             first, second = runs[land.batch_small, wd], runs[land.batch_large, wd]
             request = landscapes.Interpolation(first.config, second.config, self.sample(), land.interpolation_points,
                                                bn=bn, precision=self.precision, device=self.device)
@@ -297,8 +305,8 @@ class Course:
 
     def eigen_maps(self, runs: dict[str, TrainResult], seed: int = 0, max_steps: int = 60
                    ) -> tuple[dict[str, io.Surface], dict[str, io.Surface]]:
-        """({name: min_eig/max_eig map}, {name: the loss on the same plane}) on the Hessian sample (Fig. 7)."""
-        land, sample = self.profile.landscape, self.hessian_sample()
+        """({name: min_eig/max_eig map}, {name: the loss on the same plane}) on the map sample (Fig. 7)."""
+        land, sample = self.profile.landscape, self.map_sample()
         lanczos = Lanczos(tol=1e-2, max_steps=max_steps, warm=True)
         maps = {name: landscapes.eigen_surface(
                     landscapes.EigenPlane(run.config, sample, land.hessian_points, seed=seed, lanczos=lanczos,

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossviz.base import io, models, papers, stats
-from lossviz.compute import curves, ensembles, gradient_scale, shape
+from lossviz.compute import curves, ensembles, gradient_scale, shape, train
 from lossviz.compute.ensembles import Row
+from lossviz.compute.train import TrainConfig
 from lossviz.course.profiles import MINIMIZER_LOSS
 from lossviz.views import plot
 
@@ -47,6 +48,17 @@ def minimizer_numbers(rows: dict[str, Minimizer]) -> dict[str, float]:
     """The numbers a notebook records of its runs: `train_loss_<name>` and `test_error_<name>`."""
     return {**{f"train_loss_{n}": round(r.train_loss, 4) for n, r in rows.items()},
             **{f"test_error_{n}": round(r.test_error, 2) for n, r in rows.items()}}
+
+
+def weight_scale_table(runs: dict[str, TrainConfig], norms: dict[str, float | None]) -> str:
+    """Each run's batch size, weight decay, learning rate, SGD steps, the factor weight decay alone would shrink its
+    weights by (`train.decay_shrink`) and its weights' norm (None: not trained here, e.g. the paper's runs)."""
+    lines = [f"{'run':<32}{'batch':>6}{'wd':>8}{'lr':>8}{'steps':>8}   wd alone shrinks to   ||theta||"]
+    for name, c in runs.items():
+        norm = norms.get(name)
+        lines.append(f"{name:<32}{c.batch_size:>6}{c.weight_decay:>8g}{c.schedule.lr:>8.3g}{train.steps(c):>8}   "
+                     f"{train.decay_shrink(c):<20.2g}  {'-' if norm is None else f'{norm:.2f}'}")
+    return "\n".join(lines)
 
 
 def sharpness_correlations(sharp: dict[str, dict[str, float]], rises: dict[str, float],

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from lossviz.base import stats
+from lossviz.base import directions, stats
 from lossviz.views import drawing
 from lossviz.views.labels import label_points
 
@@ -215,8 +215,9 @@ def weight_histograms(states: dict[str, dict], *, bins: int = 100, title: str | 
     if not states:
         raise ValueError("states must hold at least one labeled state dict")
     ax = drawing.axes(ax, figsize=(5.0, 3.4))
-    values = {label: np.concatenate([v.detach().cpu().float().numpy().ravel() for k, v in state.items()
-                                     if k.endswith("weight") and v.dim() > 1]) for label, state in states.items()}
+    values = {label: np.concatenate([v.detach().cpu().float().numpy().ravel()
+                                     for v in directions.layer_weights(state).values()])
+              for label, state in states.items()}
     pooled = np.concatenate(list(values.values()))
     edge = float(np.max(np.abs(np.percentile(pooled, [0.1, 99.9]))))
     for label, v in values.items():

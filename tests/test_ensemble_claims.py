@@ -124,6 +124,29 @@ def test_claims_08_verdicts():
         ec.claims_08({"bezier": paths["bezier"]}, fge, single, 2_000)
 
 
+def test_claims_08_add_the_augmented_setting_under_their_own_keys():
+    """The second FGE setting (augmentation, the paper's step sizes) gets the same three claims, keyed `_augmented`
+    and named by its setting; its snapshots here leave the minimum (0.6 > 0.10): contradicted."""
+    paths = {"line": path([0.002, 2.5, 0.002], [44.8, 79.3, 46.3]), "bezier": path([0.002, 0.05, 0.002],
+                                                                                  [44.8, 50.0, 46.3])}
+    n = 500
+    fge = result("fge", [pattern(n, range(270)), pattern(n, range(20, 285))], pattern(n, range(10, 285)))
+    single = result("ind", [pattern(n, range(272))])
+    moved = result("fge", [pattern(n, range(260)), pattern(n, range(30, 290))], pattern(n, range(300)),
+                   losses=[0.02, 0.6])
+    claims = {c.key: c for c in ec.claims_08(paths, fge, single, 2_000, augmented=(moved, single))}
+    assert {"fge_beats_normal_run_augmented", "fge_beats_its_snapshots_augmented",
+            "fge_snapshots_are_minima_augmented", "fge_beats_normal_run"} <= set(claims)
+    assert claims["fge_beats_normal_run_augmented"].effect == pytest.approx(45.6 - 40.0)
+    assert claims["fge_snapshots_are_minima_augmented"].verdict == "contradicted"
+    each = "normal run 0.010, snapshot 1 0.020, snapshot 2 0.600"
+    assert each in claims["fge_snapshots_are_minima_augmented"].measured
+    assert claims["fge_snapshots_are_minima"].verdict == "reproduced"
+    setting = "(with augmentation, at Garipov et al.'s step sizes)"
+    assert claims["fge_beats_normal_run_augmented"].claim.endswith(setting)
+    assert len(ec.claims_08(paths, fge, single, 2_000)) == 5
+
+
 def test_the_papers_direction_is_the_majority_of_table1s_cells():
     assert ec.paper_direction("sse", "ind", 1) == ("sse", "ind")
     assert ec.paper_direction("sse", "ind", 2) == ("ind", "sse")  # Ind below SSE in 4 of 6 cells at 2B

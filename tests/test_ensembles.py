@@ -293,6 +293,29 @@ def test_schedule_trace_marks_the_members(small_plan):
     assert max(lrs[pre:]) == pytest.approx(0.05)  # and alpha1 between them
 
 
+def test_an_augmented_runs_members_get_bn_statistics_from_augmented_batches(tiny_net, tmp_path, monkeypatch):
+    """FGE's BN recompute passes over the batches the run trained on: augmented (seeded by the run) where it trained
+    with augmentation, plain otherwise; the two settings are cached apart."""
+    monkeypatch.setattr(models, "get", lambda name, num_classes=10: tiny_net(0, num_classes))
+    seen = []
+    plain_batches = data.batches
+
+    def batches(split, batch_size, shuffle=False, augmented=False, seed=0, **kw):
+        if not shuffle and seed == 3:  # a BN pass (training shuffles; evaluations take seed 0)
+            seen.append(augmented)
+        return plain_batches(split, batch_size, shuffle, augmented, seed, **kw)
+
+    monkeypatch.setattr(data, "batches", batches)
+    for augment in (False, True):
+        base = TrainConfig(model="resnet20", dataset="synthetic", train_subset=32, test_subset=16, epochs=2,
+                           batch_size=16, schedule=Schedule("step", 0.05), augment=augment, seed=3)
+        plan = ensembles.Plan(base, cycles=2, fge_cycle_epochs=1.0, fge_lr=(0.02, 0.001), score_subset=16)
+        run = ensembles.runs("fge", (3,), plan)[-1]
+        seen.clear()
+        ensembles.members(run, plan.score_subset, cache_dir=tmp_path, progress=False)
+        assert seen == [augment] * len(run.members)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_members_are_scored_like_a_plain_forward_pass(tiny_net, tmp_path, monkeypatch, precision):
     """A member's training loss is the minimizer criterion — eval-mode cross-entropy on its own training images, in

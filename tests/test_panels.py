@@ -56,3 +56,19 @@ def test_pca_paths_share_their_contour_levels():
     shared = {round(float(v), 9) for v in panels.loss_levels([BOWL, 7 * BOWL], nbins=15)}
     small, large = _levels(fig.axes[0]), _levels(fig.axes[1])
     assert small <= shared and large <= shared and len(small) < len(large)
+
+
+def test_fge_settings_put_both_settings_on_one_y_range_with_their_baselines():
+    """Two FGE settings far apart in error share one y range that holds every value; each panel draws its
+    snapshots, its growing ensemble and its normal run's line at that run's error."""
+    def fge(errors, together, single):
+        return (SimpleNamespace(member_errors=errors, ensemble_errors=together, test_images=10_000),
+                SimpleNamespace(error=single))
+    fig = panels.fge_settings({"plain": fge([40.0, 41.0], [40.0, 39.0], 40.5),
+                               "augmented": fge([30.0, 31.0], [30.0, 28.0], 33.0)})
+    a, b = fig.axes[:2]
+    assert a.get_ylim() == b.get_ylim() and a.get_ylim()[0] < 28.0 and a.get_ylim()[1] > 41.0
+    assert [ax.get_title() for ax in (a, b)] == ["plain", "augmented"]
+    assert [float(ax.lines[-1].get_ydata()[0]) for ax in (a, b)] == [40.5, 33.0]  # the normal run's line
+    with pytest.raises(ValueError, match="at least one"):
+        panels.fge_settings({})

@@ -332,7 +332,8 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
             progress: bool = True) -> list[Member]:
     """Each member of a run (trained or loaded by `train.train`), scored on the test images (at the run's
     precision) and by `train.minimizer_loss` on its own training images, BN statistics recomputed first where
-    the run says so (cached)."""
+    the run says so, over the batches it trained on: augmented where it trained with augmentation (as Garipov et
+    al.'s bn_update over their training loader; clean images' statistics misfit such a network) (cached)."""
     if not run.members:
         return []
     states = member_states(run, root, cache_dir, device, progress)
@@ -344,12 +345,14 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
         def compute(state: Weights = state) -> Member:
             model = train.network(run.config, state, device)
             if run.recompute_bn:
-                recompute_bn(model, data.batches(train_split, run.config.batch_size, device=device))
+                recompute_bn(model, data.batches(train_split, run.config.batch_size, augmented=run.config.augment,
+                                                 seed=run.config.seed, device=device))
             loss, acc = train.minimizer_loss(model, train_split, device)
             probs = probabilities(model, test_split, device=device, precision=run.config.precision)
             return Member(probs, loss, 100.0 - acc)
 
-        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, devices.key(device))
+        augmented_bn = ("BN over augmented batches",) if run.recompute_bn and run.config.augment else ()
+        key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, devices.key(device), *augmented_bn)
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
     return out
 

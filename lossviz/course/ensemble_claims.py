@@ -12,6 +12,7 @@ Whether a network is a minimum of its training set is a threshold on the trainin
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Mapping, Sequence
 
@@ -73,9 +74,10 @@ def minima(key: str, claim: str, paper: str, losses: Mapping[str, float], criter
     if not losses:
         raise ValueError("losses must hold at least one training loss")
     worst = max(losses, key=losses.__getitem__)
+    each = ", ".join(f"{name} {loss:.3f}" for name, loss in losses.items())
     return findings.comparison(key, claim, paper, f"largest training loss {losses[worst]:.4f} ({worst}, of "
-                               f"{len(losses)}) against {criterion:.2f}; a threshold on the training set: no "
-                               "sampling noise", criterion - losses[worst], 0.0)
+                               f"{len(losses)}: {each}) against {criterion:.2f}; a threshold on the training set: "
+                               "no sampling noise", criterion - losses[worst], 0.0)
 
 
 def _snapshots(result: EnsembleResult) -> dict[str, float]:
@@ -109,11 +111,13 @@ def claims_07(sse: EnsembleResult, single: EnsembleResult, segments: Sequence[Se
 
 
 def claims_08(paths: Mapping[str, PathResult], fge: EnsembleResult, single: EnsembleResult,
-              path_test_images: int, criterion: float = MINIMIZER_LOSS) -> list[Claim]:
+              path_test_images: int, criterion: float = MINIMIZER_LOSS,
+              augmented: tuple[EnsembleResult, EnsembleResult] | None = None) -> list[Claim]:
     """Notebook 08 (Garipov et al.): a trained curve avoids the straight line's wall (the highest test error on each,
     on `path_test_images` images, unpaired noise) and removes the barrier (training cross-entropy within the
     minimum criterion, the profile's `minimizer_loss`); FGE beats a normal run of the same budget and each of its
-    snapshots, which stay minima."""
+    snapshots, which stay minima (`fge_claims`), and so again where `augmented` gives (FGE, normal run) of the
+    setting with augmentation."""
     curves = {name: r for name, r in paths.items() if name != "line"}
     if "line" not in paths or not curves:
         raise ValueError(f"paths must hold the line and at least one curve; got {sorted(paths)}")
@@ -134,13 +138,28 @@ def claims_08(paths: Mapping[str, PathResult], fge: EnsembleResult, single: Ense
             "Garipov et al. Fig. 2: the training loss along the trained curves nearly constant",
             f"training cross-entropy barriers {barriers}; the lowest ({lowest}) against {criterion:.2f}, the "
             "training set's own loss: no sampling noise", criterion - barrier(curves[lowest].train_loss), 0.0),
+        *fge_claims(fge, single, criterion),
+        *(fge_claims(*augmented, criterion, "augmented", "with augmentation, at Garipov et al.'s step sizes")
+          if augmented else ()),
+    ]
+
+
+def fge_claims(fge: EnsembleResult, single: EnsembleResult, criterion: float = MINIMIZER_LOSS, tag: str = "",
+               setting: str = "") -> list[Claim]:
+    """FGE beats a normal run of the same budget (`single`) and each of its snapshots, which stay minima (the
+    normal run, whose checkpoint they start from, among them); keys suffixed `_<tag>` and claims followed by
+    `(setting)` for a second setting of the same notebook."""
+    claims = [
         beats_normal_run("fge_beats_normal_run", "fge", fge, single, _wins("fge", "ind", 1)),
         beats_members("fge_beats_its_snapshots", "fge", fge,
                       "Garipov et al. Sec. 5: snapshots that make different mistakes ensemble better than each"),
         minima("fge_snapshots_are_minima", "FGE's snapshots stay in the low-loss region: each a minimum",
-               "Garipov et al. Sec. 5: short cycles and small steps keep FGE near the minimum", _snapshots(fge),
-               criterion),
+               "Garipov et al. Sec. 5: short cycles and small steps keep FGE near the minimum",
+               {"normal run": single.member_train_losses[0], **_snapshots(fge)}, criterion),
     ]
+    if not tag:
+        return claims
+    return [dataclasses.replace(c, key=f"{c.key}_{tag}", claim=f"{c.claim} ({setting or tag})") for c in claims]
 
 
 def ordering(better: str, worse: str, budget: int, results: Mapping[str, Sequence[EnsembleResult]]) -> Claim:

@@ -153,6 +153,9 @@ class Ensembles:
     path_test_subset: int | None = None  # test images the line and curves are evaluated on; None = all
     plane_subset: int = 500  # training images each point of a plane is evaluated on
     plane_points: int = 11  # grid points per axis of a plane
+    # notebook 08: FGE once more, its normal run and its cycles trained with augmentation (random crops and flips),
+    # at these (alpha1, alpha2), Garipov et al.'s ResNet step sizes; None: not run
+    augmented_fge_lr: tuple[float, float] | None = None
 
     def budget(self, model: str) -> int:
         """B, the epochs of one normal run of `model`."""
@@ -231,7 +234,8 @@ SMOKE = Profile(
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
-                        score_subset=None, augment=False, path_test_subset=128, plane_subset=128, plane_points=3),
+                        score_subset=None, augment=False, path_test_subset=128, plane_subset=128, plane_points=3,
+                        augmented_fge_lr=(0.05, 0.0005)),
 )
 
 QUICK = Profile(
@@ -278,7 +282,10 @@ QUICK = Profile(
                         test_subset=500, batch_size=64, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=3,
                         fge_lr=(0.3, 0.015), seeds=(0, 1, 2), curve_epochs=30, curve_bends=1, curve_points=11,
                         score_subset=None, augment=False, curve_lr=0.03, path_test_subset=2_000, plane_subset=500,
-                        plane_points=11),
+                        plane_points=11,
+                        # notebook 08's second setting: FGE at Garipov et al.'s ResNet rates with augmentation in
+                        # the normal run and the cycles (about 6 minutes); its normal run ends at training loss 0.38
+                        augmented_fge_lr=(0.05, 0.0005)),
 )
 
 # One H100-class GPU, about an hour from an empty cache (a projection, not measured: bench/gpu_check.py measures the

@@ -336,6 +336,17 @@ class Course:
         E = self.profile.ensembles
         return ensembles.plan(E, E.models[0], E.datasets[0], self.precision, **changes)
 
+    def augmented_plan(self) -> ensembles.Plan | None:
+        """Notebook 08's second FGE setting: the plan with augmentation in every run, at the profile's
+        `augmented_fge_lr` (None where the profile has none)."""
+        lr = self.profile.ensembles.augmented_fge_lr
+        return None if lr is None else self.plan(base=self.plan().base.replace(augment=True), fge_lr=lr)
+
+    def training_seconds(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan | None = None) -> float:
+        """The wall time the runs of an ensemble took to train, as their logs recorded it when they ran."""
+        return sum(e.get("seconds", 0.0) for r in ensembles.runs(method, seeds, plan or self.plan())
+                   for e in self.train(r.config).log)
+
     def ensemble(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan | None = None
                  ) -> ensembles.EnsembleResult:
         """Train (or load) the runs of `method` and score members and ensemble on the plan's test images."""

@@ -345,6 +345,19 @@ def connectivity_numbers(paths: dict, fge: ensembles.EnsembleResult, minima: dic
     return found
 
 
+def fge_setting_numbers(tag: str, fge: ensembles.EnsembleResult, single: ensembles.EnsembleResult,
+                        seconds: float) -> dict[str, float | list]:
+    """What notebook 08 records of a second FGE setting, keyed `fge_<tag>_...`: the ensemble's and its snapshots'
+    test errors and training losses, their disagreement, the normal run's error and loss, the training seconds."""
+    return {f"fge_{tag}_ensemble_error": round(fge.error, 2),
+            f"fge_{tag}_snapshot_errors": [round(e, 2) for e in fge.member_errors],
+            f"fge_{tag}_snapshot_train_losses": [round(x, 4) for x in fge.member_train_losses],
+            f"fge_{tag}_mean_disagreement_pct": round(fge.mean_disagreement, 2),
+            f"fge_{tag}_single_run_error": round(single.error, 2),
+            f"fge_{tag}_single_run_train_loss": round(single.member_train_losses[0], 4),
+            f"fge_{tag}_train_seconds": round(seconds, 1)}
+
+
 def comparison_numbers(rows: Sequence[Row]) -> dict[str, float | int | None]:
     """What notebook 09 records: each cell's test error (`<method>_<k>B_<model>_<dataset>`), the std over seeds at
     1B, the largest member training loss of each method and budget, the seeds, the images scored and the binomial

@@ -1,5 +1,6 @@
 """Figures of several networks' panels on shared ranges: the Hessian maps beside the loss contours (Li et al. Fig. 7,
-notebook 05) and the optimizer's paths on their PCA planes (Li et al. Fig. 9, notebook 06)."""
+notebook 05), the optimizer's paths on their PCA planes (Li et al. Fig. 9, notebook 06) and FGE in two settings
+(notebook 08)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from lossviz.views import drawing, plot
+from lossviz.views import charts, drawing, plot
 
 
 def loss_levels(zs, nbins: int, log: bool = False) -> list[float]:
@@ -55,4 +56,21 @@ def pca_paths(planes: Mapping[str, Any], *, ncols: int = 2, size: float = 4.2) -
         plot.trajectory(s.xcoordinates, s.ycoordinates, s["train_loss"], p.pca.coords, levels=levels,
                         epochs=[int(e) for e in p.epochs], explained=p.pca.explained, ax=ax,
                         title=f"{label}, loss{_on(s)}")
+    return fig
+
+
+def fge_settings(settings: Mapping[str, tuple[Any, Any]], *, size: tuple[float, float] = (5.2, 3.8)) -> Figure:
+    """A panel per FGE setting, {title: (FGE ensemble, normal run of the same budget)} (`ensembles.EnsembleResult`):
+    each snapshot's and the growing ensemble's test error with binomial error bars beside the normal run
+    (`charts.ensemble_errors`), every panel on one y range."""
+    if not settings:
+        raise ValueError("settings must hold at least one (FGE ensemble, normal run) pair")
+    fig, axes = plot.grid(len(settings), ncols=2, size=size)
+    for ax, (title, (fge, single)) in zip(axes, settings.items()):
+        charts.ensemble_errors(range(1, len(fge.member_errors) + 1), fge.member_errors, fge.ensemble_errors,
+                               test_images=fge.test_images, baseline=single.error, title=title, ax=ax)
+    low = min(ax.get_ylim()[0] for ax in axes)
+    high = max(ax.get_ylim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_ylim(low, high)
     return fig

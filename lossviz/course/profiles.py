@@ -266,7 +266,8 @@ QUICK = Profile(
                                          ("resnet56_noshort", 150)),
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),
                         # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~25 minutes to 03b, over a
-                        # notebook's 20; docs/findings.md reports one, with the contrast's noise it gives
+                        # notebook's 20, and at seed 1 this recipe leaves ResNet-56-NS at training loss 0.51, no
+                        # minimizer (docs/training-resnet56-ns.md); docs/findings.md reports both
                         deep_models=("resnet56", "resnet56_noshort")),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)

@@ -89,7 +89,7 @@ def test_decay_shrink_is_what_torchs_sgd_does_to_a_weight_without_a_loss_gradien
         optimizer.param_groups[0]["lr"] = config.schedule.at(i, 32, 8)
         w.grad = torch.zeros_like(w)
         optimizer.step()
-    assert train.decay_shrink(config) == pytest.approx(float(w), rel=1e-12)
+    assert train.decay_shrink(config) == pytest.approx(w.item(), rel=1e-12)
     lrs = sum(config.schedule.at(i, 32, 8) for i in range(1, 33))
     assert math.log(train.decay_shrink(config.replace(epochs=400))) == pytest.approx(-100 * lrs * 5e-3 / 0.1,
                                                                                       rel=0.05)

@@ -1,4 +1,5 @@
 """The projected time of a profile per notebook, from made-up unit costs, checked against sums written out by hand."""
+import dataclasses
 import json
 from pathlib import Path
 
@@ -84,3 +85,18 @@ def test_the_docs_projection_is_the_function_applied_to_the_planning_costs():
     paper = sum(projection.project(profiles.get("paper"), UnitCosts(**planning["paper"])).values())
     line = f"about {paper / 3600:.0f} hours (projection, not measured)"
     assert line in docs and line in readme
+
+
+def test_notebook_08_prices_its_augmented_fge_setting_where_the_profile_names_one():
+    """The second FGE setting adds its own normal run (B epochs with augmentation) and its FGE cycles to 08's time;
+    without one, 08 trains nothing with augmentation at the smoke profile."""
+    p = profiles.get("smoke")
+    plain = dataclasses.replace(p, ensembles=dataclasses.replace(p.ensembles, augmented_fge_lr=None))
+    def augmented(profile):
+        return [i for i in projection.work(profile)["08"] if isinstance(i, projection.Training) and i.config.augment]
+    assert [(i.config.epochs, i.config.schedule.kind) for i in augmented(p)] == [
+        (p.ensembles.budget_epochs, "step"), (p.ensembles.budget_epochs, "step"),
+        (max(1, round(0.2 * p.ensembles.budget_epochs)), "fge")]  # Ind's unit, FGE's pre-training (one key), cycles
+    assert augmented(plain) == []
+    costs = costs_for(p)
+    assert projection.project(p, costs)["08"] > projection.project(plain, costs)["08"]

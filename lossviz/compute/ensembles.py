@@ -18,6 +18,7 @@ measured on the run's own training images.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
@@ -179,6 +180,10 @@ class Plan:
         snapshots = sse_snapshot_epochs(self.budget, iters_per_epoch(self.base), self.cycles)
         return self.base.replace(seed=seed, schedule=Schedule("snapshot", lr=lr, cycles=self.cycles),
                                  checkpoint_epochs=snapshots, init=None, init_epoch=None)
+
+    def augmented(self, fge_lr: tuple[float, float]) -> Plan:
+        """The same plan with augmentation in every run and FGE at `fge_lr` (notebook 08's second setting)."""
+        return dataclasses.replace(self, base=self.base.replace(augment=True), fge_lr=fge_lr)
 
     def fge_run(self, seed: int) -> TrainConfig:
         """The FGE phase: from the normal run's checkpoint, the triangle schedule, snapshots mid-cycle."""

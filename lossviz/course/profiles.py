@@ -260,7 +260,7 @@ QUICK = Profile(
                         map_subset=50,
                         # weight decay 5e-4 shrinks the small batch's weights to 0.66 over its 3,200 steps, the large
                         # batch's to 0.87 over 400 (`train.decay_shrink`; Li et al.'s batch 128: e^-31): too little to
-                        # flip their norms, so the batch pair is trained again at 5e-3 (0.015 and 0.24)
+                        # flip their norms, so the batch pair is trained again at 5e-3 (0.014 and 0.22)
                         flip_weight_decay=5e-3,
                         epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
                                          ("resnet56_noshort", 150)),

@@ -340,7 +340,7 @@ class Course:
         """Notebook 08's second FGE setting: the plan with augmentation in every run, at the profile's
         `augmented_fge_lr` (None where the profile has none)."""
         lr = self.profile.ensembles.augmented_fge_lr
-        return None if lr is None else self.plan(base=self.plan().base.replace(augment=True), fge_lr=lr)
+        return None if lr is None else self.plan().augmented(lr)
 
     def training_seconds(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan | None = None) -> float:
         """The wall time the runs of an ensemble took to train, as their logs recorded it when they ran."""

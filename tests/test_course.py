@@ -59,7 +59,7 @@ def test_course_from_profile_resolves_precision_and_folders(tmp_path):
 
 def test_course_runs_measure_the_test_set_every_test_every_epochs(tmp_path):
     course = Course.from_profile("smoke", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
-    assert profiles.get("quick").test_every == 5 and course.profile.test_every == 2
+    assert profiles.get("quick").test_every == 10 and course.profile.test_every == 2
     run = course.first_run()
     measured = [e["epoch"] for e in run.log if "test_acc_pct" in e]
     assert measured == sorted(train.measured_epochs(run.config.epochs, 2)) and measured[-1] == run.config.epochs

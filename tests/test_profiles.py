@@ -150,6 +150,18 @@ def test_quick_ensembles_are_sized_for_converged_members():
     assert alpha1 / alpha2 == pytest.approx(profiles.PAPER.ensembles.fge_lr[0] / profiles.PAPER.ensembles.fge_lr[1])
 
 
+def test_surface_tests_default_to_half_the_training_sample_and_reject_zero():
+    """Without `surface_test_subset` a 1D surface takes half as many test images as training images; quick sets
+    its own (128, as many as its training sample); no test images at all is refused in one line."""
+    land = dataclasses.replace(profiles.QUICK.landscape, surface_test_subset=None)
+    assert land.surface_tests() == land.surface_subset // 2
+    quick = profiles.QUICK.landscape
+    assert quick.sample("cifar10").test_subset == quick.surface_tests() == 128
+    assert quick.sample("cifar10", test=False).test_subset == 0
+    with pytest.raises(ValueError, match="surface_test_subset=0 must be a positive number of images"):
+        dataclasses.replace(land, surface_test_subset=0)
+
+
 def test_map_images_default_to_the_hessian_subset_and_reject_zero():
     """Without `map_subset` a map takes the Hessian's images; a map of no images is refused in one line."""
     land = dataclasses.replace(profiles.QUICK.landscape, map_subset=None)

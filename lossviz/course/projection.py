@@ -138,7 +138,7 @@ def work(profile: Profile) -> dict[str, list[Item]]:
     """{notebook: the items its recipes compute}, in the order the notebooks run, derived from `profile` as the
     `Course` derives them (an item may repeat in later notebooks: `project` prices it once)."""
     land, E = profile.landscape, profile.ensembles
-    sample = land.surface_subset + land.surface_subset // 2  # `Landscape.sample`: training and half as many test
+    sample = land.surface_subset + land.surface_tests()  # `Landscape.sample`: training and test images
     batch, flip = profile.batch_runs(), profile.flip_runs()
     depth, width, hess = (profile.model_runs(names) for names in
                           (land.depth_models, land.width_models, land.hessian_models))

@@ -127,3 +127,19 @@ def test_networks_are_scored_on_the_profiles_score_subset(tmp_path, capsys):
     assert f"on {len(right):,}" in capsys.readouterr().out
     with pytest.raises(ValueError, match="images=0"):
         dataclasses.replace(course.profile.landscape, score_subset=0)
+
+
+def test_paths_and_planes_of_augmented_runs_recompute_bn_over_augmented_batches(tmp_path, monkeypatch):
+    """Where the ensemble runs train with augmentation (gpu, paper), every path and plane between them asks for BN
+    statistics over augmented batches (`curves.bn_batches`); where they do not (smoke, quick), none does."""
+    from lossviz.compute import curves
+    seen = []
+    monkeypatch.setattr(curves, "along", lambda *a, **k: seen.append(("along", k["bn_augmented"])) or {})
+    monkeypatch.setattr(curves, "plane_surface", lambda *a, **k: seen.append(("plane", k["bn_augmented"])))
+    for augment in (False, True):
+        course = Course.from_profile("smoke", out_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+        course = dataclasses.replace(course, profile=dataclasses.replace(
+            course.profile, ensembles=dataclasses.replace(course.profile.ensembles, augment=augment)))
+        course.on_plane_images({})
+        course._plane_surface(None)
+        assert seen[-2:] == [("along", augment), ("plane", augment)]

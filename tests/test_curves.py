@@ -14,14 +14,16 @@ from lossviz.compute import curves, train
 from lossviz.compute.train import TrainConfig
 
 
-def recomputed_loss_and_error(model: nn.Module, theta, split, batch_size: int = 16) -> tuple[float, float]:
-    """CE and error (%) of a copy holding theta, BN statistics re-estimated by torch's update_bn on split."""
+def recomputed_loss_and_error(model: nn.Module, theta, split, batch_size: int = 16,
+                              bn_augmented: bool = False) -> tuple[float, float]:
+    """CE and error (%) of a copy holding theta, BN statistics re-estimated by torch's update_bn on split (on one
+    draw of its augmented batches, seed 0, where `bn_augmented`), the loss on its clean images."""
     from torch.optim.swa_utils import update_bn
     net = copy.deepcopy(model)
     net.load_state_dict(theta, strict=False)
     batches = list(data.batches(split, batch_size))
     with torch.no_grad():
-        update_bn(batches, net)
+        update_bn(list(data.batches(split, batch_size, augmented=True, seed=0)) if bn_augmented else batches, net)
         net.eval()
         logits = torch.cat([net(x) for x, _ in batches])
     labels = torch.cat([y for _, y in batches])
@@ -313,3 +315,47 @@ def test_curve_training_in_bf16_keeps_float32_bends(tiny_net):
                    if k.endswith("weight"))  # the bend moved off the line
     with pytest.raises(ValueError, match="precision"):
         curves.CurveConfig(precision="fp8")
+
+
+def test_bn_over_augmented_batches_for_networks_trained_with_augmentation(tiny_net, tmp_path):
+    """Paths and planes of augmented runs recompute BN over one fixed draw of augmented batches (as Garipov et
+    al.'s update_bn over their augmented loader) and score the clean images; without augmentation nothing
+    changes, down to the cache files' names."""
+    from lossviz.base.data import Sample
+    model = tiny_net(0)
+    split = data.synthetic(48, seed=0)
+    assert curves.bn_batches(split, 16, augmented=False) is None
+    drawn = curves.bn_batches(split, 16, augmented=True)
+    again = curves.bn_batches(split, 16, augmented=True)
+    clean = list(data.batches(split, 16))
+    assert len(drawn) == len(clean) and all(torch.equal(a[0], b[0]) for a, b in zip(drawn, again))
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(drawn, clean))
+    theta = {k: v.detach() for k, v in tiny_net(1).named_parameters()}
+    test_split = data.synthetic(32, seed=1)
+    plain = curves.evaluate_point(model, theta, split, test_split, batch_size=16)
+    augmented = curves.path_evaluator(model, split, test_split, batch_size=16, bn_augmented=True)(theta)
+    loss, error = recomputed_loss_and_error(model, theta, split, bn_augmented=True)
+    assert augmented["train_loss"] == pytest.approx(loss, rel=1e-5) and augmented["train_error"] == pytest.approx(error)
+    assert augmented["train_loss"] != pytest.approx(plain["train_loss"], rel=1e-3)
+    names = [k for k, _ in model.named_parameters()]
+    controls = tuple(curves.parameters(tiny_net(s).state_dict(), names) for s in (1, 2, 3))
+    sample = Sample("synthetic", 32, 32, batch_size=16)
+    paths = {"bezier": curves.Curve("bezier", controls)}
+    clean_paths = curves.along(model, paths, sample, points=3, cache_dir=tmp_path)
+    assert curves.along(model, paths, sample, points=3, cache_dir=tmp_path, bn_augmented=False) == clean_paths
+    assert len(list(tmp_path.glob("paths-*"))) == 1
+    bent = curves.along(model, paths, sample, points=3, cache_dir=tmp_path, bn_augmented=True)["bezier"]
+    assert len(list(tmp_path.glob("paths-*"))) == 2
+    p = curves.plane_through(model, [tiny_net(s).state_dict() for s in (1, 2, 3)])
+    plane_sample = Sample("synthetic", 48, 0, batch_size=16)
+    kept = curves.plane_surface(p, model, plane_sample, points=3, margin=0.1, out_dir=tmp_path / "planes")
+    moved = curves.plane_surface(p, model, plane_sample, points=3, margin=0.1, out_dir=tmp_path / "planes",
+                                 bn_augmented=True)
+    assert len(list((tmp_path / "planes").glob("plane-*.h5"))) == 2
+    for j, i in [(0, 0), (2, 1)]:
+        at = p.at(moved.xcoordinates[i], moved.ycoordinates[j])
+        assert moved["train_loss"][j, i] == pytest.approx(
+            recomputed_loss_and_error(model, at, plane_sample.splits()["train"], bn_augmented=True)[0], rel=1e-4)
+        assert kept["train_loss"][j, i] == pytest.approx(
+            recomputed_loss_and_error(model, at, plane_sample.splits()["train"])[0], rel=1e-4)
+    assert bent.train_loss[0] != pytest.approx(clean_paths["bezier"].train_loss[0], rel=1e-3)

@@ -243,16 +243,33 @@ def l2_term(theta: Mapping[str, torch.Tensor], names: Sequence[str], weight_deca
     return 0.5 * weight_decay * sum(float((directions.flatten({k: theta[k]}) ** 2).sum()) for k in names)
 
 
+def bn_batches(split: data.Split, batch_size: int, augmented: bool, device: str | torch.device = "cpu"
+               ) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+    """The batches BN statistics are recomputed over at each point of a path or plane: None (the clean training
+    images themselves) for a network trained without augmentation; for one trained with it, one fixed draw of
+    random crops and flips of those images (seed 0, the same at every point), as Garipov et al.'s update_bn
+    passes over their augmented training loader: clean images' statistics misfit such a network."""
+    return list(data.batches(split, batch_size, augmented=True, seed=0, device=device)) if augmented else None
+
+
+def augmented_bn_tag(augmented: bool) -> tuple[str, ...]:
+    """What a cache key adds for BN statistics over augmented batches (nothing otherwise: keys stay as they were)."""
+    return ("BN over augmented batches",) if augmented else ()
+
+
 def path_evaluator(model: nn.Module, train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
-                   batch_size: int | None = None, device: str | torch.device = "cpu", precision: str = "fp32"):
+                   batch_size: int | None = None, device: str | torch.device = "cpu", precision: str = "fp32",
+                   bn_augmented: bool = False):
     """A function theta -> {"train_loss", "train_error", "test_loss", "test_error", "l2"} (plain cross-entropy,
-    error in %, wd/2 ||theta||^2): `surface.evaluator` with BN recomputed on the train split at every point."""
+    error in %, wd/2 ||theta||^2): `surface.evaluator` with BN recomputed on the train split at every point
+    (over its augmented batches where `bn_augmented`: `bn_batches`); the losses are on the clean images."""
     batch_size = batch_size or data.eval_batch_size(device)
     names = [k for k, _ in model.named_parameters()]
     shell = copy.deepcopy(model).to(device)  # the caller's model stays where it is
     evaluate = surface.evaluator(shell, {name: data.batches(split, batch_size, device=device)
                                          for name, split in (("train", train_split), ("test", test_split))},
-                                 bn="recompute", precision=precision)  # BN data: the first split, train
+                                 bn="recompute", precision=precision,
+                                 bn_data=bn_batches(train_split, batch_size, bn_augmented, device))
 
     def at(theta: Mapping[str, torch.Tensor]) -> dict[str, float]:
         values = evaluate({k: theta[k].to(device) for k in names})
@@ -281,11 +298,11 @@ def ts(points: int = 61) -> list[float]:
 def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]], t: Sequence[float],
                   train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
                   batch_size: int | None = None, device: str | torch.device = "cpu",
-                  precision: str = "fp32") -> PathResult:
-    """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each."""
+                  precision: str = "fp32", bn_augmented: bool = False) -> PathResult:
+    """Evaluate the points thetas[j] (at t[j]) of a path, BN recomputed at each (`path_evaluator`)."""
     if len(thetas) != len(t):
         raise ValueError(f"{len(thetas)} thetas and {len(t)} values of t must match")
-    at = path_evaluator(model, train_split, test_split, weight_decay, batch_size, device, precision)
+    at = path_evaluator(model, train_split, test_split, weight_decay, batch_size, device, precision, bn_augmented)
     rows = [at(th) for th in thetas]
     return PathResult(tuple(t), *(tuple(r[k] for r in rows)
                                   for k in ("train_loss", "train_error", "test_loss", "test_error", "l2")))
@@ -293,11 +310,12 @@ def evaluate_path(model: nn.Module, thetas: Sequence[Mapping[str, torch.Tensor]]
 
 def evaluate_curve(model: nn.Module, curve: Curve, train_split: data.Split, test_split: data.Split,
                    points: int = 61, weight_decay: float = 0.0, batch_size: int | None = None,
-                   device: str | torch.device = "cpu", precision: str = "fp32") -> PathResult:
+                   device: str | torch.device = "cpu", precision: str = "fp32",
+                   bn_augmented: bool = False) -> PathResult:
     """Train/test loss and error along phi(t) at `points` values of t (a straight line is a curve with no bend)."""
     grid = ts(points)
     return evaluate_path(model, [curve.at(t) for t in grid], grid, train_split, test_split, weight_decay,
-                         batch_size, device, precision)
+                         batch_size, device, precision, bn_augmented)
 
 
 def straight(theta1: Mapping[str, torch.Tensor], theta2: Mapping[str, torch.Tensor],
@@ -319,9 +337,10 @@ def evaluate_line(model: nn.Module, theta1: Mapping[str, torch.Tensor], theta2: 
 
 def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: int = 61, weight_decay: float = 0.0,
           precision: str = "fp32", root: str | Path | None = None, cache_dir: str | Path | None = None,
-          device: str | torch.device = "cpu") -> dict[str, PathResult]:
+          device: str | torch.device = "cpu", bn_augmented: bool = False) -> dict[str, PathResult]:
     """{name: PathResult} of each path (a `Curve`; `straight` makes lines) at `points` values of t on the sample's
-    train and test images, BN recomputed at every point (cached)."""
+    train and test images, BN recomputed at every point, over augmented batches where `bn_augmented` (for networks
+    trained with augmentation: `bn_batches`) (cached)."""
     splits = sample.splits(root)
     if "test" not in splits:
         raise ValueError(f"sample={sample!r} needs test_subset > 0: the paths are evaluated on train and test")
@@ -330,11 +349,11 @@ def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: 
     fingerprint = data.fingerprint(*splits.values())
     key = cache.key("paths-ce", {name: (c.kind, [directions.fingerprint(x) for x in c.controls])
                                  for name, c in paths.items()}, sample, points, weight_decay, precision, fingerprint,
-                    devices.key(device))
+                    devices.key(device), *augmented_bn_tag(bn_augmented))
 
     def compute() -> dict[str, PathResult]:
         return {name: evaluate_curve(model, c, splits["train"], splits["test"], points, weight_decay,
-                                     sample.batch_size, device, precision)
+                                     sample.batch_size, device, precision, bn_augmented)
                 for name, c in paths.items()}
 
     return cache.cached(f"paths-{type(model).__name__.lower()}", key, compute, cache_dir)
@@ -342,7 +361,8 @@ def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: 
 
 def line_and_curves(model: nn.Module, trained: Mapping[str, Curve], sample: Sample, points: int = 61,
                     weight_decay: float = 0.0, precision: str = "fp32", root: str | Path | None = None,
-                    cache_dir: str | Path | None = None, device: str | torch.device = "cpu") -> dict[str, PathResult]:
+                    cache_dir: str | Path | None = None, device: str | torch.device = "cpu",
+                    bn_augmented: bool = False) -> dict[str, PathResult]:
     """{"line": ..., name: ...}: the straight line between the curves' common endpoints and each curve (`along`)."""
     if not trained:
         raise ValueError("trained must hold at least one curve")
@@ -352,7 +372,7 @@ def line_and_curves(model: nn.Module, trained: Mapping[str, Curve], sample: Samp
         if set(c.controls[0]) != set(first.controls[0]) or not same:
             raise ValueError(f"curve {name!r} does not share its endpoints with the others: one line cannot serve both")
     return along(model, {"line": straight(first.controls[0], first.controls[-1]), **trained}, sample, points,
-                 weight_decay, precision, root, cache_dir, device)
+                 weight_decay, precision, root, cache_dir, device, bn_augmented)
 
 
 def barriers(result: PathResult) -> dict[str, float]:
@@ -456,9 +476,11 @@ class PlaneRequest:
 
 def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, margin: float = 0.2, *,
                   precision: str = "fp32", root: str | Path | None = None, out_dir: str | Path | None = None,
-                  device: str | torch.device = "cpu", progress: bool = False) -> io.Surface:
+                  device: str | torch.device = "cpu", progress: bool = False, bn_augmented: bool = False
+                  ) -> io.Surface:
     """Loss and accuracy (%) on a points x points grid over the plane, covering its anchors plus `margin`
-    (Garipov et al. Fig. 1), BN statistics recomputed at every point on the sample's training images.
+    (Garipov et al. Fig. 1), BN statistics recomputed at every point on the sample's training images (augmented
+    where `bn_augmented`: `bn_batches`).
 
     Computed into a resumable HDF5 file under `out_dir` named after its `PlaneRequest` (`surface.compute_file`);
     `z[j, i]` is the value at `(xcoordinates[i], ycoordinates[j])`.
@@ -469,14 +491,17 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
                            directions.fingerprint(dict(net.named_buffers())), tuple(xs.tolist()), tuple(ys.tolist()),
                            sample, precision, devices.key(device))
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
-    out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', request)[:16]}.h5"
+    tag = augmented_bn_tag(bn_augmented)
+    out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', request, *tag)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]
     evaluation = surface.Evaluation(bn="recompute", precision=precision, batch_size=sample.batch_size)
     wanted = surface.loss_request(net, theta, axes, xs, ys, sample.fingerprints(root), evaluation,
-                                  {"request": cache.text(request)})
+                                  {"request": cache.text(request), **({"bn_data": tag[0]} if tag else {})})
 
     def evaluator() -> surface.PointValues:
-        return surface.evaluator(net, sample.batches(root), bn="recompute", precision=precision)
+        batches = sample.batches(root)
+        bn_data = bn_batches(sample.splits(root)["train"], sample.batch_size, bn_augmented, device)
+        return surface.evaluator(net, batches, bn="recompute", precision=precision, bn_data=bn_data)
 
     return surface.compute_file(out, wanted, theta, axes, evaluator, saving=surface.Saving(progress=progress), log=None)

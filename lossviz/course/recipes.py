@@ -389,14 +389,21 @@ class Course:
         lines = {f"{k}-{k + 1}": curves.straight(states[k - 1], states[k], names) for k in range(1, len(states))}
         return curves.along(model, lines, self.path_sample(), points=E.curve_points,
                             weight_decay=self.plan().base.weight_decay, precision=self.precision,
-                            root=self.data_root, cache_dir=self.cache_dir, device=self.device)
+                            root=self.data_root, cache_dir=self.cache_dir, device=self.device,
+                            bn_augmented=self._bn_augmented())
+
+    def _bn_augmented(self) -> bool:
+        """Whether paths and planes between the ensemble runs recompute BN over augmented batches: where the runs
+        trained with augmentation (`curves.bn_batches`)."""
+        return self.plan().base.augment
 
     def _plane_surface(self, plane: curves.Plane) -> io.Surface:
         E = self.profile.ensembles
         sample = Sample(E.datasets[0], E.plane_subset, batch_size=self.batch_size)
         return curves.plane_surface(plane, self._model(), sample,
                                     points=E.plane_points, precision=self.precision, root=self.data_root,
-                                    out_dir=self.out_dir, device=self.device, progress=self.progress)
+                                    out_dir=self.out_dir, device=self.device, progress=self.progress,
+                                    bn_augmented=self._bn_augmented())
 
     def snapshot_plane(self, run: TrainResult, epochs: tuple[float, ...]) -> tuple[curves.Plane, io.Surface]:
         """The plane through three checkpoints of `run` and the loss on it (BN recomputed at every point)."""
@@ -439,7 +446,8 @@ class Course:
         return curves.line_and_curves(self._model(), trained, self.path_sample(),
                                       points=self.profile.ensembles.curve_points,
                                       weight_decay=link.plan.base.weight_decay, precision=self.precision,
-                                      root=self.data_root, cache_dir=self.cache_dir, device=self.device)
+                                      root=self.data_root, cache_dir=self.cache_dir, device=self.device,
+                                      bn_augmented=link.plan.base.augment)
 
     def on_plane_images(self, paths: dict[str, curves.Curve]) -> dict[str, curves.PathResult]:
         """Cross-entropy along each path on the images the planes are evaluated on (`plane_subset` training
@@ -447,7 +455,8 @@ class Course:
         E = self.profile.ensembles
         sample = Sample(E.datasets[0], E.plane_subset, E.plane_subset, self.batch_size)
         return curves.along(self._model(), paths, sample, points=E.curve_points, precision=self.precision,
-                            root=self.data_root, cache_dir=self.cache_dir, device=self.device)
+                            root=self.data_root, cache_dir=self.cache_dir, device=self.device,
+                            bn_augmented=self._bn_augmented())
 
     def bend_plane(self, link: Connection, curve: curves.Curve) -> tuple[curves.Plane, io.Surface]:
         """The plane through the curve's endpoints and bend, and the loss on it (Garipov et al. Fig. 1, middle)."""

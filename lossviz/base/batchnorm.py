@@ -76,3 +76,9 @@ def recompute_bn(model: nn.Module, batches: Batches) -> nn.Module:
 
     model.load_state_dict(recompute_point(model, state, run))
     return model
+
+
+def augmented_tag(augmented: bool) -> tuple[str, ...]:
+    """What a cache key adds for BN statistics recomputed over augmented batches (nothing otherwise, so keys of
+    runs without augmentation stay as they were): FGE members, paths and planes share it."""
+    return ("BN over augmented batches",) if augmented else ()

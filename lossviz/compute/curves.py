@@ -21,7 +21,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from lossviz.base import cache, data, devices, directions, folders, io
+from lossviz.base import batchnorm, cache, data, devices, directions, folders, io
 from lossviz.base import precision as precisions
 from lossviz.base.data import Sample
 from lossviz.base.directions import Weights
@@ -252,11 +252,6 @@ def bn_batches(split: data.Split, batch_size: int, augmented: bool, device: str 
     return list(data.batches(split, batch_size, augmented=True, seed=0, device=device)) if augmented else None
 
 
-def augmented_bn_tag(augmented: bool) -> tuple[str, ...]:
-    """What a cache key adds for BN statistics over augmented batches (nothing otherwise: keys stay as they were)."""
-    return ("BN over augmented batches",) if augmented else ()
-
-
 def path_evaluator(model: nn.Module, train_split: data.Split, test_split: data.Split, weight_decay: float = 0.0,
                    batch_size: int | None = None, device: str | torch.device = "cpu", precision: str = "fp32",
                    bn_augmented: bool = False):
@@ -349,7 +344,7 @@ def along(model: nn.Module, paths: Mapping[str, Curve], sample: Sample, points: 
     fingerprint = data.fingerprint(*splits.values())
     key = cache.key("paths-ce", {name: (c.kind, [directions.fingerprint(x) for x in c.controls])
                                  for name, c in paths.items()}, sample, points, weight_decay, precision, fingerprint,
-                    devices.key(device), *augmented_bn_tag(bn_augmented))
+                    devices.key(device), *batchnorm.augmented_tag(bn_augmented))
 
     def compute() -> dict[str, PathResult]:
         return {name: evaluate_curve(model, c, splits["train"], splits["test"], points, weight_decay,
@@ -491,7 +486,7 @@ def plane_surface(p: Plane, model: nn.Module, sample: Sample, points: int = 21, 
                            directions.fingerprint(dict(net.named_buffers())), tuple(xs.tolist()), tuple(ys.tolist()),
                            sample, precision, devices.key(device))
     folder = Path(out_dir) if out_dir is not None else folders.output_dir("surfaces")
-    tag = augmented_bn_tag(bn_augmented)
+    tag = batchnorm.augmented_tag(bn_augmented)
     out = folder / f"plane-{type(model).__name__.lower()}-{cache.key('plane', request, *tag)[:16]}.h5"
     theta = {k: v.to(device) for k, v in p.origin.items()}
     axes = [{k: v.to(device) for k, v in d.items()} for d in (p.u, p.v)]

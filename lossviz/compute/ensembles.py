@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from lossviz.base import cache, data, devices, directions
-from lossviz.base.batchnorm import recompute_bn
+from lossviz.base.batchnorm import augmented_tag, recompute_bn
 from lossviz.base.directions import Weights
 from lossviz.base.precision import autocast
 from lossviz.base.schedules import Schedule, cycle_iterations
@@ -356,7 +356,7 @@ def members(run: Run, score_subset: int | None = None, root: str | Path | None =
             probs = probabilities(model, test_split, device=device, precision=run.config.precision)
             return Member(probs, loss, 100.0 - acc)
 
-        augmented_bn = ("BN over augmented batches",) if run.recompute_bn and run.config.augment else ()
+        augmented_bn = augmented_tag(run.recompute_bn and run.config.augment)
         key = cache.key("member", run.config, epoch, run.recompute_bn, fingerprint, devices.key(device), *augmented_bn)
         out.append(cache.cached(f"member-{run.config.model}", key, compute, cache_dir))
     return out

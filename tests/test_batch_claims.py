@@ -21,10 +21,17 @@ def wrong_on(n: int, *ranges: tuple[int, int]) -> list[bool]:
     return right.tolist()
 
 
+NAMES = {"small0": (SMALL, 0.0), "large0": (LARGE, 0.0), "small": (SMALL, WD), "large": (LARGE, WD)}
+
+
 def by_key(**cells):
-    """{(batch, wd): value} from small0=, large0=, small=, large= (wd 0 and WD)."""
-    names = {"small0": (SMALL, 0.0), "large0": (LARGE, 0.0), "small": (SMALL, WD), "large": (LARGE, WD)}
-    return {names[k]: v for k, v in cells.items()}
+    """{(batch, wd): [value]}, one training per cell, from small0=, large0=, small=, large= (wd 0 and WD)."""
+    return {NAMES[k]: [v] for k, v in cells.items()}
+
+
+def trainings(**cells):
+    """{(batch, wd): values}, one value per training, from small0=, large0=, small=, large=."""
+    return {NAMES[k]: list(v) for k, v in cells.items()}
 
 
 def bowl(curvature: float, points: int = 21, spike: float | None = None) -> io.Surface:
@@ -54,16 +61,16 @@ def test_the_flip_attempt_gives_the_norms_and_shrink_and_compares_the_errors_pai
     """The second attempt (weight decay 5e-3): the weights' scale is not measured, its reason says the norms, their
     difference and weight decay's shrink; the test errors are paired on the same images."""
     at = 5e-3
-    norms, shrink = {(SMALL, at): 25.0, (LARGE, at): 31.5}, {(SMALL, at): 0.015, (LARGE, at): 0.24}
-    outcomes = {(SMALL, at): wrong_on(100, (0, 10)), (LARGE, at): wrong_on(100, (0, 30))}
+    norms, shrink = {(SMALL, at): [25.0], (LARGE, at): [31.5]}, {(SMALL, at): 0.015, (LARGE, at): 0.24}
+    outcomes = {(SMALL, at): [wrong_on(100, (0, 10))], (LARGE, at): [wrong_on(100, (0, 30))]}
     scale, worse = batch_claims.flip_attempt(norms, shrink, outcomes)
     assert scale.key == "weight_scale_wd_strong" and scale.verdict == "not measured"
     assert "25.00 (batch 32) vs 31.50 (batch 256), -6.50" in scale.reason and "0.015 and 0.24" in scale.reason
     assert worse.key == "large_batch_worse_wd_strong" and worse.effect == pytest.approx(20.0)
     assert worse.verdict == "reproduced" and "not trained by Li et al." in worse.paper
     with pytest.raises(ValueError, match="two batch sizes at one positive weight decay"):
-        batch_claims.flip_attempt({(SMALL, 0.0): 1.0, (LARGE, 0.0): 2.0}, {(SMALL, 0.0): 1, (LARGE, 0.0): 1},
-                                  {(SMALL, 0.0): [True], (LARGE, 0.0): [True]})
+        batch_claims.flip_attempt({(SMALL, 0.0): [1.0], (LARGE, 0.0): [2.0]}, {(SMALL, 0.0): 1, (LARGE, 0.0): 1},
+                                  {(SMALL, 0.0): [[True]], (LARGE, 0.0): [[True]]})
     claims = batch_claims.claims_01(by_key(small0=[True], large0=[True], small=[True], large=[True]),
                                     by_key(small0=5.0, large0=4.0, small=3.0, large=3.5),
                                     {"factor": [1.0, 2.0], "bn eval": [1.0, 2.0], "bn recomputed": [1.0, 1.0]},
@@ -89,9 +96,9 @@ def test_weight_scale_is_not_measured_with_one_training_per_cell_and_says_the_no
 
 def test_the_study_needs_two_batch_sizes_with_and_without_weight_decay():
     with pytest.raises(ValueError, match="two batch sizes"):
-        batch_claims.weight_scale({(32, 0.0): 1.0, (256, 0.0): 2.0})
+        batch_claims.weight_scale({(32, 0.0): [1.0], (256, 0.0): [2.0]})
     with pytest.raises(ValueError, match="two batch sizes"):
-        batch_claims.weight_scale({(32, 1e-4): 1.0, (256, 1e-4): 2.0, (32, WD): 1.0, (256, WD): 2.0})
+        batch_claims.weight_scale({(32, 1e-4): [1.0], (256, 1e-4): [2.0], (32, WD): [1.0], (256, WD): [2.0]})
 
 
 def test_scale_invariance_against_a_tolerance():
@@ -121,26 +128,89 @@ def test_rise_noise_is_the_ring_median_and_its_spread():
 def test_large_batch_sharper_by_the_rise_and_its_ring_noise():
     planes = by_key(small0=bowl(1.0), large0=bowl(4.0), small=bowl(1.0, spike=3.0), large=bowl(1.2, spike=3.0))
     sharper, unclear = batch_claims.large_batch_sharper(planes)
-    r_small, r_large = (shape.summary(p)["rise"] for p in (planes[SMALL, 0.0], planes[LARGE, 0.0]))
+    r_small, r_large = (shape.summary(p[0])["rise"] for p in (planes[SMALL, 0.0], planes[LARGE, 0.0]))
     assert sharper.effect == pytest.approx(r_large - r_small) and r_large == pytest.approx(4 * r_small)
     assert sharper.verdict == "reproduced" and sharper.key == "large_batch_sharper_wd0"
     assert unclear.effect > 0 and unclear.verdict == "within noise"  # 20% sharper, but lopsided rings
     diverged = bowl(1.0)
     diverged.values["train_loss"][np.abs(diverged.values["train_loss"] - 0.25) < 0.1] = np.inf
-    assert batch_claims.large_batch_sharper({**planes, (LARGE, 0.0): diverged})[0].verdict == "not measured"
+    assert batch_claims.large_batch_sharper({**planes, (LARGE, 0.0): [diverged]})[0].verdict == "not measured"
+
+
+def test_large_batch_sharper_over_two_trainings_takes_their_spread_or_the_rings_noise():
+    """Two planes per cell: the mean rise of each cell; its noise the spread between the two trainings (half their
+    difference), or the planes' own ring noise over sqrt(2) where the two agree more closely than that."""
+    rise = {c: shape.summary(bowl(c))["rise"] for c in (1.0, 1.5, 3.0, 5.0)}
+    planes = trainings(small0=[bowl(1.0), bowl(1.5)], large0=[bowl(3.0), bowl(5.0)],
+                       small=[bowl(1.0), bowl(1.0)], large=[bowl(1.0, spike=3.0), bowl(1.0, spike=3.0)])
+    apart, together = batch_claims.large_batch_sharper(planes)
+    spread_small, spread_large = (rise[1.5] - rise[1.0]) / 2, (rise[5.0] - rise[3.0]) / 2
+    assert apart.effect == pytest.approx((rise[3.0] + rise[5.0]) / 2 - (rise[1.0] + rise[1.5]) / 2)
+    assert apart.noise == pytest.approx(math.hypot(spread_small, spread_large))
+    assert apart.verdict == "reproduced" and "(noise: 2 trainings)" in apart.measured
+    # identical trainings have no spread: each cell keeps its planes' ring noise over sqrt(2)
+    own = [batch_claims.rise_noise(p)[1] / math.sqrt(2) for p in (bowl(1.0), bowl(1.0, spike=3.0))]
+    assert together.noise == pytest.approx(math.hypot(*own)) and together.noise > 0
 
 
 def test_sharpness_tracks_error_by_rank_correlation():
-    errors = by_key(small0=47.0, large0=49.0, small=45.0, large=48.0)
-    same = batch_claims.sharpness_tracks_error(by_key(small0=2.0, large0=6.0, small=1.0, large=5.0), errors)
+    errors = [47.0, 49.0, 45.0, 48.0]
+    same = batch_claims.sharpness_tracks_error([2.0, 6.0, 1.0, 5.0], errors)
     # four runs: even a perfect rank correlation is within noise (its exact two-sided p is 2/24 = 0.083); the
     # critical value 1.96 / sqrt(3) = 1.13 lies beyond any rho
     assert same.effect == pytest.approx(1.0) and same.verdict == "within noise"
     assert same.noise == pytest.approx(1.1316, abs=1e-3) and same.margin == 1.0
-    one_swap = batch_claims.sharpness_tracks_error(by_key(small0=2.0, large0=5.0, small=1.0, large=6.0), errors)
+    one_swap = batch_claims.sharpness_tracks_error([2.0, 5.0, 1.0, 6.0], errors)
     assert one_swap.effect == pytest.approx(0.8) and one_swap.verdict == "within noise"
-    tied = batch_claims.sharpness_tracks_error(by_key(small0=1.0, large0=1.0, small=1.0, large=1.0), errors)
+    tied = batch_claims.sharpness_tracks_error([1.0] * 4, errors)
     assert tied.verdict == "not measured"
+    # eight trainings (two per cell), ranked alike: beyond the critical value 1.96 / sqrt(7) = 0.74
+    eight = batch_claims.sharpness_tracks_error([1, 2, 3, 4, 5, 6, 7, 8], [10, 11, 12, 13, 14, 16, 15, 17])
+    assert eight.effect == pytest.approx(1 - 6 * 2 / (8 * 63)) and eight.verdict == "reproduced"
+    assert "over 8 runs" in eight.measured
+    with pytest.raises(ValueError, match="one test error per rise"):
+        batch_claims.sharpness_tracks_error([1.0, 2.0], [1.0])
+
+
+def test_two_trainings_per_cell_measure_the_weights_scale_against_their_spread():
+    """Norms of two trainings per cell: the gap of each pair, their mean against the standard error of that mean
+    (half the difference of two gaps), signed as the paper's direction for each weight decay."""
+    claims = batch_claims.weight_scale(trainings(small0=[53.7, 52.1], large0=[43.4, 44.0],  # gaps +10.3, +8.1
+                                                 small=[41.1, 40.0], large=[38.7, 41.0]))  # gaps +2.4, -1.0
+    larger, smaller = claims
+    assert larger.effect == pytest.approx(9.2) and larger.noise == pytest.approx(1.1)
+    assert larger.verdict == "reproduced" and "+10.30, +8.10" in larger.measured
+    assert smaller.effect == pytest.approx(-0.7) and smaller.noise == pytest.approx(1.7)  # the paper: small < large
+    assert smaller.verdict == "within noise" and "means of 2 trainings" in smaller.measured
+    flipped = batch_claims.weight_scale(trainings(small0=[40.0, 41.0], large0=[50.0, 50.0], small=[1.0, 1.0],
+                                                  large=[2.0, 2.1]))
+    assert flipped[0].verdict == "contradicted" and flipped[1].verdict == "reproduced"
+    with pytest.raises(ValueError, match="same number of trainings"):
+        batch_claims.norm_gap("k", "c", "p", (32, [1.0, 2.0]), (256, [1.0]), 1)
+
+
+def test_test_errors_over_two_trainings_add_the_spread_to_the_test_images_noise():
+    """Two trainings per side on the same 100 images: gaps +20 and +10 points; the noise adds the standard error of
+    their mean (5) and the root mean square of each pair's paired noise in quadrature."""
+    worse = [wrong_on(100, (0, 30)), wrong_on(100, (0, 20))]
+    better = [wrong_on(100, (0, 10)), wrong_on(100, (0, 10))]
+    claim = batch_claims.trainings_gap("k", "c", "p", ("batch 256", worse), ("batch 32", better))
+    paired = [100 * math.sqrt((0.2 - 0.2 ** 2) / 100), 100 * math.sqrt((0.1 - 0.1 ** 2) / 100)]  # 4 and 3 points
+    images = math.sqrt((paired[0] ** 2 + paired[1] ** 2) / 2)
+    assert claim.effect == pytest.approx(15.0) and claim.noise == pytest.approx(math.hypot(5.0, images))
+    assert claim.verdict == "reproduced"
+    assert claim.measured.startswith("batch 256 25.00% vs batch 32 10.00% (means of 2 trainings, each on 100 images)")
+    one = batch_claims.trainings_gap("k", "c", "p", ("batch 256", worse[:1]), ("batch 32", better[:1]))
+    assert one == batch_claims.paired_gap("k", "c", "p", ("batch 256", worse[0]), ("batch 32", better[0]))
+    with pytest.raises(ValueError, match="same number of trainings"):
+        batch_claims.trainings_gap("k", "c", "p", ("a", worse), ("b", better[:1]))
+
+
+def test_by_cell_turns_seeds_of_runs_into_one_list_per_cell():
+    per_seed = {0: {(32, 0.0): "a0", (256, 0.0): "b0"}, 1: {(32, 0.0): "a1", (256, 0.0): "b1"}}
+    assert batch_claims.by_cell(per_seed, str.upper) == {(32, 0.0): ["A0", "A1"], (256, 0.0): ["B0", "B1"]}
+    with pytest.raises(ValueError, match="same cells"):
+        batch_claims.by_cell({0: {(32, 0.0): "a0", (256, 0.0): "b0"}, 1: {(32, 0.0): "a1"}}, str)
 
 
 def test_weight_decay_helps_at_each_batch_size():

@@ -66,6 +66,19 @@ def test_course_runs_measure_the_test_set_every_test_every_epochs(tmp_path):
     assert len(measured) < len(run.log)
 
 
+def test_batch_trainings_train_every_cell_once_per_batch_seed(monkeypatch):
+    """{seed: {cell: run}} for each of `batch_seeds`, the profile's seed being `batch_runs` / `flip_runs`."""
+    course = Course.from_profile("smoke")
+    monkeypatch.setattr(Course, "train", lambda self, config: config)  # the configs the course would train
+    P = course.profile
+    cells = course.batch_trainings()
+    assert list(cells) == list(P.landscape.batch_seeds) == [0, 1]
+    assert cells[P.seed] == course.batch_runs() and cells[1] == P.batch_runs(seed=1)
+    flip = course.batch_trainings(flip=True)
+    assert flip[P.seed] == course.flip_runs() and flip[1] == P.flip_runs(seed=1) and len(flip[1]) == 2
+    assert all(c.seed == 1 and not c.checkpoint_epochs for c in [*cells[1].values(), *flip[1].values()])
+
+
 def test_budget_ensembles_pool_seeds_as_table1_does(monkeypatch):
     course = Course.from_profile("smoke")
     course = dataclasses.replace(course, profile=dataclasses.replace(

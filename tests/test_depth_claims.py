@@ -66,6 +66,11 @@ def test_the_difference_of_two_gaps_and_its_per_image_noise():
     assert more.verdict == "reproduced"  # 50 > 35.36
     assert "13.31%" in more.paper and "8.18%" in more.paper
     assert claims["chaotic_without_shortcuts"].verdict == "not measured"
+    second = {n: [{**s[0], "local_minima": 9}] for n, s in summaries.items()}  # a second plane of each training
+    chaotic = by_key(dc.claims_03b(outcomes, summaries, rises, sharp, second))["chaotic_without_shortcuts"]
+    first = {n: int(s[0]["local_minima"]) for n, s in summaries.items()}
+    assert (f"ResNet-56-NS: {first['resnet56_noshort']}, 9; ResNet-56: {first['resnet56']}, 9; 2 planes each"
+            in chaotic.reason)
     # half the images: se sqrt(0.25 / 4) = 0.25 -> 25 points, and 50 is not beyond 2 x 25
     half = {n: o[:4] for n, o in outcomes.items()}
     half_claims = by_key(dc.claims_03b(half, summaries, rises, sharp))
@@ -216,4 +221,5 @@ def test_trainings_group_by_network_and_minima_have_no_verdict():
     summaries = {"resnet56_noshort": [{"local_minima": 7}, {"local_minima": 4}],
                  "resnet56": [{"local_minima": 1}, {"local_minima": 0}]}
     c = dc.minima_claim("m", "chaotic", "Fig. 5", summaries, "resnet56_noshort", "resnet56")
-    assert c.verdict == "not measured" and "ResNet-56-NS: 7, 4; ResNet-56: 1, 0; 2 planes each" in c.reason
+    assert c.verdict == "not measured"
+    assert "local minima on each 2D plane (ResNet-56-NS: 7, 4; ResNet-56: 1, 0; 2 planes each)" in c.reason

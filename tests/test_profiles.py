@@ -162,6 +162,24 @@ def test_surface_tests_default_to_half_the_training_sample_and_reject_zero():
         dataclasses.replace(land, surface_test_subset=0)
 
 
+def test_a_second_training_of_the_batch_study_saves_no_checkpoints_and_must_include_the_profiles_seed():
+    """quick trains each batch-study cell (and the flip attempt's) at seeds 0 and 1: the first saves every epoch
+    (notebook 06), the second the same run at another seed without checkpoints; batch_seeds without the profile's
+    seed, or with a seed twice, is refused in one line."""
+    quick = profiles.get("quick")
+    assert quick.landscape.batch_seeds == (0, 1)
+    for runs in (quick.batch_runs, quick.flip_runs):
+        first, second = runs(), runs(seed=1)
+        assert first.keys() == second.keys() and first == runs(seed=quick.seed)
+        for key in first:
+            assert second[key] == first[key].replace(seed=1, checkpoint_epochs=())
+    assert all(c.checkpoint_epochs for c in quick.batch_runs().values())
+    with pytest.raises(ValueError, match=r"batch_seeds=\(1,\) must hold the profile's seed 0"):
+        dataclasses.replace(quick, landscape=dataclasses.replace(quick.landscape, batch_seeds=(1,)))
+    with pytest.raises(ValueError, match=r"batch_seeds=\(0, 0\) must name one or more distinct seeds"):
+        dataclasses.replace(quick.landscape, batch_seeds=(0, 0))
+
+
 def test_map_images_default_to_the_hessian_subset_and_reject_zero():
     """Without `map_subset` a map takes the Hessian's images; a map of no images is refused in one line."""
     land = dataclasses.replace(profiles.QUICK.landscape, map_subset=None)

@@ -28,12 +28,17 @@ def test_smoke_notebooks_00_and_03b_by_hand():
     train = 2 * 256 / 50_000 * 3.0
     evaluated = (1 * 128 + 256) / 64.0  # one test-log measurement (epoch 2), then the minimizer check
     assert out["00"] == pytest.approx(train + evaluated)
-    # 03b: smoke's deep pair is its depth pair, trained and plotted in 03 at seed 0; new are the pair's seed-1
-    # trainings and their 3 x 3 planes on 128 images, the rises of all four (2 seeds x 3 points on 128 images) and
-    # their sharpness (40 products over 8 images at 0.5 s per 100 images)
+    # 03b: smoke's deep pair is its depth pair, trained and plotted in 03 at seed 0; new are ResNet-20-NS's seed-1
+    # training and its 3 x 3 plane on 128 images (ResNet-20's seed 1 is the batch study's second training of batch
+    # 32 at weight decay 5e-4, trained in 01 and plotted in 02), a second 3 x 3 plane of all four trainings, the
+    # rises of all four (2 seeds x 3 points on 128 images) and their sharpness (40 products over 8 images at 0.5 s
+    # per 100 images)
     rises, sharpness = 4 * 2 * 3 * 128 / 64.0, 4 * 40 * 0.5 * 8 / 100
-    assert out["03b"] == pytest.approx(2 * (train + evaluated) + 2 * 9 * 128 / 64.0 + rises + sharpness)
+    assert out["03b"] == pytest.approx(train + evaluated + 5 * 9 * 128 / 64.0 + rises + sharpness)
     assert set(out) == set(projection.NOTEBOOKS)
+    # 02: the batch study's runs came with 01 (both seeds); new are the four 1D lines (5 points on 128 training and
+    # 64 test images) and a 3 x 3 plane on 128 images for each of the eight trainings (4 cells x 2 seeds)
+    assert out["02"] == pytest.approx(4 * 5 * 192 / 64.0 + 8 * 9 * 128 / 64.0)
 
 
 def test_gpu_notebook_03_by_hand():

@@ -207,6 +207,15 @@ def test_a_networks_trainings_are_keyed_and_labelled_by_seed():
     assert names.training_label("resnet56") == "ResNet-56"
 
 
+def test_batch_trainings_by_seed_become_one_dict_by_run_name_or_label():
+    per_seed = {0: {(32, 0.0): "a", (256, 5e-4): "b"}, 1: {(32, 0.0): "c", (256, 5e-4): "d"}}
+    assert names.by_training(per_seed, first=0) == {(32, 0.0): "a", (256, 5e-4): "b", "b32_wd0_seed1": "c",
+                                                    "b256_wd0.0005_seed1": "d"}
+    assert names.labelled(per_seed, first=0) == {"b=32, wd=0": "a", "b=256, wd=0.0005": "b",
+                                                 "b=32, wd=0 (seed 1)": "c", "b=256, wd=0.0005 (seed 1)": "d"}
+    assert names.network_of("b32_wd0_seed1") == names.run_name((32, 0.0))
+
+
 def test_sharpness_table_gives_every_measure_of_each_run():
     keys = ("resnet56", "resnet56_seed1")
     summaries = {k: {"rise": r, "local_minima": m} for k, r, m in zip(keys, (1.234, 2.0), (0, 3))}
@@ -228,3 +237,11 @@ def test_sharpness_table_gives_every_measure_of_each_run():
     assert "trace_resnet56" not in tables.sharpness_numbers(summaries, rises)
     with pytest.raises(ValueError, match="same number of direction seeds"):
         tables.sharpness_numbers(summaries, {**rises, "resnet56": [1.0, 2.0]})
+    second = {k: {"rise": r, "local_minima": m} for k, r, m in zip(keys, (3.456, 1.0), (5, 2))}  # another plane
+    two = tables.sharpness_table({k: names.training_label(k) for k in keys}, summaries, rises, sharp, second)
+    assert "rise (planes 1 / 2)" in two.splitlines()[1] and "local minima (planes 1 / 2)" in two.splitlines()[1]
+    assert two.splitlines()[2].split()[:8] == ["ResNet-56", "1.23", "/", "3.46", "2.00", "±", "1.00", "0"]
+    assert two.splitlines()[2].split()[8:10] == ["/", "5"]
+    both = tables.sharpness_numbers(summaries, rises, sharp, second)
+    assert (both["sharpness_plane2_resnet56"], both["minima_plane2_resnet56_seed1"]) == (3.456, 2)
+    assert both["sharpness_resnet56"] == 1.234 and "sharpness_plane2_resnet56" not in numbers

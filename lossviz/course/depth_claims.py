@@ -219,14 +219,14 @@ def trace_claim(key: str, claim: str, paper: str, sharp: Mapping[str, Sequence[M
 
 def minima_claim(key: str, claim: str, paper: str, summaries: Mapping[str, Sequence[Mapping[str, float]]],
                  rough: str, smooth: str) -> Claim:
-    """A claim on the local minima of two networks' planes (`shape.summary`, one plane per training): not measured,
-    with the counts, as a count on a grid has no noise model."""
+    """A claim on the local minima of two networks' planes (`shape.summary` of each plane: one or more per training,
+    in the order given): not measured, with the counts, as a count on a grid has no noise model."""
     shown = "; ".join(f"{models.display_name(n)}: " + ", ".join(str(int(p["local_minima"])) for p in summaries[n])
                       for n in (rough, smooth))
     planes = len(summaries[rough])
-    return not_measured(key, claim, paper, f"local minima on the 2D plane of each training ({shown}; "
-                                           f"{planes} plane{'s' if planes != 1 else ''} each): a count on one grid "
-                                           "has no noise to compare with")
+    return not_measured(key, claim, paper, f"local minima on each 2D plane ({shown}; {planes} "
+                                           f"plane{'s' if planes != 1 else ''} each): a count on one grid has no "
+                                           "noise to compare with")
 
 
 # ---- the notebooks' claims -----------------------------------------------------------------------------------
@@ -256,13 +256,14 @@ def claims_03(outcomes: Mapping[str, Sequence[bool]], ratios: Mapping[str, Mappi
 
 
 def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Sequence[Mapping[str, float]]],
-               rises: Mapping[str, Sequence[Sequence[float]]],
-               sharp: Mapping[str, Sequence[Mapping[str, float]]]) -> list[Claim]:
+               rises: Mapping[str, Sequence[Sequence[float]]], sharp: Mapping[str, Sequence[Mapping[str, float]]],
+               second: Mapping[str, Sequence[Mapping[str, float]]] | None = None) -> list[Claim]:
     """Notebook 03b: the deepest network without shortcuts errs more than its twin (its first training's outcomes), by
     more than at the shallowest depth; its minimizer is sharper by the filter-normalized rise (`rise_claim`) and by
     the Hessian trace (`trace_claim`), over the deep pair's trainings; its surface is chaotic (`minima_claim`: the
-    local minima of each training's plane, not measured). `summaries`, `rises` and `sharp` hold one entry per
-    training of each network of the deep pair (`trainings_of`)."""
+    local minima of each plane, not measured). `summaries`, `rises` and `sharp` hold one entry per training of each
+    network of the deep pair (`trainings_of`); `second`, where given, each training's summary on a second plane
+    (another pair of random directions), whose local minima count beside the first's."""
     pairs = shortcut_pairs(list(outcomes))
     if not pairs:
         raise ValueError(f"outcomes must hold a network and its twin without shortcuts; got {sorted(outcomes)}")
@@ -291,8 +292,9 @@ def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, S
                              "Fig. 1 and 5: a narrow pit against a wide bowl", rises, noshort, short))
     claims.append(trace_claim("trace_without_shortcuts", f"{ns}'s minimizer is sharper (tr H)", "Fig. 5 and 7", sharp,
                               noshort, short))
+    planes = {n: [*summaries[n], *(second[n] if second is not None else ())] for n in (noshort, short)}
     claims.append(minima_claim("chaotic_without_shortcuts", f"{ns}'s surface is chaotic (local minima on the plane)",
-                               "Fig. 1 and 5: islands on a bumpy plateau", summaries, noshort, short))
+                               "Fig. 1 and 5: islands on a bumpy plateau", planes, noshort, short))
     return claims
 
 

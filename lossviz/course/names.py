@@ -1,11 +1,16 @@
 """How the course names its runs and captions its figures."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from lossviz.base import data, models
 from lossviz.compute.train import TrainResult
 from lossviz.views import plot
 
 SEED_SUFFIX = "_seed"  # a second training's key: "resnet56_seed1"
+K = TypeVar("K", str, tuple[int, float])
+T = TypeVar("T")
 
 
 def run_name(key: str | tuple[int, float]) -> str:
@@ -21,6 +26,20 @@ def training_key(network: str, seed: int, first: int) -> str:
     seed `first` (so its cache, records and captions stay those of the one-training notebooks), else
     "<network>_seed<seed>"."""
     return network if seed == first else f"{network}{SEED_SUFFIX}{seed}"
+
+
+def by_training(per_seed: Mapping[int, Mapping[K, T]], first: int) -> dict[K | str, T]:
+    """{seed: {key: value}} as one dict: the seed `first`'s values under their keys, another seed's under
+    `training_key(run_name(key), seed, first)` ("b32_wd0_seed1"): what `Course.minimizers` and the records take."""
+    return {key if seed == first else training_key(run_name(key), seed, first): value
+            for seed, values in per_seed.items() for key, value in values.items()}
+
+
+def labelled(per_seed: Mapping[int, Mapping[tuple[int, float], T]], first: int) -> dict[str, T]:
+    """{seed: {(batch size, weight decay): value}} as one dict keyed by `batch_label`, a seed other than `first`
+    added: "b=32, wd=0", "b=32, wd=0 (seed 1)"."""
+    return {batch_label(*key) + ("" if seed == first else f" (seed {seed})"): value
+            for seed, values in per_seed.items() for key, value in values.items()}
 
 
 def network_of(key: str) -> str:

@@ -62,6 +62,9 @@ class Landscape:
     # over directions, beside the one plane's ring
     sharpness_seeds: int = 6
     deep_seeds: tuple[int, ...] = (0,)  # notebook 03b: the deep pair is trained once per seed (their spread: the noise)
+    # notebooks 01-02: each batch-study cell (and the flip attempt's) trained once per seed, the first at every epoch
+    # saved; with two or more, the spread between trainings is the noise of the weight norms, rises and test errors
+    batch_seeds: tuple[int, ...] = (0,)
     # notebook 01: the batch pair trained again at this weight decay (no checkpoints), a second attempt at Li et al.'s
     # flip of the weights' scale, where `weight_decays` shrink the weights too little; None: not trained
     flip_weight_decay: float | None = None
@@ -84,8 +87,10 @@ class Landscape:
                              "(hessian_subset)")
         if self.sharpness_seeds < 2:
             raise ValueError(f"sharpness_seeds={self.sharpness_seeds} must be at least 2 (a spread needs two)")
-        if not self.deep_seeds or len(set(self.deep_seeds)) != len(self.deep_seeds):
-            raise ValueError(f"deep_seeds={self.deep_seeds} must name one or more distinct seeds")
+        for name in ("deep_seeds", "batch_seeds"):
+            seeds = getattr(self, name)
+            if not seeds or len(set(seeds)) != len(seeds):
+                raise ValueError(f"{name}={seeds} must name one or more distinct seeds")
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
         if self.schedule not in SCHEDULES:
@@ -194,26 +199,31 @@ class Profile:
 
     def __post_init__(self) -> None:
         check_test_every(self.test_every)
+        if self.seed not in self.landscape.batch_seeds:
+            raise ValueError(f"batch_seeds={self.landscape.batch_seeds} must hold the profile's seed {self.seed} (its "
+                             "trainings save every epoch for notebook 06)")
         if not self.minimizer_loss > 0:
             raise ValueError(f"minimizer_loss={self.minimizer_loss} must be a positive training loss")
         unknown = [k for k in self.device_kinds if k not in devices.KINDS]
         if unknown or not self.device_kinds:
             raise ValueError(f"device_kinds={self.device_kinds}: name one or more of {', '.join(devices.KINDS)}")
 
-    def batch_runs(self) -> dict[tuple[int, float], TrainConfig]:
-        """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch, every epoch saved."""
-        land = self.landscape
-        return {(b, wd): land.run(land.batch_model, self.dataset, self.seed, self.precision, b, wd,
-                                  every_epoch=True, epochs=land.batch_epochs)
+    def batch_runs(self, seed: int | None = None) -> dict[tuple[int, float], TrainConfig]:
+        """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch; at the profile's seed every
+        epoch saved (notebook 06's paths), at another `seed` (a second training of each cell) none."""
+        land, seed = self.landscape, self.seed if seed is None else seed
+        return {(b, wd): land.run(land.batch_model, self.dataset, seed, self.precision, b, wd,
+                                  every_epoch=seed == self.seed, epochs=land.batch_epochs)
                 for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
 
-    def flip_runs(self) -> dict[tuple[int, float], TrainConfig]:
+    def flip_runs(self, seed: int | None = None) -> dict[tuple[int, float], TrainConfig]:
         """Notebook 01's second attempt at the flip: {(batch size, `flip_weight_decay`): run}, small and large batch,
-        trained as the batch study's runs (no checkpoints); empty where the profile makes no attempt."""
-        land = self.landscape
+        trained as the batch study's runs (no checkpoints), at the profile's seed or `seed`; empty where the profile
+        makes no attempt."""
+        land, seed = self.landscape, self.seed if seed is None else seed
         if land.flip_weight_decay is None:
             return {}
-        return {(b, land.flip_weight_decay): land.run(land.batch_model, self.dataset, self.seed, self.precision, b,
+        return {(b, land.flip_weight_decay): land.run(land.batch_model, self.dataset, seed, self.precision, b,
                                                       land.flip_weight_decay, epochs=land.batch_epochs)
                 for b in (land.batch_small, land.batch_large)}
 
@@ -239,7 +249,7 @@ SMOKE = Profile(
                         width_models=("resnet20", "wrn20_2"), hessian_subset=8, hessian_points=3,
                         hessian_models=("resnet20", "resnet20_noshort"), model_batch=32,
                         deep_models=("resnet20", "resnet20_noshort"), sharpness_seeds=2, deep_seeds=(0, 1),
-                        flip_weight_decay=5e-3),
+                        batch_seeds=(0, 1), flip_weight_decay=5e-3),
     ensembles=Ensembles(models=("resnet20",), datasets=("synthetic",), budget_epochs=2, train_subset=256,
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
@@ -275,6 +285,9 @@ QUICK = Profile(
                         # batch's to 0.87 over 400 (`train.decay_shrink`; Li et al.'s batch 128: e^-31): too little to
                         # flip their norms, so the batch pair is trained again at 5e-3 (0.014 and 0.22)
                         flip_weight_decay=5e-3,
+                        # a second training of each batch-study cell (about 10 minutes): the spread between the two
+                        # is the noise of the weight norms' flip, the rises and the test errors
+                        batch_seeds=(0, 1),
                         epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
                                          ("resnet56_noshort", 150)),
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),

@@ -140,6 +140,8 @@ def work(profile: Profile) -> dict[str, list[Item]]:
     land, E = profile.landscape, profile.ensembles
     sample = land.surface_subset + land.surface_tests()  # `Landscape.sample`: training and test images
     batch, flip = profile.batch_runs(), profile.flip_runs()
+    again = {f"{k} seed {s}": c for s in land.batch_seeds if s != profile.seed  # the batch study's other trainings
+               for k, c in {**profile.batch_runs(s), **profile.flip_runs(s)}.items()}
     depth, width, hess = (profile.model_runs(names) for names in
                           (land.depth_models, land.width_models, land.hessian_models))
     deep = {f"{n} seed {s}": c for s in land.deep_seeds for n, c in profile.model_runs(land.deep_models, s).items()}
@@ -180,13 +182,14 @@ def work(profile: Profile) -> dict[str, list[Item]]:
 
     return {
         "00": trainings([profile.first_run()]),
-        "01": trainings([*batch.values(), *flip.values()])
+        "01": trainings([*batch.values(), *flip.values(), *again.values()])
         + [Surface(land.batch_model, f"interpolation wd={wd}", land.interpolation_points, sample)
            for wd in sorted({wd for _, wd in {**batch, **flip}})],
         "02": trainings(batch.values()) + [Surface(c.model, f"line {_name(c)}", land.points_1d, sample)
-                                           for c in batch.values()] + planes(batch),
+                                           for c in batch.values()] + planes(batch)
+        + planes({k: c for k, c in again.items() if c.weight_decay in land.weight_decays}),
         "03": trainings(depth.values()) + planes(depth),
-        "03b": trainings(deep.values()) + planes(deep) + rises(deep) + sharpness(deep),
+        "03b": trainings(deep.values()) + planes(deep) + planes(deep, "second plane") + rises(deep) + sharpness(deep),
         "04": trainings(width.values()) + planes(width) + rises(width),
         "05": trainings(hess.values())
         + [Products(c.model, "map", land.hessian_points ** 2, land.map_images()) for c in hess.values()]

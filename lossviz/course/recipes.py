@@ -157,6 +157,13 @@ class Course:
         """Notebook 01's second attempt at the flip: the batch pair trained at `flip_weight_decay` (empty without)."""
         return {key: self.train(config) for key, config in self.profile.flip_runs().items()}
 
+    def batch_trainings(self, flip: bool = False) -> dict[int, dict[tuple[int, float], TrainResult]]:
+        """{seed: {(batch size, weight decay): run}}: the batch study's cells, or with `flip` the flip attempt's,
+        once per `landscape.batch_seeds`, seed by seed (the profile's seed is `batch_runs` / `flip_runs`)."""
+        runs = self.profile.flip_runs if flip else self.profile.batch_runs
+        return {seed: {key: self.train(config) for key, config in runs(seed).items()}
+                for seed in self.profile.landscape.batch_seeds}
+
     def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainResult]:
         """One trained run per network name (Li et al. Fig. 5/6 settings), at the profile's seed or `seed`."""
         return {name: self.train(config) for name, config in self.profile.model_runs(names, seed).items()}

@@ -398,28 +398,37 @@ def shape_table(surfaces: dict[str, io.Surface], key: str = "train_loss", radius
 
 
 def sharpness_table(labels: dict[str, str], summaries: dict[str, dict[str, float]], rises: dict[str, list[float]],
-                    sharp: dict[str, dict[str, float]] | None = None) -> str:
+                    sharp: dict[str, dict[str, float]] | None = None,
+                    second: dict[str, dict[str, float]] | None = None) -> str:
     """Each run's sharpness by every measure the course has, keyed alike: the rise at 0.5 and the local minima on its
-    plane (`shape.summary`), the rise over direction seeds (`Course.seed_rises`: mean ± standard deviation), and
-    where `sharp` is given lambda_max and the Hessian trace ± Hutchinson's standard error (`Course.sharpness`);
-    `labels` names the rows."""
+    plane (`shape.summary`), and where `second` is given on a second plane (another pair of random directions) after
+    a slash, the rise over direction seeds (`Course.seed_rises`: mean ± standard deviation), and where `sharp` is
+    given lambda_max and the Hessian trace ± Hutchinson's standard error (`Course.sharpness`); `labels` names the
+    rows."""
     if not labels:
         raise ValueError("labels must name at least one run")
     seeds = "/".join(map(str, sorted({len(r) for r in rises.values()})))
-    header = ["run", "rise (plane)", f"rise ({seeds} directions, ± sd)", "local minima"] + (
+    planes = " (planes 1 / 2)" if second is not None else " (plane)"
+
+    def both(k: str, name: str, shown: str) -> str:
+        return shown.format(summaries[k][name]) + (f" / {shown.format(second[k][name])}" if second is not None else "")
+
+    header = ["run", f"rise{planes}", f"rise ({seeds} directions, ± sd)", f"local minima{planes}"] + (
         ["λmax", "tr H (± SE)"] if sharp is not None else [])
-    lines = [[label, f"{summaries[k]['rise']:.2f}", f"{np.mean(rises[k]):.2f} ± {np.std(rises[k], ddof=1):.2f}",
-              str(int(summaries[k]["local_minima"]))] + (
+    lines = [[label, both(k, "rise", "{:.2f}"), f"{np.mean(rises[k]):.2f} ± {np.std(rises[k], ddof=1):.2f}",
+              both(k, "local_minima", "{:.0f}")] + (
               [f"{sharp[k]['lambda_max']:.1f}", f"{sharp[k]['trace']:.0f} ± {sharp[k]['trace_se']:.0f}"]
               if sharp is not None else []) for k, label in labels.items()]
     return _layout("sharpness at each minimizer (training loss, filter-normalized distance 0.5)", header, lines)
 
 
 def sharpness_numbers(summaries: dict[str, dict[str, float]], rises: dict[str, list[float]],
-                      sharp: dict[str, dict[str, float]] | None = None) -> dict[str, float | int]:
+                      sharp: dict[str, dict[str, float]] | None = None,
+                      second: dict[str, dict[str, float]] | None = None) -> dict[str, float | int]:
     """What `sharpness_table` shows, as a notebook records it: `sharpness_<run>` (the plane's rise), `minima_<run>`,
-    `rise_seeds_<run>` and `rise_seeds_sd_<run>` (mean and standard deviation over direction seeds),
-    `sharpness_seeds`, and with `sharp` `lambda_max_<run>` and `trace_<run>`."""
+    with `second` `sharpness_plane2_<run>` and `minima_plane2_<run>`, `rise_seeds_<run>` and `rise_seeds_sd_<run>`
+    (mean and standard deviation over direction seeds), `sharpness_seeds`, and with `sharp` `lambda_max_<run>` and
+    `trace_<run>`."""
     seeds = {len(r) for r in rises.values()}
     if len(seeds) != 1:
         raise ValueError(f"rises must hold the same number of direction seeds for every run; got {sorted(seeds)}")
@@ -428,6 +437,9 @@ def sharpness_numbers(summaries: dict[str, dict[str, float]], rises: dict[str, l
         found |= {f"sharpness_{k}": round(s["rise"], 4), f"minima_{k}": int(s["local_minima"]),
                   f"rise_seeds_{k}": round(float(np.mean(rises[k])), 4),
                   f"rise_seeds_sd_{k}": round(float(np.std(rises[k], ddof=1)), 4)}
+        if second is not None:
+            found |= {f"sharpness_plane2_{k}": round(second[k]["rise"], 4),
+                      f"minima_plane2_{k}": int(second[k]["local_minima"])}
         if sharp is not None:
             found |= {f"lambda_max_{k}": round(sharp[k]["lambda_max"], 2), f"trace_{k}": round(sharp[k]["trace"], 1)}
     return found

@@ -114,3 +114,15 @@ def test_colormap_draws_masked_cells_grey_and_axes_refuse_a_2d_axes_for_3d():
     assert ax.name == "3d" and drawing.axes(ax) is ax
     with pytest.raises(ValueError, match="3D axes"):
         drawing.axes(plt.figure().add_subplot(), projection="3d")
+
+
+def test_log_y_labels_ticks_as_plain_numbers_not_powers_of_ten():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [1.5, 7.0])
+    drawing.log_y(ax)
+    fig.canvas.draw()
+    texts = [t.get_text() for t in ax.yaxis.get_majorticklabels() + ax.yaxis.get_minorticklabels() if t.get_text()]
+    assert ax.get_yscale() == "log"
+    assert texts and not any("times" in t or "10^" in t for t in texts), texts
+    assert {"2", "6"} <= set(texts), texts
+    plt.close(fig)

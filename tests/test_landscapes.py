@@ -124,7 +124,7 @@ def test_eigen_surface_center_and_sharpness_agree(runs, tmp_path):
     s = landscapes.sharpness(landscapes.Sharpness(runs[0].config, small, tol=1e-2, max_steps=25, samples=3), runs[0],
                              cache_dir=tmp_path)
     assert abs(m["max_eig"][1, 1] - s["lambda_max"]) < 2e-2 * s["lambda_max"]  # same point, same Hessian
-    assert s["lambda_max"] > 0 and s["test_error"] == runs[0].test_error
+    assert s["lambda_max"] > 0 and set(s) == {"lambda_max", "trace", "trace_se", "hvps"}
 
 
 def test_interpolation_with_recomputed_bn_is_defined_where_interpolated_statistics_fail(runs, tmp_path):

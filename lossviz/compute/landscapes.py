@@ -191,8 +191,9 @@ class Sharpness:
 
 def sharpness(request: Sharpness, result: TrainResult, root: str | Path | None = None,
               cache_dir: str | Path | None = None) -> dict[str, float]:
-    """{lambda_max, trace, trace_se, hvps, test_error} of a `Sharpness` request, cached under the request and the
-    images' sha256. (lambda_min needs many more products at a minimizer, where it is near 0: the maps give it.)"""
+    """{lambda_max, trace, trace_se, hvps} of a `Sharpness` request, cached under the request and the images' sha256.
+    (lambda_min needs many more products at a minimizer, where it is near 0: the maps give it. Test errors come from
+    `train.test_outcomes`, on all the test images, not from here.)"""
     _check_run(request.run, result)
 
     def compute() -> dict[str, float]:
@@ -200,7 +201,7 @@ def sharpness(request: Sharpness, result: TrainResult, root: str | Path | None =
         top = hessian.top_k(op, k=1, tol=request.tol, max_steps=request.max_steps, seed=request.seed)
         tr = hessian.trace(op, samples=request.samples, seed=request.seed)
         return {"lambda_max": top.values[0], "trace": tr.value, "trace_se": tr.std_error,
-                "hvps": top.hvps + tr.hvps, "test_error": result.test_error}
+                "hvps": top.hvps + tr.hvps}
 
     key = cache.key("sharpness", request, request.sample.fingerprints(root))
     return cache.cached(f"sharpness-{request.run.model}", key, compute, cache_dir)

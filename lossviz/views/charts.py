@@ -31,7 +31,7 @@ def schedule(lrs, *, snapshots: Sequence[int] | None = None, log: bool = False, 
             raise ValueError(f"snapshots must be iterations in 1..len(lrs)={lr.size}")
         ax.plot(s, lr[s - 1], "o", color="tab:red", ms=5, zorder=3, label="snapshot")
     if log:
-        ax.set_yscale("log")
+        drawing.log_y(ax)
     if snapshots is not None:  # headroom above the restarts keeps the legend off the curve
         top = float(lr.max())
         ax.set_ylim(top=top * 3.0 if log else top * 1.25)
@@ -110,7 +110,7 @@ def sharpness(errors: Sequence[float], values: Sequence[float], labels: Sequence
         ax.errorbar(e, v, xerr=np.asarray(error_se, float), fmt="none", ecolor="tab:blue", elinewidth=1, zorder=2)
     ax.scatter(e, v, color="tab:blue", zorder=3)
     if log:
-        ax.set_yscale("log")
+        drawing.log_y(ax)
     ax.grid(alpha=0.3)
     fig = drawing.label(ax, "test error (%)", ylabel, title)
     label_points(ax, e, v, labels, None if error_se is None else np.asarray(error_se, float))
@@ -282,7 +282,7 @@ def loss_per_epoch(curves: dict[str, tuple[Sequence[float], Sequence[float]]], *
                 raise ValueError(f"marks[{label!r}] holds epoch {m}, which is not among the run's epochs")
             ax.plot(e[i], v[i], "o", color=color, mec="k", ms=6, zorder=3)
     if log:
-        ax.set_yscale("log")
+        drawing.log_y(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return drawing.label(ax, xlabel, ylabel, title)
@@ -308,7 +308,7 @@ def along_t(t, series: dict[str, Sequence[float]], *, ylabel: str, log: bool = F
             ax.fill_between(tt, np.ma.getdata(v) - se, np.ma.getdata(v) + se, color=line.get_color(), alpha=0.15,
                             lw=0)
     if log:
-        ax.set_yscale("log")
+        drawing.log_y(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(series), title_fontsize=8,
               title=None if test_images is None else f"bands: ± binomial SE, {test_images:,} images")  # below: the

@@ -14,7 +14,7 @@ from matplotlib.colors import Colormap, LightSource, Normalize
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
 ALPHA, BETA = r"$\alpha$", r"$\beta$"
@@ -130,6 +130,14 @@ def levels(z: np.ma.MaskedArray, levels: Levels, vmin: float | None, vmax: float
 def fmt(log: bool) -> Callable[[float], str]:
     """Contour-label text in the data's units (10**v for log10 levels)."""
     return (lambda v: f"{10 ** v:.3g}") if log else (lambda v: f"{v:.3g}")
+
+
+
+def log_y(ax: Axes) -> None:
+    """A log y axis whose ticks read as plain numbers (6, 20, 0.3), not 6×10⁰."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(LogFormatter())
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
 
 
 

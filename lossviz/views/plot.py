@@ -112,7 +112,7 @@ def line_1d(alphas, loss, acc=None, *, test_loss=None, test_acc=None, xlabel: st
         if curves[k] is not None:
             handles += ax.plot(a, curves[k], "b" + style, lw=1.5, label=name)
     if log:
-        ax.set_yscale("log")
+        drawing.log_y(ax)
     allv = np.ma.concatenate(losses)
     cap = drawing.auto_vmax(allv) if vmax is None else float(vmax)
     if ylim is not None:

@@ -33,6 +33,7 @@ PANEL_PX = 420  # the height of one row of panels in a notebook
 # the longest title line beside another panel (15 px type, half of a slide's width): a 48-character line of notebook
 # 04's 2 x 2 view ran past the slide's edge and into its neighbour, a 41-character line of 03b's fits with room
 TITLE_CHARS = 42
+Z_TICKS = 5  # at most this many heights on the z axis: at 0.7 of a panel's width, more run into each other
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def figure(panels: Sequence[Panel], *, vmax: float | None = None, log: bool = Fa
         heading = title_lines(p.title, TITLE_CHARS * 2 // max(cols, 2))  # TITLE_CHARS fit half of the width
         layout[scene] = {"domain": {"x": [x0, x1], "y": [y0, y1 - (0.02 + 0.04 * heading.count("<br>") + 0.04) / rows]},
                          "xaxis": {"title": {"text": xlabel}}, "yaxis": {"title": {"text": ylabel}},
-                         "zaxis": {"title": {"text": zname(zlabel, log)}, "range": axis},
+                         "zaxis": {"title": {"text": zname(zlabel, log)}, "range": axis, "nticks": Z_TICKS},
                          "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.7},
                          "camera": _camera(elev, azim)}
         layout["annotations"].append({"text": heading, "x": (x0 + x1) / 2, "y": y1, "xref": "paper", "yref": "paper",

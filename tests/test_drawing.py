@@ -126,3 +126,13 @@ def test_log_y_labels_ticks_as_plain_numbers_not_powers_of_ten():
     assert texts and not any("times" in t or "10^" in t for t in texts), texts
     assert {"2", "6"} <= set(texts), texts
     plt.close(fig)
+
+
+def test_log_y_writes_decades_below_one_as_decimals():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [0.002, 3.0])
+    drawing.log_y(ax)
+    fig.canvas.draw()
+    texts = {t.get_text() for t in ax.yaxis.get_majorticklabels() if t.get_text()}
+    assert {"0.01", "0.1", "1"} <= texts, texts
+    plt.close(fig)

@@ -133,11 +133,19 @@ def fmt(log: bool) -> Callable[[float], str]:
 
 
 
+class PlainLogFormatter(LogFormatter):
+    """Matplotlib's choice of which log ticks to label, each written as a plain number (6, 0.01, 1e+06)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+
 def log_y(ax: Axes) -> None:
-    """A log y axis whose ticks read as plain numbers (6, 20, 0.3), not 6×10⁰."""
+    """A log y axis whose ticks read as plain numbers (6, 20, 0.01), not 6×10⁰ or 1e-02."""
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(LogFormatter())
-    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_major_formatter(PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
 
 
 

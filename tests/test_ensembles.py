@@ -293,6 +293,20 @@ def test_schedule_trace_marks_the_members(small_plan):
     assert max(lrs[pre:]) == pytest.approx(0.05)  # and alpha1 between them
 
 
+def test_the_augmented_setting_has_its_own_budget_and_steps(small_plan):
+    """Notebook 08's second setting: augmentation in every run, FGE at its own (alpha1, alpha2), B = its own budget
+    (FGE's pre-training 80% of it) where given, else the plan's; a budget with no room for both phases is refused."""
+    plain = ensembles.Plan(small_plan.base.replace(augment=False), cycles=5, fge_cycle_epochs=0.5, fge_lr=(0.05, 0.001))
+    same = plain.augmented((0.02, 0.001))
+    assert same.base.augment and same.budget == small_plan.budget and same.fge_lr == (0.02, 0.001)
+    longer = plain.augmented((0.02, 0.001), budget=25)
+    assert longer.base.augment and longer.budget == 25 and (longer.pretrain_epochs, longer.fge_epochs) == (20, 5)
+    assert longer.normal_run(1).epochs == 25 and longer.fge_run(1).init.epochs == 25
+    assert not plain.base.augment and plain.budget == 10  # the plan itself unchanged
+    with pytest.raises(ValueError, match="augmented budget=1 must be at least 2"):
+        plain.augmented((0.02, 0.001), budget=1)
+
+
 def test_an_augmented_runs_members_get_bn_statistics_from_augmented_batches(tiny_net, tmp_path, monkeypatch):
     """FGE's BN recompute passes over the batches the run trained on: augmented (seeded by the run) where it trained
     with augmentation, plain otherwise; the two settings are cached apart."""

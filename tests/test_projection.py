@@ -99,9 +99,10 @@ def test_notebook_08_prices_its_augmented_fge_setting_where_the_profile_names_on
     plain = dataclasses.replace(p, ensembles=dataclasses.replace(p.ensembles, augmented_fge_lr=None))
     def augmented(profile):
         return [i for i in projection.work(profile)["08"] if isinstance(i, projection.Training) and i.config.augment]
+    budget = p.ensembles.augmented_budget
+    assert budget is not None and budget != p.ensembles.budget_epochs  # the setting's own B is what is priced
     assert [(i.config.epochs, i.config.schedule.kind) for i in augmented(p)] == [
-        (p.ensembles.budget_epochs, "step"), (p.ensembles.budget_epochs, "step"),
-        (max(1, round(0.2 * p.ensembles.budget_epochs)), "fge")]  # Ind's unit, FGE's pre-training (one key), cycles
+        (budget, "step"), (budget, "step"), (max(1, round(0.2 * budget)), "fge")]  # Ind, FGE's pre-training, cycles
     assert augmented(plain) == []
     costs = costs_for(p)
     assert projection.project(p, costs)["08"] > projection.project(plain, costs)["08"]

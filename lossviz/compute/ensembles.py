@@ -181,9 +181,13 @@ class Plan:
         return self.base.replace(seed=seed, schedule=Schedule("snapshot", lr=lr, cycles=self.cycles),
                                  checkpoint_epochs=snapshots, init=None, init_epoch=None)
 
-    def augmented(self, fge_lr: tuple[float, float]) -> Plan:
-        """The same plan with augmentation in every run and FGE at `fge_lr` (notebook 08's second setting)."""
-        return dataclasses.replace(self, base=self.base.replace(augment=True), fge_lr=fge_lr)
+    def augmented(self, fge_lr: tuple[float, float], budget: int | None = None) -> Plan:
+        """The same plan with augmentation in every run, FGE at `fge_lr` and B = `budget` epochs where given
+        (notebook 08's second setting: augmented training needs more epochs to fit its images)."""
+        if budget is not None and budget < 2:
+            raise ValueError(f"augmented budget={budget} must be at least 2 epochs (pre-training and an FGE phase)")
+        base = self.base.replace(augment=True, epochs=self.base.epochs if budget is None else budget)
+        return dataclasses.replace(self, base=base, fge_lr=fge_lr)
 
     def fge_run(self, seed: int) -> TrainConfig:
         """The FGE phase: from the normal run's checkpoint, the triangle schedule, snapshots mid-cycle."""

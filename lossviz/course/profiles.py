@@ -170,6 +170,7 @@ class Ensembles:
     # notebook 08: FGE once more, its normal run and its cycles trained with augmentation (random crops and flips),
     # at these (alpha1, alpha2), Garipov et al.'s ResNet step sizes; None: not run
     augmented_fge_lr: tuple[float, float] | None = None
+    augmented_budget: int | None = None  # B of that setting (its normal run's epochs); None: `budget_epochs`
 
     def budget(self, model: str) -> int:
         """B, the epochs of one normal run of `model`."""
@@ -254,7 +255,7 @@ SMOKE = Profile(
                         test_subset=128, batch_size=32, lr=0.1, snapshot_cycles=3, fge_cycle_epochs=0.25,
                         fge_lr=(0.01, 0.0005), seeds=(0, 1, 2), curve_epochs=1, curve_bends=1, curve_points=3,
                         score_subset=None, augment=False, path_test_subset=128, plane_subset=128, plane_points=3,
-                        augmented_fge_lr=(0.05, 0.0005)),
+                        augmented_fge_lr=(0.05, 0.0005), augmented_budget=3),
 )
 
 QUICK = Profile(
@@ -293,7 +294,8 @@ QUICK = Profile(
                         milestones_by_model=(("resnet56_noshort", (0.8,)),),
                         # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~25 minutes to 03b, over a
                         # notebook's 20, and at seed 1 this recipe leaves ResNet-56-NS at training loss 0.51, no
-                        # minimizer (docs/training-resnet56-ns.md); docs/findings.md reports both
+                        # minimizer (180 epochs with the drop after 150: 0.24; docs/training-resnet56-ns.md);
+                        # docs/findings.md reports both
                         deep_models=("resnet56", "resnet56_noshort")),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)
@@ -311,8 +313,11 @@ QUICK = Profile(
                         score_subset=None, augment=False, curve_lr=0.03, path_test_subset=2_000, plane_subset=500,
                         plane_points=11,
                         # notebook 08's second setting: FGE at Garipov et al.'s ResNet rates with augmentation in
-                        # the normal run and the cycles (about 6 minutes); its normal run ends at training loss 0.38
-                        augmented_fge_lr=(0.05, 0.0005)),
+                        # the normal run and the cycles. Augmented, B = 60 left the normal run at training loss
+                        # 0.38 (eval mode, clean images) and its snapshots at 0.36-0.43, no minima; B = 150 fits
+                        # the images (0.010 at the end, 0.012 at epoch 120 where FGE starts; 321 s of training on a
+                        # Zen 5 EPYC, 2 threads): about 6.5 minutes for the setting's normal run and FGE cycles
+                        augmented_fge_lr=(0.05, 0.0005), augmented_budget=150),
 )
 
 # One H100-class GPU, about an hour from an empty cache (a projection, not measured: bench/gpu_check.py measures the

@@ -345,9 +345,9 @@ class Course:
 
     def augmented_plan(self) -> ensembles.Plan | None:
         """Notebook 08's second FGE setting: the plan with augmentation in every run, at the profile's
-        `augmented_fge_lr` (None where the profile has none)."""
-        lr = self.profile.ensembles.augmented_fge_lr
-        return None if lr is None else self.plan().augmented(lr)
+        `augmented_fge_lr` and `augmented_budget` (None where the profile has none)."""
+        E = self.profile.ensembles
+        return None if E.augmented_fge_lr is None else self.plan().augmented(E.augmented_fge_lr, E.augmented_budget)
 
     def training_seconds(self, method: str, seeds: tuple[int, ...], plan: ensembles.Plan | None = None) -> float:
         """The wall time the runs of an ensemble took to train, as their logs recorded it when they ran."""

@@ -202,7 +202,8 @@ def work(profile: Profile) -> dict[str, list[Item]]:
         "08": [t for s in seeds[:3] for t in members("ind", s)] + curve_runs
         + [Surface(net, "line and curves", (1 + len(curves.KINDS)) * E.curve_points, path_images, path_train),
            plane("minima plane"), plane("bend plane")] + members("fge", seeds[0])
-        + ([t for m in ("ind", "fge") for t in members(m, seeds[0], plan.augmented(E.augmented_fge_lr, E.augmented_budget))]
+        + ([t for m in ("ind", "fge")
+            for t in members(m, seeds[0], plan.augmented(E.augmented_fge_lr, E.augmented_budget))]
            if E.augmented_fge_lr else []),
         "09": [t for unit in table for m in ensembles.METHODS for s in seeds for t in members(m, s, unit)],
         "10": planes(every) + curve_runs[:1] + [

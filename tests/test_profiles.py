@@ -73,19 +73,35 @@ def test_slower_networks_get_the_epochs_they_need():
     assert profiles.get("quick").batch_runs()[(land.batch_small, 0.0)].epochs == land.batch_epochs
 
 
-def test_resnet56_noshort_gets_a_late_drop_and_the_others_li_et_als_milestones():
-    """Notebook 03b: ResNet-56-NS trains 150 epochs with one drop after 120 (an earlier drop stalls it); every other
-    run keeps Li et al.'s step decay, so its cache key is unchanged."""
+def test_resnet56_noshort_gets_a_long_warm_up_and_the_others_li_et_als_step_decay():
+    """Notebook 03b: ResNet-56-NS trains 80 epochs at lr 0.05 with a warm-up over the first 30% and a linear decay
+    to zero (its first layers' gradients are hundreds of times their weights at the start, and Li et al.'s lr 0.1
+    with step drops left one of two seeds without a minimizer); every other run keeps Li et al.'s step decay, so
+    its cache key is unchanged."""
     p = profiles.get("quick")
-    deep = p.model_runs(p.landscape.deep_models)
-    plain = deep["resnet56_noshort"]
-    assert plain.epochs == 150 and plain.schedule.milestones == (0.8,)
-    assert plain.schedule.at(120 * 20, 150 * 20, 20) == 0.1 > plain.schedule.at(120 * 20 + 1, 150 * 20, 20)
-    others = p.model_runs(tuple(dict.fromkeys(p.landscape.depth_models + p.landscape.width_models + ("resnet56",))))
-    assert all(c.schedule.milestones == schedules.STEP_MILESTONES for c in others.values())
-    assert set(p.landscape.deep_models) == {"resnet56", "resnet56_noshort"} == set(profiles.PAPER.landscape.deep_models)
-    assert p.landscape.depth_networks() == ("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
+    land = p.landscape
+    plain = p.model_runs(land.deep_models)["resnet56_noshort"]
+    assert (plain.epochs, plain.schedule.kind, plain.schedule.lr, plain.schedule.milestones) == (
+        80, "warmup_linear", 0.05, (0.3,))
+    at, steps = plain.schedule.at, plain.epochs * 20  # 2,560 images at batch 128
+    assert at(1, steps, 20) < at(480, steps, 20) == 0.05 > at(481, steps, 20)
+    others = p.model_runs(tuple(dict.fromkeys(land.depth_models + land.width_models + ("resnet56",))))
+    assert all((c.schedule.kind, c.schedule.milestones) == ("step", schedules.STEP_MILESTONES)
+               for c in others.values())
+    assert set(land.deep_models) == {"resnet56", "resnet56_noshort"} == set(profiles.PAPER.landscape.deep_models)
+    assert land.depth_networks() == ("resnet20", "resnet20_noshort", "resnet56", "resnet56_noshort")
     assert profiles.SMOKE.landscape.depth_networks() == profiles.SMOKE.landscape.depth_models  # each network once
+
+
+def test_a_networks_own_schedule_is_checked_and_takes_its_warm_up_from_its_milestones():
+    land = dataclasses.replace(profiles.QUICK.landscape, schedule_by_model=(("resnet20", "warmup_linear"),),
+                               milestones_by_model=())
+    run = land.run("resnet20", "cifar10", 0, "fp32")
+    assert (run.schedule.kind, run.schedule.milestones) == ("warmup_linear", (land.warmup,))
+    assert land.run("resnet56", "cifar10", 0, "fp32").schedule.kind == land.schedule == "step"
+    with pytest.raises(ValueError, match="schedule_by_model\\['resnet20'\\]='cosine'; valid choices: step, "
+                                         "warmup_linear"):
+        dataclasses.replace(land, schedule_by_model=(("resnet20", "cosine"),))
 
 
 def test_learning_rate_scales_with_the_square_root_of_the_batch():

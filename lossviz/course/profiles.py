@@ -48,8 +48,9 @@ class Landscape:
     lr_batch: int = 128  # the batch size `lr` is meant for
     epochs_by_model: tuple[tuple[str, int], ...] = ()  # (network, epochs) where a network needs more than `epochs`
     lr_by_model: tuple[tuple[str, float], ...] = ()  # (network, lr at `model_batch`) where `lr` does not fit it
-    milestones_by_model: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (network, step milestones) where Li et
-    # al.'s (0.5, 0.75, 0.92) do not fit it
+    milestones_by_model: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (network, milestones) where the
+    # schedule's own do not fit it: step drops (Li et al.'s 0.5, 0.75, 0.92), or warmup_linear's warm-up fraction
+    schedule_by_model: tuple[tuple[str, str], ...] = ()  # (network, one of SCHEDULES) where `schedule` does not fit it
     deep_models: tuple[str, ...] = ()  # notebook 03b: the deepest pair, with and without shortcuts
     lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
     schedule: str = "step"  # every run's schedule, one of SCHEDULES: "step" (Li et al., milestones above) or
@@ -93,8 +94,10 @@ class Landscape:
                 raise ValueError(f"{name}={seeds} must name one or more distinct seeds")
         if self.lr_scaling not in LR_SCALINGS:
             raise ValueError(f"lr_scaling={self.lr_scaling!r}; valid choices: {', '.join(LR_SCALINGS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule={self.schedule!r}; valid choices: {', '.join(SCHEDULES)}")
+        for model, kind in ((None, self.schedule), *self.schedule_by_model):
+            if kind not in SCHEDULES:
+                where = "schedule" if model is None else f"schedule_by_model[{model!r}]"
+                raise ValueError(f"{where}={kind!r}; valid choices: {', '.join(SCHEDULES)}")
 
     def surface_tests(self) -> int:
         """The test images each point of a 1D surface or an interpolation is evaluated on."""
@@ -124,16 +127,17 @@ class Landscape:
 
     def run(self, model: str, dataset: str, seed: int, precision: str, batch_size: int | None = None,
             weight_decay: float = 5e-4, every_epoch: bool = False, epochs: int | None = None) -> TrainConfig:
-        """One Li et al. training run: SGD, momentum 0.9, the profile's schedule (step decay, or warm-up and linear
+        """One Li et al. training run: SGD, momentum 0.9, the network's schedule (step decay, or warm-up and linear
         decay), lr by `lr_for`; every epoch saved if asked."""
         batch_size = batch_size or self.model_batch
         epochs = epochs or self.epochs_of(model)
         lr = (dict(self.lr_by_model).get(model) if batch_size == self.model_batch else None) or self.lr_for(batch_size)
-        milestones = ((self.warmup,) if self.schedule == "warmup_linear"
-                      else dict(self.milestones_by_model).get(model, STEP_MILESTONES))
+        kind = dict(self.schedule_by_model).get(model, self.schedule)
+        milestones = dict(self.milestones_by_model).get(model, (self.warmup,) if kind == "warmup_linear"
+                                                        else STEP_MILESTONES)
         return TrainConfig(model=model, dataset=dataset, train_subset=self.train_subset, test_subset=self.test_subset,
                            epochs=epochs, batch_size=batch_size, weight_decay=weight_decay, augment=self.augment,
-                           schedule=Schedule(self.schedule, lr, milestones=milestones),
+                           schedule=Schedule(kind, lr, milestones=milestones),
                            seed=seed, precision=precision,
                            checkpoint_epochs=tuple(float(e) for e in range(epochs + 1)) if every_epoch else ())
 
@@ -271,10 +275,12 @@ QUICK = Profile(
                         # proportion); 1D test curves and interpolations also on 128 test images
                         surface_subset=128, surface_test_subset=128, points_1d=21, points_2d=21,
                         interpolation_points=21,
-                        # ResNet-56-NS has its own notebook (03b, `deep_models`): it fits the 2,560 images only after a
-                        # long phase at lr 0.1 (0.99 after 120 epochs; dropping at 45 of 90 stalled it at 1.54), so it
-                        # trains 150 epochs with one drop after 120 (~16 minutes at 2 threads); notebook 03 shows why
-                        # (its gradient grows ~1.18x per layer towards the input) and what else was tried
+                        # ResNet-56-NS has its own notebook (03b, `deep_models`): its first layers' gradients are
+                        # hundreds of times their weights at the start (notebook 03), so full-size first steps
+                        # inflate them (its first layer to ~45-100x its norm) and they thaw only as weight decay
+                        # shrinks them: Li et al.'s lr 0.1 with drops needed 150 epochs at seed 0 and left seed 1 far
+                        # from a minimizer. A warm-up over 30% of 80 epochs to lr 0.05, then a linear decay to zero,
+                        # fits the images at seeds 0 and 1 (60 epochs: 0.08-0.14; docs/training-resnet56-ns.md)
                         depth_models=("resnet20", "resnet20_noshort", "resnet56"),
                         width_models=("resnet20", "resnet20_noshort", "wrn20_2", "wrn20_2_noshort"),
                         # the paper's contrast, ResNet-56 and -56-NS (Fig. 7): one of their Hessian-vector products
@@ -290,12 +296,11 @@ QUICK = Profile(
                         # is the noise of the weight norms' flip, the rises and the test errors
                         batch_seeds=(0, 1),
                         epochs_by_model=(("resnet20_noshort", 60), ("resnet56", 60), ("wrn20_2_noshort", 60),
-                                         ("resnet56_noshort", 150)),
-                        milestones_by_model=(("resnet56_noshort", (0.8,)),),
-                        # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~25 minutes to 03b, over a
-                        # notebook's 20, and at seed 1 this recipe leaves ResNet-56-NS at training loss 0.51, no
-                        # minimizer (180 epochs with the drop after 150: 0.24; docs/training-resnet56-ns.md);
-                        # docs/findings.md reports both
+                                         ("resnet56_noshort", 80)),
+                        schedule_by_model=(("resnet56_noshort", "warmup_linear"),),
+                        milestones_by_model=(("resnet56_noshort", (0.3,)),), lr_by_model=(("resnet56_noshort", 0.05),),
+                        # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~15 minutes to 03b, over a
+                        # notebook's 20 on two cores; docs/findings.md reports one
                         deep_models=("resnet56", "resnet56_noshort")),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)

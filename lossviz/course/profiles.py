@@ -299,8 +299,8 @@ QUICK = Profile(
                                          ("resnet56_noshort", 80)),
                         schedule_by_model=(("resnet56_noshort", "warmup_linear"),),
                         milestones_by_model=(("resnet56_noshort", (0.3,)),), lr_by_model=(("resnet56_noshort", 0.05),),
-                        # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~15 minutes to 03b, over a
-                        # notebook's 20 on two cores; docs/findings.md reports one
+                        # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~18 minutes to 03b, over a
+                        # notebook's 20 on two cores; docs/findings.md reports it
                         deep_models=("resnet56", "resnet56_noshort")),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)

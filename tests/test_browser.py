@@ -326,7 +326,7 @@ def test_every_slide_of_the_published_decks_fits_and_reads(published_decks, brow
         found += problems(deck.name, measure_deck(browser, deck, shots / "published"))
         assert browser.title == deck_title(ROOT / "notebooks" / deck.name.replace(".slides.html", ".ipynb"))
         assert errors(browser) == [], deck.name
-    assert len(list(published_decks.glob("*.slides.html"))) == 12
+    assert len(list(published_decks.glob("*.slides.html"))) == 13
     assert not found, "\n".join(found)
 
 
@@ -360,7 +360,7 @@ def test_index_and_every_notebook_page_load_offline_with_all_figures_and_fit(smo
     links = browser.execute_script("return Array.from(document.links).map(a => a.getAttribute('href'))")
     assert all((folder / link).is_file() for link in links), links
     decks = [link for link in links if link.endswith(".slides.html")]
-    assert len(decks) == len(smoke_run.runs) == 12  # 00-10 and 03b
+    assert len(decks) == len(smoke_run.runs) == 13  # 00-10, 03b and 03c
     page = browser.execute_script(MEASURE_PAGE)
     shot(browser, shots, "index")
     assert page["sideways"] <= 0, f"the index scrolls sideways by {page['sideways']} px at {WIDTH} px"

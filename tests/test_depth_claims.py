@@ -20,7 +20,7 @@ def by_key(claims):
 
 
 def deep_pair(names) -> tuple[dict, dict, dict]:
-    """(summaries, rises, sharp) of one training per network, all alike: claims_03b's shape arguments."""
+    """(summaries, rises, sharp) of one training per network, all alike: claims_03c's arguments."""
     return ({n: [{"rise": 1.0, "local_minima": 1}] for n in names}, {n: [[1.0, 1.5, 2.0]] for n in names},
             {n: [{"trace": 10.0, "trace_se": 1.0}] for n in names})
 
@@ -58,33 +58,40 @@ def test_the_difference_of_two_gaps_and_its_per_image_noise():
                 "resnet56": right([0] * 8), "resnet56_noshort": right([1, 1, 1, 0] * 2)}
     assert dc.contrast_se(outcomes, ("resnet56_noshort", "resnet56"), ("resnet20_noshort", "resnet20")) == (
         pytest.approx(17.678, abs=1e-3))
-    summaries, rises, sharp = deep_pair(("resnet56", "resnet56_noshort"))
-    claims = by_key(dc.claims_03b(outcomes, summaries, rises, sharp))
+    claims = by_key(dc.claims_03b(outcomes))
+    assert set(claims) == {"deep_shortcuts_error", "shortcuts_matter_more_with_depth"}  # sharpness: notebook 03c
     assert claims["deep_shortcuts_error"].effect == pytest.approx(75.0)
     more = claims["shortcuts_matter_more_with_depth"]
     assert more.effect == pytest.approx(75.0 - 25.0) and more.noise == pytest.approx(17.678, abs=1e-3)
     assert more.verdict == "reproduced"  # 50 > 35.36
     assert "13.31%" in more.paper and "8.18%" in more.paper
-    assert claims["chaotic_without_shortcuts"].verdict == "not measured"
-    second = {n: [{**s[0], "local_minima": 9}] for n, s in summaries.items()}  # a second plane of each training
-    chaotic = by_key(dc.claims_03b(outcomes, summaries, rises, sharp, second))["chaotic_without_shortcuts"]
-    first = {n: int(s[0]["local_minima"]) for n, s in summaries.items()}
-    assert (f"ResNet-56-NS: {first['resnet56_noshort']}, 9; ResNet-56: {first['resnet56']}, 9; 2 planes each"
-            in chaotic.reason)
     # half the images: se sqrt(0.25 / 4) = 0.25 -> 25 points, and 50 is not beyond 2 x 25
     half = {n: o[:4] for n, o in outcomes.items()}
-    half_claims = by_key(dc.claims_03b(half, summaries, rises, sharp))
+    half_claims = by_key(dc.claims_03b(half))
     assert half_claims["shortcuts_matter_more_with_depth"].verdict == "within noise"
 
 
 def test_one_depth_cannot_say_whether_depth_matters():
     outcomes = {"resnet20": right([0, 1, 0, 0]), "resnet20_noshort": right([1, 1, 0, 0])}
-    summaries, rises, sharp = deep_pair(outcomes)
-    claims = by_key(dc.claims_03b(outcomes, summaries, rises, sharp))
+    claims = by_key(dc.claims_03b(outcomes))
     assert claims["shortcuts_matter_more_with_depth"].verdict == "not measured"
     assert claims["deep_shortcuts_error"].effect == pytest.approx(25.0)
     with pytest.raises(ValueError, match="twin without shortcuts"):
-        dc.claims_03b({"resnet20": right([0])}, summaries, rises, sharp)
+        dc.claims_03b({"resnet20": right([0])})
+
+
+def test_the_deep_pairs_sharpness_and_chaos_over_its_planes():
+    summaries, rises, sharp = deep_pair(("resnet56", "resnet56_noshort"))
+    claims = by_key(dc.claims_03c(summaries, rises, sharp))
+    assert set(claims) == {"sharper_without_shortcuts", "trace_without_shortcuts", "chaotic_without_shortcuts"}
+    assert claims["chaotic_without_shortcuts"].verdict == "not measured"
+    second = {n: [{**s[0], "local_minima": 9}] for n, s in summaries.items()}  # a second plane of each training
+    chaotic = by_key(dc.claims_03c(summaries, rises, sharp, second))["chaotic_without_shortcuts"]
+    first = {n: int(s[0]["local_minima"]) for n, s in summaries.items()}
+    assert (f"ResNet-56-NS: {first['resnet56_noshort']}, 9; ResNet-56: {first['resnet56']}, 9; 2 planes each"
+            in chaotic.reason)
+    with pytest.raises(ValueError, match="twin without shortcuts"):
+        dc.claims_03c(*deep_pair(("resnet56",)))
 
 
 def test_the_growth_fit_and_its_standard_error_by_hand():
@@ -178,7 +185,7 @@ def test_claims_of_notebook_05():
 
 def test_the_claims_record_as_the_notebook_tests_check():
     outcomes = {"resnet20": right([0, 1] * 50), "resnet20_noshort": right([1, 1] * 50)}
-    found = findings.numbers(dc.claims_03b(outcomes, *deep_pair(outcomes)))
+    found = findings.numbers(dc.claims_03b(outcomes) + dc.claims_03c(*deep_pair(outcomes)))
     assert found["finding_deep_shortcuts_error"] == findings.verdict(
         found["finding_deep_shortcuts_error_effect"], found["finding_deep_shortcuts_error_noise"],
         found["finding_deep_shortcuts_error_margin"])

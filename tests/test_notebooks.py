@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lossviz.course import profiles
+from lossviz.course import names, profiles
 from lossviz.suite import report, runner
 
 pytestmark = pytest.mark.notebooks
@@ -25,7 +25,7 @@ def executed(smoke_run):
 
 def test_the_notebooks_are_numbered_in_order():
     numbers = [f"{i:02d}" for i in range(11)]
-    assert [nb.stem.split("_")[0] for nb in NOTEBOOKS] == numbers[:4] + ["03b"] + numbers[4:]
+    assert [nb.stem.split("_")[0] for nb in NOTEBOOKS] == numbers[:4] + ["03b", "03c"] + numbers[4:]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -102,7 +102,7 @@ def test_recorded_numbers_hold_their_invariants(executed):
 
 
 LANDSCAPE = ("01_linear_interpolation", "02_filter_normalization", "03_depth_and_skip_connections",
-             "03b_resnet56_without_shortcuts", "04_width", "05_hessian_check")
+             "03b_resnet56_without_shortcuts", "03c_resnet56_trained_again", "04_width", "05_hessian_check")
 
 
 def check_landscape_records(r: dict[str, dict]) -> None:
@@ -115,7 +115,7 @@ def check_landscape_records(r: dict[str, dict]) -> None:
         assert all(numbers[f"train_loss_{n}"] > 0 and 0 <= numbers[f"test_error_{n}"] <= 100 for n in runs), name
         if name[:2] in ("02", "03", "04"):
             assert all(f"sharpness_{n}" in numbers for n in runs) and numbers["grid_points"] >= 3, name
-        if name.startswith(("03b", "04")):  # the rise along random directions, one per seed, and its spread
+        if name.startswith(("03b", "03c", "04")):  # the rise along random directions, one per seed, and its spread
             assert numbers["sharpness_seeds"] >= 2 and all(
                 numbers[f"rise_seeds_sd_{n}"] >= 0 and f"rise_seeds_{n}" in numbers for n in runs), name
     seen: dict[str, float] = {}
@@ -148,6 +148,11 @@ def test_published_landscape_notebooks_meet_the_issue():
     # issue 27: the rise over 5-8 direction seeds; the deep pair's lambda_max and trace printed and recorded
     assert 5 <= r["04_width"]["sharpness_seeds"] == r["03b_resnet56_without_shortcuts"]["sharpness_seeds"] <= 8
     assert {f"trace_{n}" for n in land.deep_models} <= set(r["03b_resnet56_without_shortcuts"])
+    # issue 27: the deep pair's contrast over two trainings, each a minimizer, its sharpness recorded per training
+    again = {names.training_key(n, s, profiles.QUICK.seed) for s in land.deep_seeds for n in land.deep_models}
+    assert len(land.deep_seeds) >= 2 and len(again) == 2 * len(land.deep_seeds)
+    assert {f"{k}_{n}" for k in ("train_loss", "trace", "lambda_max", "rise_seeds") for n in again} <= set(
+        r["03c_resnet56_trained_again"])
 
 
 def _flat(values) -> list:
@@ -190,7 +195,8 @@ def test_published_ensemble_notebooks_meet_the_issue():
 
 
 FINDINGS = ("01_linear_interpolation", "02_filter_normalization", "03_depth_and_skip_connections",
-            "03b_resnet56_without_shortcuts", "04_width", "05_hessian_check", "06_pca_trajectories",
+            "03b_resnet56_without_shortcuts", "03c_resnet56_trained_again", "04_width", "05_hessian_check",
+            "06_pca_trajectories",
             "07_snapshot_ensembles", "08_fge_mode_connectivity", "09_comparison_table")
 
 

@@ -22,19 +22,21 @@ def costs_for(profile, epoch=1.0, images_per_s=1_000.0, hvp=0.5, **changes) -> U
     return UnitCosts(**tables, hvp_images=100, hvps_per_point=20.0, curve_epoch_factor=1.5)
 
 
-def test_smoke_notebooks_00_and_03b_by_hand():
+def test_smoke_notebooks_00_03b_and_03c_by_hand():
     p = profiles.get("smoke")  # ResNet-20, 2 epochs of 256 images, 128 test images measured every 2nd epoch
     out = projection.project(p, costs_for(p, epoch=3.0, images_per_s=64.0))
     train = 2 * 256 / 50_000 * 3.0
     evaluated = (1 * 128 + 256) / 64.0  # one test-log measurement (epoch 2), then the minimizer check
     assert out["00"] == pytest.approx(train + evaluated)
-    # 03b: smoke's deep pair is its depth pair, trained and plotted in 03 at seed 0; new are ResNet-20-NS's seed-1
-    # training and its 3 x 3 plane on 128 images (ResNet-20's seed 1 is the batch study's second training of batch
-    # 32 at weight decay 5e-4, trained in 01 and plotted in 02), a second 3 x 3 plane of all four trainings, the
-    # rises of all four (2 seeds x 3 points on 128 images) and their sharpness (40 products over 8 images at 0.5 s
-    # per 100 images)
-    rises, sharpness = 4 * 2 * 3 * 128 / 64.0, 4 * 40 * 0.5 * 8 / 100
-    assert out["03b"] == pytest.approx(train + evaluated + 5 * 9 * 128 / 64.0 + rises + sharpness)
+    # 03b: smoke's deep pair is its depth pair, trained and plotted in 03 at seed 0; new are a second 3 x 3 plane of
+    # each on 128 images, their rises (2 seeds x 3 points on 128 images) and their sharpness (40 products over 8
+    # images at 0.5 s per 100 images)
+    rises, sharpness = 2 * 2 * 3 * 128 / 64.0, 2 * 40 * 0.5 * 8 / 100
+    assert out["03b"] == pytest.approx(2 * 9 * 128 / 64.0 + rises + sharpness)
+    # 03c: the pair's seed-1 trainings: new are ResNet-20-NS's training and its 3 x 3 plane (ResNet-20's seed 1 is
+    # the batch study's second training of batch 32 at weight decay 5e-4, trained in 01 and plotted in 02), a second
+    # plane of both, and their rises and sharpness; the seed-0 trainings' come from 03b
+    assert out["03c"] == pytest.approx(train + evaluated + 3 * 9 * 128 / 64.0 + rises + sharpness)
     assert set(out) == set(projection.NOTEBOOKS)
     # 02: the batch study's runs came with 01 (both seeds); new are the four 1D lines (5 points on 128 training and
     # 64 test images) and a 3 x 3 plane on 128 images for each of the eight trainings (4 cells x 2 seeds)

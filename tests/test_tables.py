@@ -13,6 +13,12 @@ def test_minimizer_table_marks_the_runs_below_the_threshold():
     assert tables.minimizer_numbers(rows) == {"train_loss_a": 0.02, "test_error_a": 40.0,
                                                "train_loss_b32_wd0": 0.5, "test_error_b32_wd0": 50.0}
     assert names.run_name((256, 5e-4)) == "b256_wd0.0005" and names.run_name("resnet56") == "resnet56"
+    long = "resnet56_noshort_seed1"  # a name longer than the run column: the columns still line up
+    wide = tables.minimizer_table({**rows, long: tables.Minimizer(long, 0.01, 60.0, 1.1, 2000, 80, 1600, 13.31)})
+    lines = wide.splitlines()
+    assert lines[0].index("epochs") + len("epochs") == lines[1].index("30") + 2 == lines[2].index("40") + 2 == (
+        lines[3].index(" 80 ") + 3)
+    assert lines[3].startswith(long + " ")
 
 
 def test_sharpness_correlations_rank_each_measure_against_loss_and_error(capsys):

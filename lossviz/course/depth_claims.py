@@ -1,5 +1,6 @@
-"""The claims of notebooks 03, 03b, 04 and 05 (Li et al. 2018 Fig. 5-7 and Sec. 5: depth, shortcuts, width, curvature)
-beside what the run measured, each with its noise: `claims_03`, `claims_03b`, `claims_04`, `claims_05`.
+"""The claims of notebooks 03, 03b, 03c, 04 and 05 (Li et al. 2018 Fig. 5-7 and Sec. 5: depth, shortcuts, width, curvature)
+beside what the run measured, each with its noise: `claims_03`, `claims_03b`, `claims_03c`, `claims_04`,
+`claims_05`.
 
 Test errors come from the per-image outcomes of the networks on the same test images (`Course.outcomes`), so a
 difference of two errors carries its paired noise. The rise of a minimizer is measured along several random directions
@@ -255,15 +256,9 @@ def claims_03(outcomes: Mapping[str, Sequence[bool]], ratios: Mapping[str, Mappi
     return claims
 
 
-def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, Sequence[Mapping[str, float]]],
-               rises: Mapping[str, Sequence[Sequence[float]]], sharp: Mapping[str, Sequence[Mapping[str, float]]],
-               second: Mapping[str, Sequence[Mapping[str, float]]] | None = None) -> list[Claim]:
+def claims_03b(outcomes: Mapping[str, Sequence[bool]]) -> list[Claim]:
     """Notebook 03b: the deepest network without shortcuts errs more than its twin (its first training's outcomes), by
-    more than at the shallowest depth; its minimizer is sharper by the filter-normalized rise (`rise_claim`) and by
-    the Hessian trace (`trace_claim`), over the deep pair's trainings; its surface is chaotic (`minima_claim`: the
-    local minima of each plane, not measured). `summaries`, `rises` and `sharp` hold one entry per training of each
-    network of the deep pair (`trainings_of`); `second`, where given, each training's summary on a second plane
-    (another pair of random directions), whose local minima count beside the first's."""
+    more than at the shallowest depth (the difference of the two gaps, paired on the same test images)."""
     pairs = shortcut_pairs(list(outcomes))
     if not pairs:
         raise ValueError(f"outcomes must hold a network and its twin without shortcuts; got {sorted(outcomes)}")
@@ -287,11 +282,26 @@ def claims_03b(outcomes: Mapping[str, Sequence[bool]], summaries: Mapping[str, S
                     f"{image_count(outcomes):,} images)")
         claims.append(Claim("shortcuts_matter_more_with_depth", claim, paper, gap_deep - gap_shallow, noise,
                             measured))
+    return claims
+
+
+def claims_03c(summaries: Mapping[str, Sequence[Mapping[str, float]]], rises: Mapping[str, Sequence[Sequence[float]]],
+               sharp: Mapping[str, Sequence[Mapping[str, float]]],
+               second: Mapping[str, Sequence[Mapping[str, float]]] | None = None) -> list[Claim]:
+    """Notebook 03c: over the deep pair's trainings, the network without shortcuts has the sharper minimizer by the
+    filter-normalized rise (`rise_claim`) and by the Hessian trace (`trace_claim`), and the chaotic surface
+    (`minima_claim`: the local minima of each plane, not measured). `summaries`, `rises` and `sharp` hold one entry
+    per training of each network of the pair (`trainings_of`); `second`, where given, each training's summary on a
+    second plane (another pair of random directions), whose local minima count beside the first's."""
+    pairs = shortcut_pairs(list(rises))
+    if not pairs:
+        raise ValueError(f"rises must hold a network and its twin without shortcuts; got {sorted(rises)}")
+    short, noshort = pairs[-1]
     ns = models.display_name(noshort)
-    claims.append(rise_claim("sharper_without_shortcuts", f"{ns}'s minimizer is sharper (filter-normalized rise)",
-                             "Fig. 1 and 5: a narrow pit against a wide bowl", rises, noshort, short))
-    claims.append(trace_claim("trace_without_shortcuts", f"{ns}'s minimizer is sharper (tr H)", "Fig. 5 and 7", sharp,
-                              noshort, short))
+    claims = [rise_claim("sharper_without_shortcuts", f"{ns}'s minimizer is sharper (filter-normalized rise)",
+                         "Fig. 1 and 5: a narrow pit against a wide bowl", rises, noshort, short),
+              trace_claim("trace_without_shortcuts", f"{ns}'s minimizer is sharper (tr H)", "Fig. 5 and 7", sharp,
+                          noshort, short)]
     planes = {n: [*summaries[n], *(second[n] if second is not None else ())] for n in (noshort, short)}
     claims.append(minima_claim("chaotic_without_shortcuts", f"{ns}'s surface is chaotic (local minima on the plane)",
                                "Fig. 1 and 5: islands on a bumpy plateau", planes, noshort, short))

@@ -51,7 +51,7 @@ class Landscape:
     milestones_by_model: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (network, milestones) where the
     # schedule's own do not fit it: step drops (Li et al.'s 0.5, 0.75, 0.92), or warmup_linear's warm-up fraction
     schedule_by_model: tuple[tuple[str, str], ...] = ()  # (network, one of SCHEDULES) where `schedule` does not fit it
-    deep_models: tuple[str, ...] = ()  # notebook 03b: the deepest pair, with and without shortcuts
+    deep_models: tuple[str, ...] = ()  # notebooks 03b and 03c: the deepest pair, with and without shortcuts
     lr_scaling: str = "sqrt"  # how `lr_for` scales `lr` with the batch size: one of LR_SCALINGS
     schedule: str = "step"  # every run's schedule, one of SCHEDULES: "step" (Li et al., milestones above) or
     # "warmup_linear" (a linear warm-up over the fraction `warmup` of training, then linear decay to zero)
@@ -62,7 +62,9 @@ class Landscape:
     # the rise along this many random filter-normalized directions (seeds 0, 1, ...; `Course.seed_rises`): its spread
     # over directions, beside the one plane's ring
     sharpness_seeds: int = 6
-    deep_seeds: tuple[int, ...] = (0,)  # notebook 03b: the deep pair is trained once per seed (their spread: the noise)
+    # notebook 03c: the deep pair is trained once per seed (their spread: the noise of its sharpness contrast); 03b
+    # plots the first seed's training
+    deep_seeds: tuple[int, ...] = (0,)
     # notebooks 01-02: each batch-study cell (and the flip attempt's) trained once per seed, the first at every epoch
     # saved; with two or more, the spread between trainings is the noise of the weight norms, rises and test errors
     batch_seeds: tuple[int, ...] = (0,)
@@ -299,9 +301,9 @@ QUICK = Profile(
                                          ("resnet56_noshort", 80)),
                         schedule_by_model=(("resnet56_noshort", "warmup_linear"),),
                         milestones_by_model=(("resnet56_noshort", (0.3,)),), lr_by_model=(("resnet56_noshort", 0.05),),
-                        # one training of the deep pair: a second (deep_seeds=(0, 1)) adds ~18 minutes to 03b, over a
-                        # notebook's 20 on two cores; docs/findings.md reports it
-                        deep_models=("resnet56", "resnet56_noshort")),
+                        # the deep pair trained twice (notebook 03c: the second training, about 16 minutes on two
+                        # cores): the spread between the trainings is the noise of the sharpness contrast
+                        deep_models=("resnet56", "resnet56_noshort"), deep_seeds=(0, 1)),
     # Converged members on a CPU: no augmentation, 2,560 images, batch 64 (40 iterations per epoch at the
     # throughput of batch 128), B = 60 epochs = 2,400 iterations, so that FGE's last 20% (480 iterations)
     # holds cycles of over 100 iterations; SSE cycles of 20 epochs (a 15-epoch cosine cycle from scratch ends at

@@ -26,7 +26,7 @@ from lossviz.compute.landscapes import Sharpness
 from lossviz.compute.train import TrainConfig
 from lossviz.course.profiles import Profile
 
-NOTEBOOKS = ("00", "01", "02", "03", "03b", "04", "05", "06", "07", "08", "09", "10")
+NOTEBOOKS = ("00", "01", "02", "03", "03b", "03c", "04", "05", "06", "07", "08", "09", "10")
 FULL_EPOCH = 50_000  # the images a unit cost's epoch holds (CIFAR-10's training set)
 
 
@@ -145,6 +145,7 @@ def work(profile: Profile) -> dict[str, list[Item]]:
     depth, width, hess = (profile.model_runs(names) for names in
                           (land.depth_models, land.width_models, land.hessian_models))
     deep = {f"{n} seed {s}": c for s in land.deep_seeds for n, c in profile.model_runs(land.deep_models, s).items()}
+    first_deep = {k: c for k, c in deep.items() if c.seed == land.deep_seeds[0]}  # 03b's; 03c trains them all
     every = {**{f"b{k}": c for k, c in batch.items()},
              **profile.model_runs(tuple(dict.fromkeys(land.depth_networks() + land.width_models)))}
     plan = ensembles.plan(E, E.models[0], E.datasets[0], profile.precision)
@@ -189,7 +190,9 @@ def work(profile: Profile) -> dict[str, list[Item]]:
                                            for c in batch.values()] + planes(batch)
         + planes({k: c for k, c in again.items() if c.weight_decay in land.weight_decays}),
         "03": trainings(depth.values()) + planes(depth),
-        "03b": trainings(deep.values()) + planes(deep) + planes(deep, "second plane") + rises(deep) + sharpness(deep),
+        "03b": trainings(first_deep.values()) + planes(first_deep) + planes(first_deep, "second plane")
+        + rises(first_deep) + sharpness(first_deep),
+        "03c": trainings(deep.values()) + planes(deep) + planes(deep, "second plane") + rises(deep) + sharpness(deep),
         "04": trainings(width.values()) + planes(width) + rises(width),
         "05": trainings(hess.values())
         + [Products(c.model, "map", land.hessian_points ** 2, land.map_images()) for c in hess.values()]

@@ -34,12 +34,13 @@ class Minimizer:
 def minimizer_table(rows: dict[str, Minimizer], threshold: float = MINIMIZER_LOSS) -> str:
     """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`, the
     profile's `minimizer_loss`), test error +- its standard error, and the paper's test error."""
-    lines = [f"{'run':<18}{'epochs':>7}{'steps':>7}{'train s':>9}   train loss            test error (ours +- SE)"
+    width = max([18] + [len(r.name) + 1 for r in rows.values()])  # the run column fits its longest name
+    lines = [f"{'run':<{width}}{'epochs':>7}{'steps':>7}{'train s':>9}   train loss            test error (ours +- SE)"
              f"     paper"]
     for r in rows.values():
         mark = "minimizer" if r.train_loss <= threshold else "NOT below"
         paper = f"{r.paper:.2f}%" if r.paper is not None else "-"
-        lines.append(f"{r.name:<18}{r.epochs:>7}{r.steps:>7}{r.seconds:>9.0f}   {r.train_loss:7.4f} {mark:<9}"
+        lines.append(f"{r.name:<{width}}{r.epochs:>7}{r.steps:>7}{r.seconds:>9.0f}   {r.train_loss:7.4f} {mark:<9}"
                      f"  {r.test_error:6.2f}% +- {r.test_se:4.2f} on {r.test_images:,}   {paper}")
     return "\n".join(lines)
 

@@ -55,7 +55,7 @@ NBVAL = ("00", "03", "05", "09")  # nbval re-checks: the first run, the depth ta
 def test_nbval_rechecks_the_smoke_outputs(smoke_run, executed, tmp_path):
     """nbval re-executes four notebooks of the smoke run (NBVAL; every notebook is executed and tested by the smoke
     run) and compares their outputs, reading the networks and surface files from copies of that run's cache and
-    output folder: recomputing them, or re-executing all twelve, would take the suite past its time budget; that a
+    output folder: recomputing them, or re-executing all thirteen, would take the suite past its time budget; that a
     recomputation gives the same numbers bit for bit is checked by test_train's determinism and test_surface's
     resume tests, and notebook 05 recomputes its Hessian spectrum here."""
     folder, _ = executed

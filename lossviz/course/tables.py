@@ -34,7 +34,7 @@ class Minimizer:
 def minimizer_table(rows: dict[str, Minimizer], threshold: float = MINIMIZER_LOSS) -> str:
     """The runs as a table: network, epochs, steps, training loss (and whether it is below `threshold`, the
     profile's `minimizer_loss`), test error +- its standard error, and the paper's test error."""
-    width = max([18] + [len(r.name) + 1 for r in rows.values()])  # the run column fits its longest name
+    width = max([18] + [len(r.name) for r in rows.values()])  # the run column fits its longest name
     lines = [f"{'run':<{width}}{'epochs':>7}{'steps':>7}{'train s':>9}   train loss            test error (ours +- SE)"
              f"     paper"]
     for r in rows.values():

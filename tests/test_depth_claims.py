@@ -204,7 +204,7 @@ def test_sharpness_over_two_trainings_is_a_finding_by_their_spread():
     assert c.effect == pytest.approx(3.8) and c.noise == pytest.approx(math.hypot(1.0, 0.2))
     assert c.verdict == "reproduced"
     assert "rise at 0.5 over 2 direction seeds: ResNet-56-NS 6.00 ± 1.00 vs ResNet-56 2.20 ± 0.20" in c.measured
-    assert "spread over 2 trainings" in c.measured
+    assert "(spread over 2 trainings each; ± the standard error of the mean over trainings)" in c.measured
     # one training each: the spread over directions is shown (-NS: [4, 6] -> 5.00 ± 1.00), without a verdict
     one = dc.rise_claim("k", "sharper", "Fig. 5", {n: r[:1] for n, r in rises.items()}, "resnet56_noshort",
                         "resnet56")

@@ -1,5 +1,5 @@
-"""The claims of notebooks 03, 03b, 03c, 04 and 05 (Li et al. 2018 Fig. 5-7 and Sec. 5: depth, shortcuts, width, curvature)
-beside what the run measured, each with its noise: `claims_03`, `claims_03b`, `claims_03c`, `claims_04`,
+"""The claims of notebooks 03, 03b, 03c, 04 and 05 (Li et al. 2018 Fig. 5-7 and Sec. 5: depth, shortcuts, width,
+curvature) beside what the run measured, each with its noise: `claims_03`, `claims_03b`, `claims_03c`, `claims_04`,
 `claims_05`.
 
 Test errors come from the per-image outcomes of the networks on the same test images (`Course.outcomes`), so a
@@ -189,8 +189,9 @@ def sharper_claim(key: str, claim: str, paper: str, values: Mapping[str, Sequenc
     if len(values[sharper]) < 2 or len(values[flatter]) < 2:
         return not_measured(key, claim, paper, f"{shown} (± its own noise, one training each): a second training "
                                                "can move it by more, so the spread between trainings decides")
-    return Claim(key, claim, paper, a - b, math.hypot(se_a, se_b), f"{shown} ({kind_a} and {kind_b}; ± the "
-                                                                  "standard error of the mean over trainings)")
+    spread = f"{kind_a} each" if kind_a == kind_b else f"{kind_a} and {kind_b}"
+    return Claim(key, claim, paper, a - b, math.hypot(se_a, se_b), f"{shown} ({spread}; ± the standard error of the "
+                                                                  "mean over trainings)")
 
 
 def rise_claim(key: str, claim: str, paper: str, rises: Mapping[str, Sequence[Sequence[float]]], sharper: str,

@@ -229,7 +229,8 @@ def test_sharpness_table_gives_every_measure_of_each_run():
     sharp = {k: {"lambda_max": 81.94, "trace": 1234.4, "trace_se": 56.6} for k in keys}
     text = tables.sharpness_table({k: names.training_label(k) for k in keys}, summaries, rises, sharp)
     lines = text.splitlines()
-    assert "rise (3 directions, ± sd)" in lines[1] and "λmax" in lines[1] and "tr H (± SE)" in lines[1]
+    assert "mean ± sd" in lines[0] and "rise (3 directions)" in lines[1]
+    assert "λmax" in lines[1] and "tr H (± SE)" in lines[1]
     assert lines[2].split() == ["ResNet-56", "1.23", "2.00", "±", "1.00", "0", "81.9", "1234", "±", "57"]
     assert lines[3].split()[:7] == ["ResNet-56", "(seed", "1)", "2.00", "2.00", "±", "0.00"]
     with pytest.raises(ValueError, match="labels"):
@@ -245,7 +246,13 @@ def test_sharpness_table_gives_every_measure_of_each_run():
         tables.sharpness_numbers(summaries, {**rises, "resnet56": [1.0, 2.0]})
     second = {k: {"rise": r, "local_minima": m} for k, r, m in zip(keys, (3.456, 1.0), (5, 2))}  # another plane
     two = tables.sharpness_table({k: names.training_label(k) for k in keys}, summaries, rises, sharp, second)
-    assert "rise (planes 1 / 2)" in two.splitlines()[1] and "local minima (planes 1 / 2)" in two.splitlines()[1]
+    assert "rise (planes 1/2)" in two.splitlines()[1] and "minima (planes 1/2)" in two.splitlines()[1]
+    # four trainings of the deep pair with both planes: narrow enough for a slide's printed line (layout.py)
+    four = {k: names.training_label(k) for k in ("resnet56", "resnet56_noshort", "resnet56_seed1",
+                                                    "resnet56_noshort_seed1")}
+    like = [{k: values["resnet56"] for k in four} for values in (summaries, rises, sharp, second)]
+    wide = tables.sharpness_table(four, *like)
+    assert max(len(line) for line in wide.splitlines()) <= 104
     assert two.splitlines()[2].split()[:8] == ["ResNet-56", "1.23", "/", "3.46", "2.00", "±", "1.00", "0"]
     assert two.splitlines()[2].split()[8:10] == ["/", "5"]
     both = tables.sharpness_numbers(summaries, rises, sharp, second)

@@ -409,18 +409,19 @@ def sharpness_table(labels: dict[str, str], summaries: dict[str, dict[str, float
     if not labels:
         raise ValueError("labels must name at least one run")
     seeds = "/".join(map(str, sorted({len(r) for r in rises.values()})))
-    planes = " (planes 1 / 2)" if second is not None else " (plane)"
+    planes = " (planes 1/2)" if second is not None else " (plane)"
 
     def both(k: str, name: str, shown: str) -> str:
         return shown.format(summaries[k][name]) + (f" / {shown.format(second[k][name])}" if second is not None else "")
 
-    header = ["run", f"rise{planes}", f"rise ({seeds} directions, ± sd)", f"local minima{planes}"] + (
+    header = ["run", f"rise{planes}", f"rise ({seeds} directions)", f"minima{planes}"] + (
         ["λmax", "tr H (± SE)"] if sharp is not None else [])
     lines = [[label, both(k, "rise", "{:.2f}"), f"{np.mean(rises[k]):.2f} ± {np.std(rises[k], ddof=1):.2f}",
               both(k, "local_minima", "{:.0f}")] + (
               [f"{sharp[k]['lambda_max']:.1f}", f"{sharp[k]['trace']:.0f} ± {sharp[k]['trace_se']:.0f}"]
               if sharp is not None else []) for k, label in labels.items()]
-    return _layout("sharpness at each minimizer (training loss, filter-normalized distance 0.5)", header, lines)
+    title = "sharpness at each minimizer (training loss at filter-normalized distance 0.5; directions: mean ± sd)"
+    return _layout(title, header, lines)
 
 
 def sharpness_numbers(summaries: dict[str, dict[str, float]], rises: dict[str, list[float]],

@@ -185,7 +185,7 @@ def loss_curves(logs: dict[str, Sequence[dict]], *, final: dict[str, float] | No
             axis.plot(log[-1]["epoch"], final[label], "*", color=f"C{k}", mec="k", ms=11, zorder=4)
         axis.axhline(threshold, color="0.3", ls=":", lw=1,
                      label=f"minimizer: eval-mode loss ★ ≤ {threshold:g}")
-        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)  # below: off the stars
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below the x label
     return fig
 
 

@@ -90,6 +90,8 @@ def test_weight_scale_is_not_measured_with_one_training_per_cell_and_says_the_no
     assert all(c.verdict == "not measured" for c in claims)
     assert "53.70 (batch 32) vs 43.40 (batch 256), +10.30" in claims[0].reason and "+2.40" in claims[1].reason
     assert "smaller weights" in claims[1].claim and "larger weights" in claims[0].claim
+    # the claim names the run's weight decay (quick's 5e-3 is not the paper's 5e-4, which the paper column gives)
+    assert claims[0].claim.endswith("(without weight decay)") and claims[1].claim.endswith("(with weight decay 0.0005)")
     assert findings.numbers(claims) == {"finding_weight_scale_wd0": "not measured",
                                         "finding_weight_scale_wd": "not measured"}
 

@@ -4,6 +4,7 @@ import dataclasses
 import pytest
 
 from lossviz.base import models, schedules
+from lossviz.compute import train
 from lossviz.course import profiles
 
 
@@ -179,12 +180,12 @@ def test_surface_tests_default_to_half_the_training_sample_and_reject_zero():
 
 
 def test_a_second_training_of_the_batch_study_saves_no_checkpoints_and_must_include_the_profiles_seed():
-    """quick trains each batch-study cell (and the flip attempt's) at seeds 0 and 1: the first saves every epoch
-    (notebook 06), the second the same run at another seed without checkpoints; batch_seeds without the profile's
-    seed, or with a seed twice, is refused in one line."""
-    quick = profiles.get("quick")
-    assert quick.landscape.batch_seeds == (0, 1)
-    for runs in (quick.batch_runs, quick.flip_runs):
+    """quick and smoke train each batch-study cell (and smoke the flip attempt's) at seeds 0 and 1: the first saves
+    every epoch (notebook 06), the second the same run at another seed without checkpoints; batch_seeds without the
+    profile's seed, or with a seed twice, is refused in one line."""
+    quick, smoke = profiles.get("quick"), profiles.get("smoke")
+    assert quick.landscape.batch_seeds == smoke.landscape.batch_seeds == (0, 1) and smoke.flip_runs()
+    for runs in (quick.batch_runs, quick.flip_runs, smoke.batch_runs, smoke.flip_runs):
         first, second = runs(), runs(seed=1)
         assert first.keys() == second.keys() and first == runs(seed=quick.seed)
         for key in first:
@@ -194,6 +195,24 @@ def test_a_second_training_of_the_batch_study_saves_no_checkpoints_and_must_incl
         dataclasses.replace(quick, landscape=dataclasses.replace(quick.landscape, batch_seeds=(1,)))
     with pytest.raises(ValueError, match=r"batch_seeds=\(0, 0\) must name one or more distinct seeds"):
         dataclasses.replace(quick.landscape, batch_seeds=(0, 0))
+
+
+def test_quick_trains_a_weight_decay_that_can_flip_and_tabulates_the_papers_untrained():
+    """quick trains weight decay 0 and 5e-3 (Li et al.'s 5e-4 shrinks its weights too little, `train.decay_shrink`:
+    0.66 and 0.87 against 0.014 and 0.22) and makes no second attempt; notebook 01's shrink table gets the paper's
+    5e-4 at quick's steps as untrained runs. Smoke trains the paper's pair and its flip attempt: none untrained."""
+    quick, smoke = profiles.get("quick"), profiles.get("smoke")
+    assert quick.landscape.weight_decays == (0.0, 5e-3) and quick.flip_runs() == {}
+    untrained = quick.untrained_decay_runs()
+    assert sorted(untrained) == [(32, 5e-4), (256, 5e-4)]
+    for (b, wd), c in untrained.items():
+        assert c == quick.batch_runs()[b, 5e-3].replace(weight_decay=wd, checkpoint_epochs=())
+    shrink = {b: train.decay_shrink(c) for (b, _), c in untrained.items()}
+    strong = {b: train.decay_shrink(quick.batch_runs()[b, 5e-3]) for b in (32, 256)}
+    assert round(shrink[32], 2) == 0.66 and round(shrink[256], 2) == 0.87
+    assert round(strong[32], 3) == 0.014 and round(strong[256], 2) == 0.22
+    assert smoke.landscape.weight_decays == profiles.LI_WEIGHT_DECAYS and smoke.untrained_decay_runs() == {}
+    assert profiles.get("gpu").untrained_decay_runs() == {}
 
 
 def test_map_images_default_to_the_hessian_subset_and_reject_zero():

@@ -59,7 +59,8 @@ def _tag(wd: float) -> str:
 
 
 def _setting(wd: float) -> str:
-    return "without weight decay" if wd == 0 else "with weight decay"
+    """The claim's words for a weight decay: "without weight decay", or "with weight decay" and its value."""
+    return "without weight decay" if wd == 0 else f"with weight decay {wd:g}"
 
 
 def _paper_wd(wd: float) -> str:

@@ -149,6 +149,17 @@ def test_width_rescues_the_network_without_shortcuts():
     assert rescue.verdict == "reproduced" and "13.31%" in rescue.paper and "lower with k" in rescue.paper
 
 
+def test_flatness_falls_back_to_the_pair_without_shortcuts():
+    """Where the profile trains one width with shortcuts (quick), the flatness claim compares the pair without."""
+    outcomes = {n: right([0] * 40) for n in ("resnet20", "resnet20_noshort", "wrn20_2_noshort")}
+    rises = {"resnet20": [[3.0, 3.2]], "resnet20_noshort": [[2.0, 2.4]], "wrn20_2_noshort": [[0.5, 0.6]]}
+    claims = by_key(dc.claims_04(outcomes, rises))
+    flat = claims["width_flattens"]
+    assert flat.verdict == "not measured"  # one training each: the spread between trainings decides
+    assert "ResNet-20-NS" in flat.reason and "WRN-20-2-NS" in flat.reason and "ResNet-20 " not in flat.reason
+    assert claims["width_lowers_error"].verdict == "not measured"
+
+
 def row(name, train_loss, test_error):
     return Minimizer(name, train_loss, test_error, 1.0, 2000, 30, 600, None)
 

@@ -219,21 +219,24 @@ class Profile:
     def batch_runs(self, seed: int | None = None) -> dict[tuple[int, float], TrainConfig]:
         """Li et al. Fig. 2-4: {(batch size, weight decay): run}, small and large batch; at the profile's seed every
         epoch saved (notebook 06's paths), at another `seed` (a second training of each cell) none."""
-        land, seed = self.landscape, self.seed if seed is None else seed
-        return {(b, wd): land.run(land.batch_model, self.dataset, seed, self.precision, b, wd,
-                                  every_epoch=seed == self.seed, epochs=land.batch_epochs)
-                for wd in land.weight_decays for b in (land.batch_small, land.batch_large)}
+        seed = self.seed if seed is None else seed
+        return {key: c for wd in self.landscape.weight_decays
+                for key, c in self._batch_pair(wd, seed, every_epoch=seed == self.seed).items()}
+
+    def _batch_pair(self, weight_decay: float, seed: int, every_epoch: bool = False
+                    ) -> dict[tuple[int, float], TrainConfig]:
+        """{(batch size, weight decay): run} of the batch study's small and large batch at one weight decay."""
+        land = self.landscape
+        return {(b, weight_decay): land.run(land.batch_model, self.dataset, seed, self.precision, b, weight_decay,
+                                            every_epoch=every_epoch, epochs=land.batch_epochs)
+                for b in (land.batch_small, land.batch_large)}
 
     def flip_runs(self, seed: int | None = None) -> dict[tuple[int, float], TrainConfig]:
         """Notebook 01's second attempt at the flip: {(batch size, `flip_weight_decay`): run}, small and large batch,
         trained as the batch study's runs (no checkpoints), at the profile's seed or `seed`; empty where the profile
         makes no attempt."""
-        land, seed = self.landscape, self.seed if seed is None else seed
-        if land.flip_weight_decay is None:
-            return {}
-        return {(b, land.flip_weight_decay): land.run(land.batch_model, self.dataset, seed, self.precision, b,
-                                                      land.flip_weight_decay, epochs=land.batch_epochs)
-                for b in (land.batch_small, land.batch_large)}
+        wd = self.landscape.flip_weight_decay
+        return {} if wd is None else self._batch_pair(wd, self.seed if seed is None else seed)
 
     def model_runs(self, names: tuple[str, ...], seed: int | None = None) -> dict[str, TrainConfig]:
         """Li et al. Fig. 5/6: one run per network, batch `model_batch`, weight decay 5e-4, at the profile's seed or
@@ -245,11 +248,9 @@ class Profile:
         """Notebook 01's shrink table: {(batch size, weight decay): run} of the batch pair at each of Li et al.'s
         weight decays that this profile trains neither in the study nor in the flip attempt, as it would train it
         (never trained: what weight decay alone would do at this profile's steps)."""
-        land = self.landscape
-        trained = {*land.weight_decays, land.flip_weight_decay}
-        return {(b, wd): land.run(land.batch_model, self.dataset, self.seed, self.precision, b, wd,
-                                  epochs=land.batch_epochs)
-                for wd in LI_WEIGHT_DECAYS if wd not in trained for b in (land.batch_small, land.batch_large)}
+        trained = {*self.landscape.weight_decays, self.landscape.flip_weight_decay}
+        return {key: c for wd in LI_WEIGHT_DECAYS if wd not in trained
+                for key, c in self._batch_pair(wd, self.seed).items()}
 
     def first_run(self) -> TrainConfig:
         """Notebook 00's first training run."""
